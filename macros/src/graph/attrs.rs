@@ -1,0 +1,175 @@
+//! Reading the `key = value` attributes of one call, with typed errors.
+
+use super::suggest::nearest;
+use super::Axis;
+use crate::diagnostics::Diagnostics;
+use crate::parse::ast::{AttrValue, Number};
+use crate::span::SpanRange;
+use syn::Ident;
+
+/// Words users bring from other libraries, and the attribute meant.
+const ALIASES: &[(&str, &str)] = &[
+    ("dim", "axis"),
+    ("axes", "axis"),
+    ("start_dim", "start"),
+    ("end_dim", "end"),
+];
+
+/// The attributes of one call, each marked when an op reads it.
+pub struct Attrs<'a> {
+    op: &'a Ident,
+    given: Vec<(&'a Ident, &'a AttrValue, bool)>,
+    known: Vec<&'static str>,
+}
+
+impl<'a> Attrs<'a> {
+    /// The attributes given to `op`, duplicates reported into `d`.
+    pub fn new(op: &'a Ident, given: Vec<(&'a Ident, &'a AttrValue)>, d: &mut Diagnostics) -> Self {
+        let mut seen: Vec<(&Ident, &AttrValue, bool)> = Vec::new();
+        for (key, value) in given {
+            if seen.iter().any(|(k, _, _)| *k == key) {
+                d.push(SpanRange::of(key).error(format!("`{key}` is given twice")));
+            } else {
+                seen.push((key, value, false));
+            }
+        }
+        Attrs {
+            op,
+            given: seen,
+            known: Vec::new(),
+        }
+    }
+
+    fn take(&mut self, key: &'static str) -> Option<&'a AttrValue> {
+        self.known.push(key);
+        self.given
+            .iter_mut()
+            .find(|(k, _, _)| *k == key)
+            .map(|(_, value, used)| {
+                *used = true;
+                *value
+            })
+    }
+
+    /// A number attribute, `None` when absent.
+    pub fn number(&mut self, key: &'static str) -> syn::Result<Option<Number>> {
+        match self.take(key) {
+            None => Ok(None),
+            Some(AttrValue::Number(n)) => Ok(Some(*n)),
+            Some(other) => Err(other.span().error(format!(
+                "`{key}` of `{}` takes a number, as in `{key} = 1`; found {}",
+                self.op,
+                other.describe()
+            ))),
+        }
+    }
+
+    /// A required number attribute.
+    pub fn required_number(&mut self, key: &'static str, example: &str) -> syn::Result<Number> {
+        self.number(key)?.ok_or_else(|| {
+            SpanRange::single(self.op.span())
+                .error(format!("`{}` needs `{key}`, as in `{}`", self.op, example))
+        })
+    }
+
+    /// An integer attribute naming an axis, with a default when absent.
+    pub fn axis(&mut self, key: &'static str, default: i64) -> syn::Result<Axis> {
+        match self.number(key)? {
+            None => Ok(Axis {
+                index: default,
+                span: SpanRange::single(self.op.span()),
+            }),
+            Some(n) => match n.integer {
+                Some(index) => Ok(Axis {
+                    index,
+                    span: n.span,
+                }),
+                None => Err(n.span.error(format!(
+                    "`{key}` is an axis and takes an integer such as `1` or `-1`; found {}",
+                    AttrValue::Number(n).describe()
+                ))),
+            },
+        }
+    }
+
+    /// A list of non-negative integers, `None` when absent.
+    pub fn usize_list(&mut self, key: &'static str) -> syn::Result<Option<Vec<usize>>> {
+        match self.take(key) {
+            None => Ok(None),
+            Some(AttrValue::List(items, _)) => items
+                .iter()
+                .map(|n| {
+                    let size = non_negative(n, "a dimension")?;
+                    if size == 0 {
+                        return Err(n.span.error(
+                            "a dimension must be at least 1: param_graph! does not compile empty tensors",
+                        ));
+                    }
+                    Ok(size)
+                })
+                .collect::<syn::Result<_>>()
+                .map(Some),
+            Some(other) => Err(other.span().error(format!(
+                "`{key}` of `{}` takes a list of sizes, as in `{key} = [2, 3]`; found {}",
+                self.op,
+                other.describe()
+            ))),
+        }
+    }
+
+    /// Reports every attribute no op reader asked for.
+    pub fn finish(self, d: &mut Diagnostics) {
+        for (key, _, used) in &self.given {
+            if *used {
+                continue;
+            }
+            let name = key.to_string();
+            let alias = ALIASES
+                .iter()
+                .find(|(alias, _)| *alias == name)
+                .map(|(_, meant)| *meant)
+                .filter(|meant| self.known.contains(meant));
+            if let Some(meant) = alias {
+                d.push(SpanRange::of(*key).error(format!(
+                    "`{}` has no attribute `{name}`: param_graph calls it `{meant}`, as in `{meant} = 1`",
+                    self.op
+                )));
+                continue;
+            }
+            let hint = nearest(&name, self.known.iter().copied())
+                .map(|m| format!("; did you mean `{m}`?"))
+                .unwrap_or_default();
+            let accepted = if self.known.is_empty() {
+                "it takes no attributes".to_string()
+            } else {
+                format!(
+                    "it takes {}",
+                    self.known
+                        .iter()
+                        .map(|k| format!("`{k}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            };
+            d.push(SpanRange::of(*key).error(format!(
+                "`{}` has no attribute `{name}`: {accepted}{hint}",
+                self.op
+            )));
+        }
+    }
+}
+
+/// A literal that must be a non-negative integer (an index or a size).
+pub fn non_negative(n: &Number, what: &str) -> syn::Result<usize> {
+    match n.integer {
+        Some(v) if v >= 0 => {
+            usize::try_from(v).map_err(|_| n.span.error(format!("{what} is too large")))
+        }
+        Some(v) => Err(n
+            .span
+            .error(format!("{what} must be a non-negative integer, found {v}"))),
+        None => Err(n
+            .span
+            .error(format!("{what} must be an integer, found {:?}", n.value))),
+    }
+}

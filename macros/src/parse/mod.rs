@@ -1,0 +1,62 @@
+//! Stage 1 — parse: the macro's input tokens into a syntax tree of the
+//! param_graph language (`ast`), with every span kept for diagnostics.
+//!
+//! The input is Rust syntax (a sequence of `fn` items), so syn parses it; this
+//! module then checks that each item stays inside the language: leaf and
+//! return types from the type grammar, a body of `let` statements and one
+//! result expression, calls with tensor and `key = value` arguments.
+
+pub mod ast;
+mod expr;
+mod item;
+mod types;
+
+use proc_macro2::TokenStream;
+use syn::parse::{Parse, ParseStream};
+
+/// The raw `fn` items of one macro invocation.
+struct Items(Vec<syn::ItemFn>);
+
+impl Parse for Items {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let mut items = Vec::new();
+        while !input.is_empty() {
+            let item: syn::Item = input.parse()?;
+            match item {
+                syn::Item::Fn(f) => items.push(f),
+                other => {
+                    return Err(syn::Error::new_spanned(
+                        other,
+                        "param_graph! holds only `fn` items: each one is a parameter graph",
+                    ))
+                }
+            }
+        }
+        Ok(Items(items))
+    }
+}
+
+/// Splits a `param_graph! { ... }` block into its `fn` items.
+pub fn parse_items(tokens: TokenStream) -> syn::Result<Vec<syn::ItemFn>> {
+    let items: Items = syn::parse2(tokens)?;
+    if items.0.is_empty() {
+        return Err(syn::Error::new(
+            proc_macro2::Span::call_site(),
+            "param_graph! is empty: write one or more `fn` items inside it",
+        ));
+    }
+    Ok(items.0)
+}
+
+pub use item::parse_fn;
+
+/// Parses a whole block (every fn, every error reported).
+#[cfg(test)]
+pub fn parse_block(tokens: TokenStream) -> syn::Result<Vec<ast::GraphFn>> {
+    let mut diagnostics = crate::diagnostics::Diagnostics::default();
+    let fns: Vec<_> = parse_items(tokens)?
+        .into_iter()
+        .filter_map(|f| diagnostics.take(item::parse_fn(f)))
+        .collect();
+    diagnostics.finish(fns)
+}

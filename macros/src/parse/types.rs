@@ -1,0 +1,199 @@
+//! The type grammar: `f32`/`f64`, `SVector<T, N>`, `SMatrix<T, R, C>`, `[X; N]`.
+
+use super::ast::{DType, TensorType, TypeForm};
+use crate::span::SpanRange;
+use proc_macro2::Span;
+use syn::{Expr, GenericArgument, PathArguments, Type};
+
+const GRAMMAR: &str =
+    "expected `f32`, `f64`, `SVector<T, N>`, `SMatrix<T, R, C>` or an array `[X; N]` of these";
+
+/// Parses a leaf or return type.
+pub fn parse_tensor_type(ty: &Type) -> syn::Result<TensorType> {
+    let (form, dtype, dtype_span) = parse_form(ty)?;
+    if crate::shape::element_count(&form.shape()).is_none() {
+        return Err(SpanRange::of(ty).error("this type has more elements than any buffer can hold"));
+    }
+    Ok(TensorType {
+        dtype,
+        dtype_span,
+        form,
+        syn_type: ty.clone(),
+        span: SpanRange::of(ty),
+    })
+}
+
+fn parse_form(ty: &Type) -> syn::Result<(TypeForm, DType, Span)> {
+    match ty {
+        Type::Paren(inner) => parse_form(&inner.elem),
+        Type::Group(inner) => parse_form(&inner.elem),
+        Type::Array(array) => {
+            let (inner, dtype, span) = parse_form(&array.elem)?;
+            if matches!(inner, TypeForm::Kron(_)) {
+                return Err(SpanRange::of(&array.elem)
+                    .error("`Kron` is a result type of its own and cannot be an array element"));
+            }
+            let n = parse_dim(&array.len)?;
+            Ok((TypeForm::Array(Box::new(inner), n), dtype, span))
+        }
+        Type::Path(path) if path.qself.is_none() => {
+            let Some(last) = path.path.segments.last() else {
+                return Err(SpanRange::of(ty).error(GRAMMAR));
+            };
+            let name = last.ident.to_string();
+            match name.as_str() {
+                "f32" | "f64" if matches!(last.arguments, PathArguments::None) => {
+                    Ok((TypeForm::Scalar, scalar(&name), last.ident.span()))
+                }
+                "SVector" | "SMatrix" | "Kron" => {
+                    let wanted = match name.as_str() {
+                        "SVector" => 2,
+                        "SMatrix" => 3,
+                        _ => 5,
+                    };
+                    let args = generic_args(last, wanted, ty)?;
+                    let (dtype, dtype_span) = parse_scalar_arg(args[0])?;
+                    let dims = args[1..]
+                        .iter()
+                        .map(|a| parse_dim_arg(a))
+                        .collect::<syn::Result<Vec<_>>>()?;
+                    let form = match dims.as_slice() {
+                        [n] => TypeForm::Vector(*n),
+                        [r, c] => TypeForm::Matrix(*r, *c),
+                        [p, q, r, s] => TypeForm::Kron([*p, *q, *r, *s]),
+                        _ => return Err(SpanRange::of(ty).error(GRAMMAR)),
+                    };
+                    Ok((form, dtype, dtype_span))
+                }
+                other => Err(SpanRange::of(ty)
+                    .error(format!("unsupported tensor type `{other}`: {GRAMMAR}"))),
+            }
+        }
+        Type::Reference(r) => Err(SpanRange::of(ty).error(format!(
+            "a tensor type cannot contain a reference: write `{}` here, and take a parameter by reference as a whole (`x: &[SVector<f64, 3>; 2]`)",
+            crate::span::source_text(&r.elem)
+        ))),
+        _ => Err(SpanRange::of(ty).error(format!("unsupported tensor type: {GRAMMAR}"))),
+    }
+}
+
+fn scalar(name: &str) -> DType {
+    if name == "f32" {
+        DType::F32
+    } else {
+        DType::F64
+    }
+}
+
+fn generic_args<'a>(
+    segment: &'a syn::PathSegment,
+    wanted: usize,
+    ty: &Type,
+) -> syn::Result<Vec<&'a GenericArgument>> {
+    let name = &segment.ident;
+    let usage = match wanted {
+        2 => "SVector<T, N>",
+        3 => "SMatrix<T, R, C>",
+        _ => "Kron<T, P, Q, R, S>",
+    };
+    let PathArguments::AngleBracketed(args) = &segment.arguments else {
+        return Err(SpanRange::of(ty).error(format!(
+            "`{name}` needs its element type and sizes: write `{usage}`"
+        )));
+    };
+    let args: Vec<_> = args.args.iter().collect();
+    if args.len() != wanted {
+        return Err(SpanRange::of(ty).error(format!(
+            "`{name}` takes {wanted} generic arguments (`{usage}`), found {}",
+            args.len()
+        )));
+    }
+    Ok(args)
+}
+
+fn parse_scalar_arg(arg: &GenericArgument) -> syn::Result<(DType, Span)> {
+    if let GenericArgument::Type(Type::Path(p)) = arg {
+        if let Some(ident) = p.path.get_ident() {
+            let name = ident.to_string();
+            if name == "f32" || name == "f64" {
+                return Ok((scalar(&name), ident.span()));
+            }
+        }
+    }
+    Err(SpanRange::of(arg).error("the element type must be `f32` or `f64`"))
+}
+
+fn parse_dim_arg(arg: &GenericArgument) -> syn::Result<usize> {
+    match arg {
+        GenericArgument::Const(expr) => parse_dim(expr),
+        // `N` or `{ N }` parse as a type path or a block: not a literal.
+        _ => Err(non_literal(arg)),
+    }
+}
+
+fn parse_dim(expr: &Expr) -> syn::Result<usize> {
+    let lit = match expr {
+        Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Int(lit),
+            ..
+        }) => lit,
+        Expr::Group(g) => return parse_dim(&g.expr),
+        _ => return Err(non_literal(expr)),
+    };
+    if !matches!(lit.suffix(), "" | "usize") {
+        return Err(SpanRange::of(lit).error(format!(
+            "a dimension is a `usize`: write `{}` without the `{}` suffix",
+            lit.base10_digits(),
+            lit.suffix()
+        )));
+    }
+    let n: usize = lit.base10_parse().map_err(|_| {
+        SpanRange::of(lit).error("a dimension must be an integer literal that fits in usize")
+    })?;
+    if n == 0 {
+        return Err(SpanRange::of(lit)
+            .error("a dimension must be at least 1: param_graph! does not compile empty tensors"));
+    }
+    Ok(n)
+}
+
+fn non_literal(tokens: &impl quote::ToTokens) -> syn::Error {
+    SpanRange::of(tokens).error(
+        "a dimension must be an integer literal such as `4`: param_graph! checks shapes while the macro expands, before constants or generics are known",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form(src: &str) -> syn::Result<TensorType> {
+        parse_tensor_type(&syn::parse_str(src).unwrap())
+    }
+
+    #[test]
+    fn shapes_and_storage_orders() {
+        let t = form("[SMatrix<f64, 3, 4>; 2]").unwrap();
+        assert_eq!(t.shape(), vec![2, 3, 4]);
+        assert_eq!(t.storage_order(), vec![0, 2, 1]);
+        assert_eq!(t.dtype, DType::F64);
+        let t = form("nalgebra::SVector<f32, 5>").unwrap();
+        assert_eq!(t.shape(), vec![5]);
+        assert_eq!(t.dtype, DType::F32);
+        let t = form("[[f64; 4]; 3]").unwrap();
+        assert_eq!(t.shape(), vec![3, 4]);
+        assert_eq!(t.storage_order(), vec![0, 1]);
+        assert_eq!(form("f64").unwrap().shape(), Vec::<usize>::new());
+    }
+
+    #[test]
+    fn rejects_what_is_outside_the_grammar() {
+        let msg = |s: &str| form(s).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(msg("SMatrix<f64, N, 4>").contains("integer literal"));
+        assert!(msg("SMatrix<f64, 0, 4>").contains("at least 1"));
+        assert!(msg("SMatrix<i32, 3, 4>").contains("`f32` or `f64`"));
+        assert!(msg("Vec<f64>").contains("unsupported tensor type `Vec`"));
+        assert!(msg("SMatrix<f64, 3>").contains("3 generic arguments"));
+        assert!(msg("[f64; LEN]").contains("integer literal"));
+    }
+}

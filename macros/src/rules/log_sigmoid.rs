@@ -1,0 +1,48 @@
+//! **Log-sigmoid** (beyond cirkit).
+//!
+//! ```text
+//! log(sigmoid(x)) → log_sigmoid(x) = −softplus(−x)
+//!                 = −log1p(exp(−x))          for x ≥ 0
+//!                 = x − log1p(exp(x))        for x < 0
+//! ```
+//!
+//! Strictly more accurate: `sigmoid(x)` underflows to 0 below x ≈ −745 and
+//! the unfused `log` then gives `−inf` where the true value is ≈ `x`; and for
+//! large positive `x`, `log(1 − ε)` loses the digits of ε that `log1p` keeps.
+//! Both branches evaluate `exp` of a non-positive number, so nothing
+//! overflows.
+
+use super::{arg_of, NewNode, Ref, Rewrite, Rule};
+use crate::graph::{Graph, MapOp, NodeId, Op};
+
+/// The rule.
+pub const RULE: Rule = Rule {
+    name: "log_sigmoid",
+    pattern: "log(sigmoid(x))",
+    apply,
+};
+
+fn apply(g: &Graph, root: NodeId) -> Option<Rewrite> {
+    let inner = arg_of(g, root, |op| matches!(op, Op::Map(MapOp::Log)))?;
+    let x = arg_of(g, inner, |op| matches!(op, Op::Map(MapOp::Sigmoid)))?;
+    Some(Rewrite::single(
+        vec![root, inner],
+        vec![NewNode {
+            op: Op::Map(MapOp::LogSigmoid),
+            args: vec![Ref::Old(x)],
+            shape: g.nodes[root].shape.clone(),
+        }],
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::rules::testing::{assert_same_values, ops, optimized};
+
+    #[test]
+    fn fuses_log_of_sigmoid() {
+        let src = "fn f(x: &SVector<f64, 5>) -> SVector<f64, 5> { log(sigmoid(x)) }";
+        assert_eq!(ops(&optimized(src)), vec!["leaf", "log_sigmoid"]);
+        assert_same_values(src, 1e-13);
+    }
+}

@@ -1,0 +1,162 @@
+//! Scalar functions of the parameter ops, in torch's numerics.
+
+/// A floating-point element type of a parameter graph: `f32` or `f64`.
+///
+/// Each function matches what torch computes for the same op, including its
+/// handling of `±inf` and NaN (cirkit, the reference, runs on torch).
+///
+/// ```
+/// use param_graph_runtime::Real;
+///
+/// assert_eq!(<f64 as Real>::sigmoid(f64::NEG_INFINITY), 0.0);
+/// assert_eq!(<f64 as Real>::softplus(100.0), 100.0);
+/// assert!(<f64 as Real>::nan_max(1.0, f64::NAN).is_nan());
+/// ```
+pub trait Real: Copy + PartialOrd {
+    /// `max` that propagates NaN, as `torch.amax` does (`f64::max` drops it).
+    fn nan_max(self, other: Self) -> Self;
+    /// The logistic function `1 / (1 + exp(-x))`, evaluated without overflow
+    /// on either side.
+    fn sigmoid(self) -> Self;
+    /// `log(1 + exp(x))`; like `torch.nn.functional.softplus` (beta 1,
+    /// threshold 20) it returns `x` itself above the threshold.
+    fn softplus(self) -> Self;
+    /// `log(sigmoid(x)) = -softplus(-x)`, evaluated so that neither the
+    /// sigmoid underflows (large negative `x`) nor `log(1 - ε)` cancels
+    /// (large positive `x`).
+    fn log_sigmoid(self) -> Self;
+    /// `vmin + (vmax - vmin) * sigmoid(x)`, cirkit's scaled sigmoid.
+    fn scaled_sigmoid(self, vmin: Self, vmax: Self) -> Self;
+    /// `max(x, min)` that keeps a NaN `x` NaN, like `torch.clamp`.
+    fn clamp_min(self, min: Self) -> Self;
+    /// `min(x, max)` that keeps a NaN `x` NaN, like `torch.clamp`.
+    fn clamp_max(self, max: Self) -> Self;
+    /// The shift `torch.logsumexp` subtracts before exponentiating: the
+    /// maximum itself, or zero when the maximum is infinite (so a row of all
+    /// `-inf` gives `-inf` and a row holding `+inf` gives `+inf`, not NaN).
+    fn lse_shift(max: Self) -> Self;
+}
+
+macro_rules! real_impl {
+    ($($t:ident),*) => {$(
+        impl Real for $t {
+            #[inline]
+            fn nan_max(self, other: Self) -> Self {
+                if self.is_nan() || other > self {
+                    if self.is_nan() { self } else { other }
+                } else if other.is_nan() {
+                    other
+                } else {
+                    self
+                }
+            }
+            #[inline]
+            fn sigmoid(self) -> Self {
+                if self >= 0.0 {
+                    1.0 / (1.0 + (-self).exp())
+                } else {
+                    let e = self.exp();
+                    e / (1.0 + e)
+                }
+            }
+            #[inline]
+            fn softplus(self) -> Self {
+                if self > 20.0 {
+                    self
+                } else {
+                    self.exp().ln_1p()
+                }
+            }
+            #[inline]
+            fn log_sigmoid(self) -> Self {
+                if self >= 0.0 {
+                    -(-self).exp().ln_1p()
+                } else {
+                    // Also the NaN branch: every step propagates it.
+                    self - self.exp().ln_1p()
+                }
+            }
+            #[inline]
+            fn scaled_sigmoid(self, vmin: Self, vmax: Self) -> Self {
+                self.sigmoid() * (vmax - vmin) + vmin
+            }
+            #[inline]
+            fn clamp_min(self, min: Self) -> Self {
+                if self < min { min } else { self }
+            }
+            #[inline]
+            fn clamp_max(self, max: Self) -> Self {
+                if self > max { max } else { self }
+            }
+            #[inline]
+            fn lse_shift(max: Self) -> Self {
+                if max.is_infinite() { 0.0 } else { max }
+            }
+        }
+    )*};
+}
+real_impl!(f32, f64);
+
+#[cfg(test)]
+mod tests {
+    use super::Real;
+
+    #[test]
+    fn nan_max_propagates_from_either_side() {
+        assert!(f64::NAN.nan_max(1.0).is_nan());
+        assert!(1.0f64.nan_max(f64::NAN).is_nan());
+        assert_eq!(1.0f64.nan_max(2.0), 2.0);
+        assert_eq!(f64::NEG_INFINITY.nan_max(-3.0), -3.0);
+        assert!(f32::NAN.nan_max(f32::INFINITY).is_nan());
+    }
+
+    #[test]
+    fn sigmoid_tails_and_special_values() {
+        assert_eq!(f64::INFINITY.sigmoid(), 1.0);
+        assert_eq!(f64::NEG_INFINITY.sigmoid(), 0.0);
+        assert!(f64::NAN.sigmoid().is_nan());
+        // Relative accuracy in the far left tail, where 1 - sigmoid would cancel.
+        let x = -700.0f64;
+        assert!((x.sigmoid() / x.exp() - 1.0).abs() < 1e-12);
+        assert_eq!(0.0f64.sigmoid(), 0.5);
+    }
+
+    #[test]
+    fn softplus_matches_torch_threshold() {
+        assert_eq!(f64::INFINITY.softplus(), f64::INFINITY);
+        assert_eq!(f64::NEG_INFINITY.softplus(), 0.0);
+        assert!(f64::NAN.softplus().is_nan());
+        assert_eq!(20.5f64.softplus(), 20.5);
+        assert!((1.0f64.softplus() - (1.0f64.exp() + 1.0).ln()).abs() < 1e-15);
+        // Tiny values: log1p keeps the relative accuracy.
+        let x = -40.0f64;
+        assert!((x.softplus() / x.exp() - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn log_sigmoid_is_accurate_in_both_tails() {
+        assert_eq!((-1000.0f64).log_sigmoid(), -1000.0);
+        let x = 40.0f64;
+        assert!((x.log_sigmoid() / -(-x).exp() - 1.0).abs() < 1e-15);
+        assert!((1.0f64.log_sigmoid() - 1.0f64.sigmoid().ln()).abs() < 1e-15);
+        assert_eq!(f64::INFINITY.log_sigmoid(), 0.0);
+        assert_eq!(f64::NEG_INFINITY.log_sigmoid(), f64::NEG_INFINITY);
+        assert!(f64::NAN.log_sigmoid().is_nan());
+    }
+
+    #[test]
+    fn clamp_keeps_nan_and_bounds() {
+        assert!(f64::NAN.clamp_min(0.0).is_nan());
+        assert!(f64::NAN.clamp_max(0.0).is_nan());
+        assert_eq!((-1.0f64).clamp_min(0.0), 0.0);
+        assert_eq!(f64::INFINITY.clamp_max(2.0), 2.0);
+    }
+
+    #[test]
+    fn lse_shift_masks_infinite_maxima() {
+        assert_eq!(<f64 as Real>::lse_shift(f64::NEG_INFINITY), 0.0);
+        assert_eq!(<f64 as Real>::lse_shift(f64::INFINITY), 0.0);
+        assert_eq!(<f64 as Real>::lse_shift(3.0), 3.0);
+        assert!(<f64 as Real>::lse_shift(f64::NAN).is_nan());
+    }
+}

@@ -1,0 +1,168 @@
+//! The products the optimizer removes are never formed — shown by running:
+//! each graph below would need hundreds of megabytes if the outer or
+//! Kronecker product existed, yet it runs in a thread with an 8 MB stack
+//! while a counting allocator sees no allocation at all.
+
+use param_graph::nalgebra::{SMatrix, SVector};
+use param_graph::param_graph;
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+/// Counts the allocations made by the current thread.
+struct Counting;
+
+thread_local! {
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+// SAFETY: every call is forwarded unchanged to the system allocator; the
+// thread-local counter is const-initialized, so touching it never allocates.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.with(|c| c.set(c.get() + 1));
+        // SAFETY: same contract as our caller's.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as our caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations() -> usize {
+    ALLOCATIONS.with(Cell::get)
+}
+
+param_graph! {
+    /// outer_product(a, b, axis = 0) would be (4194304, 8): 268 MB.
+    fn sum_outer_same_axis(a: &SMatrix<f64, 2048, 8>, b: &SMatrix<f64, 2048, 8>) -> SVector<f64, 8> {
+        reduce_sum(outer_product(a, b, axis = 0), axis = 0)
+    }
+
+    /// outer_product(a, b, axis = 0) would be (65536, 512): 268 MB.
+    fn sum_outer_other_axis(a: &SMatrix<f64, 256, 512>, b: &SMatrix<f64, 256, 512>) -> SVector<f64, 65536> {
+        reduce_sum(outer_product(a, b, axis = 0), axis = 1)
+    }
+
+    /// kron(a, b) would be 4096 × 4096: 134 MB.
+    fn kron_times_vector(a: &SMatrix<f64, 64, 64>, b: &SMatrix<f64, 64, 64>, x: &SMatrix<f64, 4096, 1>) -> SMatrix<f64, 4096, 1> {
+        matmul(kron(a, b), x)
+    }
+}
+
+/// Builds the inputs with `setup` (on a roomy stack: nalgebra's
+/// constructors keep temporaries there in debug builds), then runs `call` on
+/// a fresh thread with an 8 MB stack, counts the allocations `call` makes,
+/// and hands its result to `check`.
+fn on_small_stack<I: Send + 'static, O>(
+    setup: impl FnOnce() -> I + Send + 'static,
+    call: impl FnOnce(&I) -> O + Send + 'static,
+    check: impl FnOnce(&I, O) + Send + 'static,
+) -> usize {
+    let inputs = std::thread::Builder::new()
+        .stack_size(256 << 20)
+        .spawn(setup)
+        .expect("spawn")
+        .join()
+        .expect("inputs built");
+    std::thread::Builder::new()
+        .stack_size(8 << 20)
+        .spawn(move || {
+            let before = allocations();
+            let out = call(&inputs);
+            let made = allocations() - before;
+            check(&inputs, out);
+            made
+        })
+        .expect("spawn")
+        .join()
+        .expect("the graph ran")
+}
+
+#[test]
+fn sum_of_outer_product_on_the_same_axis() {
+    let n = on_small_stack(
+        || {
+            let a = Box::new(SMatrix::<f64, 2048, 8>::from_fn(|i, j| {
+                ((i * 8 + j) % 7) as f64 - 3.0
+            }));
+            let b = Box::new(SMatrix::<f64, 2048, 8>::from_fn(|i, j| {
+                ((i + j) % 5) as f64 * 0.5
+            }));
+            (a, b)
+        },
+        |(a, b)| sum_outer_same_axis(a, b),
+        |(a, b), y| {
+            for k in 0..8 {
+                let want = a.column(k).sum() * b.column(k).sum();
+                assert!(
+                    (y[k] - want).abs() <= 1e-9 * want.abs().max(1.0),
+                    "{k}: {} vs {want}",
+                    y[k]
+                );
+            }
+        },
+    );
+    assert_eq!(n, 0, "allocations during the call");
+}
+
+#[test]
+fn sum_of_outer_product_on_another_axis() {
+    let n = on_small_stack(
+        || {
+            let a = Box::new(SMatrix::<f64, 256, 512>::from_fn(|i, j| {
+                ((i * 3 + j) % 11) as f64 * 0.1
+            }));
+            let b = Box::new(SMatrix::<f64, 256, 512>::from_fn(|i, j| {
+                ((i + 2 * j) % 13) as f64 * 0.1 - 0.5
+            }));
+            (a, b)
+        },
+        |(a, b)| sum_outer_other_axis(a, b),
+        |(a, b), y| {
+            // Spot checks: y[i·256 + j] = Σ_k a[i, k] b[j, k].
+            for (i, j) in [(0, 0), (3, 200), (255, 1), (128, 255)] {
+                let want = a.row(i).dot(&b.row(j));
+                let got = y[i * 256 + j];
+                assert!(
+                    (got - want).abs() <= 1e-9 * want.abs().max(1.0),
+                    "{got} vs {want}"
+                );
+            }
+        },
+    );
+    assert_eq!(n, 0, "allocations during the call");
+}
+
+#[test]
+fn kronecker_times_vector() {
+    let n = on_small_stack(
+        || {
+            let a = SMatrix::<f64, 64, 64>::from_fn(|i, j| ((i * 64 + j) % 9) as f64 * 0.25 - 1.0);
+            let b = SMatrix::<f64, 64, 64>::from_fn(|i, j| ((i + 3 * j) % 7) as f64 * 0.5 - 1.5);
+            let x = SMatrix::<f64, 4096, 1>::from_fn(|i, _| (i % 17) as f64 * 0.125);
+            (a, b, x)
+        },
+        |(a, b, x)| kron_times_vector(a, b, x),
+        |(a, b, x), y| {
+            // Spot checks against the definition, row i·64 + k.
+            for (i, k) in [(0, 0), (5, 63), (63, 7), (31, 32)] {
+                let mut want = 0.0;
+                for j in 0..64 {
+                    for l in 0..64 {
+                        want += a[(i, j)] * b[(k, l)] * x[j * 64 + l];
+                    }
+                }
+                let got = y[i * 64 + k];
+                assert!(
+                    (got - want).abs() <= 1e-9 * want.abs().max(1.0),
+                    "{got} vs {want}"
+                );
+            }
+        },
+    );
+    assert_eq!(n, 0, "allocations during the call");
+}

@@ -1,0 +1,181 @@
+//! The optimizer, run end to end through the macro: rewrites agree with the
+//! graph as written (`#[param_graph(optimize = false)]`), the fused forms are
+//! finite where the unfused ones overflow, and the outer and Kronecker
+//! products that the rules remove are really never formed.
+
+mod support;
+
+use param_graph::nalgebra::SMatrix;
+use param_graph::param_graph;
+use param_graph::runtime::Kron;
+use proptest::prelude::*;
+use support::RowMajor;
+
+/// Compiles one body twice: `$name::opt::f` (optimized) and `$name::plain::f`
+/// (`optimize = false`).
+macro_rules! both {
+    ($name:ident ($($p:ident : $t:ty),*) -> $r:ty { $($body:tt)* }) => {
+        mod $name {
+            #![allow(unused_imports)]
+            use param_graph::nalgebra::{SMatrix, SVector};
+            use param_graph::param_graph;
+            pub mod opt {
+                use super::*;
+                param_graph! { pub fn f($($p: $t),*) -> $r { $($body)* } }
+            }
+            pub mod plain {
+                use super::*;
+                param_graph! {
+                    #[param_graph(optimize = false)]
+                    pub fn f($($p: $t),*) -> $r { $($body)* }
+                }
+            }
+        }
+    };
+}
+
+both!(log_softmax_alone(x: &[SMatrix<f64, 3, 5>; 2]) -> [SMatrix<f64, 3, 5>; 2] {
+    log(softmax(x, axis = 1))
+});
+both!(log_softmax_shared(x: &SMatrix<f64, 4, 6>) -> SMatrix<f64, 4, 6> {
+    let p = softmax(x, axis = 0);
+    add(p, log(p))
+});
+both!(sum_outer_same_axis(a: &[SMatrix<f64, 3, 4>; 2], b: &[SMatrix<f64, 5, 4>; 2]) -> [SVector<f64, 4>; 2] {
+    reduce_sum(outer_product(a, b, axis = 1), axis = 1)
+});
+both!(sum_outer_other_axis(a: &[SMatrix<f64, 3, 4>; 2], b: &[SMatrix<f64, 3, 6>; 2]) -> [SVector<f64, 24>; 2] {
+    reduce_sum(outer_product(a, b, axis = 2), axis = 1)
+});
+both!(sum_outer_rank5(a: &[[[SMatrix<f64, 2, 3>; 2]; 3]; 2], b: &[[[SMatrix<f64, 2, 3>; 2]; 3]; 2]) -> [[SMatrix<f64, 4, 3>; 3]; 2] {
+    reduce_sum(outer_product(a, b, axis = 2), axis = 3)
+});
+both!(kron_then_matmul(a: &SMatrix<f64, 3, 2>, b: &SMatrix<f64, 2, 4>, x: &SMatrix<f64, 8, 5>) -> SMatrix<f64, 6, 5> {
+    matmul(kron(a, b), x)
+});
+both!(beyond_cirkit(x: &SMatrix<f64, 3, 4>) -> (SMatrix<f64, 3, 4>, SVector<f64, 3>, SMatrix<f64, 3, 4>) {
+    (log(sigmoid(x)), log(reduce_sum(exp(x), axis = 1)), square(log(exp(x))))
+});
+both!(mixed_chain(a: &SMatrix<f64, 4, 3>, b: &SMatrix<f64, 4, 3>) -> SVector<f64, 4> {
+    let w = log(softmax(hadamard(a, exp(b)), axis = 1));
+    let z = log(reduce_sum(exp(add(w, a)), axis = 1));
+    let s = reduce_sum(outer_product(exp(w), sigmoid(b), axis = 1), axis = 1);
+    add(z, log(s))
+});
+
+fn values(len: usize) -> impl Strategy<Value = Vec<f64>> {
+    prop::collection::vec(-6.0f64..6.0, len)
+}
+
+/// Optimized and as-written agree to relative 1e-9 wherever the as-written
+/// result is finite (an absolute floor of 1e-12 covers results that cancel
+/// to about zero, such as a log-softmax entry at the row maximum).
+fn check<T: RowMajor>(got: &T, want: &T, what: &str) {
+    let (g, w) = (got.to_row_major(), want.to_row_major());
+    for (k, (x, y)) in g.iter().zip(&w).enumerate() {
+        if !y.is_finite() {
+            continue;
+        }
+        let diff = (x - y).abs();
+        assert!(
+            diff <= 1e-9 * y.abs() || diff <= 1e-12,
+            "{what}[{k}]: optimized {x}, as written {y}"
+        );
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn log_softmax_agrees(x in values(30)) {
+        let x = RowMajor::from_row_major(&x);
+        check(&log_softmax_alone::opt::f(&x), &log_softmax_alone::plain::f(&x), "log_softmax");
+    }
+
+    #[test]
+    fn shared_log_softmax_agrees(x in values(24)) {
+        let x = RowMajor::from_row_major(&x);
+        check(&log_softmax_shared::opt::f(&x), &log_softmax_shared::plain::f(&x), "shared");
+    }
+
+    #[test]
+    fn sum_outer_agrees(a in values(24), b in values(40), c in values(36), e in values(72), f in values(72)) {
+        let (a1, b1) = (RowMajor::from_row_major(&a), RowMajor::from_row_major(&b));
+        check(&sum_outer_same_axis::opt::f(&a1, &b1), &sum_outer_same_axis::plain::f(&a1, &b1), "same axis");
+        let c1 = RowMajor::from_row_major(&c);
+        check(&sum_outer_other_axis::opt::f(&a1, &c1), &sum_outer_other_axis::plain::f(&a1, &c1), "other axis");
+        let (e1, f1) = (RowMajor::from_row_major(&e), RowMajor::from_row_major(&f));
+        check(&sum_outer_rank5::opt::f(&e1, &f1), &sum_outer_rank5::plain::f(&e1, &f1), "rank 5");
+    }
+
+    #[test]
+    fn kron_matmul_agrees(a in values(6), b in values(8), x in values(40)) {
+        let (a, b, x) = (RowMajor::from_row_major(&a), RowMajor::from_row_major(&b), RowMajor::from_row_major(&x));
+        check(&kron_then_matmul::opt::f(&a, &b, &x), &kron_then_matmul::plain::f(&a, &b, &x), "kron_matmul");
+    }
+
+    #[test]
+    fn beyond_cirkit_rules_agree(x in values(12)) {
+        let x = RowMajor::from_row_major(&x);
+        let (o1, o2, o3) = beyond_cirkit::opt::f(&x);
+        let (p1, p2, p3) = beyond_cirkit::plain::f(&x);
+        check(&o1, &p1, "log_sigmoid");
+        check(&o2, &p2, "log_sum_exp");
+        check(&o3, &p3, "log_exp");
+    }
+
+    #[test]
+    fn chains_of_rules_agree(a in values(12), b in values(12)) {
+        let (a, b) = (RowMajor::from_row_major(&a), RowMajor::from_row_major(&b));
+        check(&mixed_chain::opt::f(&a, &b), &mixed_chain::plain::f(&a, &b), "chain");
+    }
+}
+
+#[test]
+fn fused_forms_stay_finite_where_unfused_ones_overflow() {
+    let x = SMatrix::<f64, 3, 4>::from_row_slice(&[
+        -800.0, 0.0, 1.0, 2.0, //
+        750.0, 760.0, 1.0, 0.0, //
+        -1000.0, -900.0, 3.0, 1.0,
+    ]);
+    let (ls, lse, le) = beyond_cirkit::opt::f(&x);
+    let (pls, plse, ple) = beyond_cirkit::plain::f(&x);
+    assert_eq!(pls[(0, 0)], f64::NEG_INFINITY);
+    assert_eq!(ls[(0, 0)], -800.0);
+    assert_eq!(plse[1], f64::INFINITY);
+    assert!((lse[1] - (760.0 + (1.0 + (-10.0f64).exp()).ln())).abs() < 1e-12);
+    assert_eq!(ple[(1, 1)], f64::INFINITY);
+    assert_eq!(le[(1, 1)], 760.0 * 760.0);
+}
+
+param_graph! {
+    /// Returns the factors, never the 8×6 dense matrix.
+    fn factored(a: &SMatrix<f64, 2, 3>, b: &SMatrix<f64, 4, 2>) -> Kron<f64, 2, 3, 4, 2> {
+        kron(exp(a), b)
+    }
+}
+
+#[test]
+fn kron_results_stay_factored() {
+    let a = SMatrix::<f64, 2, 3>::from_fn(|i, j| 0.1 * (i + j) as f64);
+    let b = SMatrix::<f64, 4, 2>::from_fn(|i, j| i as f64 - j as f64);
+    let k = factored(&a, &b);
+    assert_eq!(k.a, a.map(f64::exp));
+    assert_eq!(k.b, b);
+    let dense: SMatrix<f64, 8, 6> = k.to_dense();
+    let x = SMatrix::<f64, 6, 2>::from_fn(|i, j| (i * 2 + j) as f64);
+    let y: SMatrix<f64, 8, 2> = k.mul_mat(&x);
+    assert!((y - dense * x).abs().max() < 1e-12);
+    assert!(!FACTORED_PLAN.contains("kron_matmul"));
+}
+
+#[test]
+fn plans_name_the_rules_that_fired() {
+    assert!(log_softmax_alone::opt::F_PLAN.contains("log_softmax(%0, axis = 1) : (2, 3, 5)"));
+    assert!(log_softmax_alone::opt::F_PLAN.contains("[rule: log_softmax"));
+    assert!(log_softmax_alone::plain::F_PLAN.contains("%1 = softmax(%0, axis = 1)"));
+    assert!(log_softmax_alone::plain::F_PLAN.contains("optimize = false"));
+    assert!(kron_then_matmul::opt::F_PLAN.contains("kron_matmul(%0, %1, %2) : (6, 5)"));
+    assert!(sum_outer_other_axis::opt::F_PLAN.contains("outer_contract"));
+}

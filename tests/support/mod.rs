@@ -1,0 +1,21 @@
+//! Helpers shared by the integration tests (`mod support;` in each test file).
+//!
+//! - [`row_major`]: copy tensor values (`f64`, `SMatrix`, `SVector`, `[X; N]`)
+//!   to and from flat row-major data, the order the fixture and the reference
+//!   evaluator use.
+//! - [`close`]: tolerant float comparison and the fixture's number parser.
+//! - [`reference`]: a slow, obviously-correct evaluator of the ops over plain
+//!   row-major tensors, written independently of the macro and the runtime.
+//! - [`body`]: evaluates a graph body's text with the reference evaluator.
+
+// Each test binary uses a different part of this module.
+#![allow(dead_code, unused_imports)]
+
+pub mod body;
+pub mod close;
+pub mod reference;
+pub mod row_major;
+
+pub use close::{assert_close, assert_close_abs, parse_number, parse_numbers};
+pub use reference::T;
+pub use row_major::RowMajor;
