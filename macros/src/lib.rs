@@ -17,6 +17,8 @@
 mod codegen;
 mod diagnostics;
 mod eval;
+#[cfg(test)]
+mod fuzz;
 mod graph;
 mod parse;
 mod passes;
@@ -70,6 +72,14 @@ fn check_unique_names(items: &[syn::ItemFn], d: &mut Diagnostics) -> Vec<bool> {
     for item in items {
         let name = &item.sig.ident;
         let plan = codegen::plan_const_name(&name.to_string());
+        let into = codegen::into_name(name).to_string();
+        let clash = items.iter().find(|other| other.sig.ident == into);
+        if let Some(other) = clash {
+            d.error(
+                other.sig.ident.span(),
+                format!("`{into}` is generated for `{name}` (it writes the result into caller storage): rename this fn"),
+            );
+        }
         if let Some((_, first)) = seen.iter().find(|(p, _)| *p == plan) {
             let message = if *first == name {
                 format!("a fn named `{name}` is already defined in this block")
@@ -138,7 +148,7 @@ mod tests {
         );
         assert!(code.contains("# [doc = \" Docs stay.\"]"), "{code}");
         assert!(
-            code.contains(":: param_graph :: runtime :: Storage"),
+            code.contains(":: param_graph :: runtime :: flat (theta)"),
             "{code}"
         );
         assert!(!code.contains("compile_error"), "{code}");

@@ -47,6 +47,14 @@ impl<T: RealField + Copy, const P: usize, const Q: usize, const R: usize, const 
         Kron { a, b }
     }
 
+    /// Both factors zero (the starting point of a result returned by value).
+    pub fn zeros() -> Self {
+        Kron {
+            a: SMatrix::zeros(),
+            b: SMatrix::zeros(),
+        }
+    }
+
     /// The dense `(P·R) × (Q·S)` matrix, `(A ⊗ B)[i·R + k, j·S + l] = A[i, j] B[k, l]`.
     pub fn to_dense<const PR: usize, const QS: usize>(&self) -> SMatrix<T, PR, QS> {
         const {

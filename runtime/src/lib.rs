@@ -3,9 +3,9 @@
 //! The macro emits plain loops over fixed-size stack buffers; this crate holds
 //! the pieces those loops call:
 //!
-//! * [`Storage`]: copies a leaf (a scalar, an nalgebra `SMatrix`/`SVector`, or a
-//!   nested array of them) into a flat buffer in its own storage order and back,
-//!   so generated code never depends on how nalgebra lays out its matrices.
+//! * [`flat`] / [`flat_mut`]: a leaf or a result (a scalar, an nalgebra
+//!   `SMatrix`/`SVector`, or a nested array of them) viewed in place as the
+//!   flat array of its elements in storage order; [`zeroed`] makes a result.
 //! * [`Real`]: the scalar functions of the parameter ops (`sigmoid`, `softplus`,
 //!   NaN-propagating `max`, …) for `f32` and `f64`, written in the numerically
 //!   stable forms torch uses and with torch's behaviour on `±inf` and NaN.
@@ -13,13 +13,16 @@
 //!   return so that the consumer applies the tensor-dot trick.
 //!
 //! Users normally reach this crate through the facade as `param_graph::runtime`.
-#![forbid(unsafe_code)]
+// One audited `unsafe` block pair lives in `math::avx2`: calling code
+// compiled for AVX2/FMA after checking the CPU has it. Nothing else may.
+#![deny(unsafe_code)]
 #![deny(missing_docs)]
 
 mod kron;
+pub mod math;
 mod real;
 mod storage;
 
 pub use kron::Kron;
 pub use real::Real;
-pub use storage::Storage;
+pub use storage::{flat, flat_mut, zeroed};

@@ -13,6 +13,12 @@
 /// assert!(<f64 as Real>::nan_max(1.0, f64::NAN).is_nan());
 /// ```
 pub trait Real: Copy + PartialOrd {
+    /// `eˣ` within 1 ulp of libm, in a form loops auto-vectorize
+    /// ([`crate::math`]).
+    fn exp(self) -> Self;
+    /// Every element replaced by its exponential, vectorized, with AVX2/FMA
+    /// when the CPU has them ([`crate::math::exp_in_place_f64`]).
+    fn exp_in_place(values: &mut [Self]);
     /// `max` that propagates NaN, as `torch.amax` does (`f64::max` drops it).
     fn nan_max(self, other: Self) -> Self;
     /// The logistic function `1 / (1 + exp(-x))`, evaluated without overflow
@@ -37,18 +43,38 @@ pub trait Real: Copy + PartialOrd {
     fn lse_shift(max: Self) -> Self;
 }
 
+macro_rules! paste_exp {
+    (f32, $x:expr) => {
+        crate::math::exp_f32($x)
+    };
+    (f64, $x:expr) => {
+        crate::math::exp_f64($x)
+    };
+    (f32 in place, $x:expr) => {
+        crate::math::exp_in_place_f32($x)
+    };
+    (f64 in place, $x:expr) => {
+        crate::math::exp_in_place_f64($x)
+    };
+}
+
 macro_rules! real_impl {
     ($($t:ident),*) => {$(
         impl Real for $t {
+            #[inline(always)]
+            fn exp(self) -> Self {
+                paste_exp!($t, self)
+            }
             #[inline]
+            fn exp_in_place(values: &mut [Self]) {
+                paste_exp!($t in place, values)
+            }
+            #[inline(always)]
             fn nan_max(self, other: Self) -> Self {
-                if self.is_nan() || other > self {
-                    if self.is_nan() { self } else { other }
-                } else if other.is_nan() {
-                    other
-                } else {
-                    self
-                }
+                // Selects only, so a loop of it vectorizes: a NaN `self`
+                // survives the comparison, a NaN `other` the second select.
+                let larger = if other > self { other } else { self };
+                if other.is_nan() { other } else { larger }
             }
             #[inline]
             fn sigmoid(self) -> Self {

@@ -17,6 +17,9 @@ pub struct Ctx<'a> {
     pub dtype: DType,
     /// Path of the facade crate, e.g. `::param_graph`.
     pub krate: &'a TokenStream,
+    /// Buffers that are views of the caller's result storage (`&mut [T; N]`,
+    /// bound before the nodes run) rather than local arrays.
+    pub views: &'a [Ident],
 }
 
 impl Ctx<'_> {
@@ -38,21 +41,44 @@ impl Ctx<'_> {
         quote!(#lit)
     }
 
-    /// `let mut buf = [fill; len];`
+    /// A buffer of `len` elements, all `fill`, for a kernel that reads
+    /// before it writes (accumulations): a local array, or the caller's
+    /// result storage filled in place.
     pub fn decl(&self, buf: &Ident, len: usize, fill: f64) -> TokenStream {
         self.decl_with(buf, len, self.lit(fill))
     }
 
-    /// `let mut buf = [fill; len];` with `fill` given as an expression.
+    /// [`Ctx::decl`] with `fill` given as an expression.
     pub fn decl_with(&self, buf: &Ident, len: usize, fill: TokenStream) -> TokenStream {
         let len = Literal::usize_unsuffixed(len);
-        quote! { let mut #buf = [#fill; #len]; }
+        if self.views.contains(buf) {
+            quote! { #buf.fill(#fill); }
+        } else {
+            quote! { let mut #buf = [#fill; #len]; }
+        }
+    }
+
+    /// A buffer the kernel writes completely before reading it: the
+    /// caller's result storage needs no fill.
+    pub fn decl_overwritten(&self, buf: &Ident, len: usize) -> TokenStream {
+        if self.views.contains(buf) {
+            TokenStream::new()
+        } else {
+            self.decl(buf, len, 0.0)
+        }
     }
 
     /// `-inf` of the element type (literals only spell finite values).
     fn neg_inf(&self) -> TokenStream {
         let elem = self.elem();
         quote! { #elem::NEG_INFINITY }
+    }
+
+    /// `<T as Real>::exp_in_place(&mut buf[..])`.
+    pub fn exp_in_place(&self, buf: &Ident) -> TokenStream {
+        let krate = self.krate;
+        let elem = self.elem();
+        quote! { <#elem as #krate::runtime::Real>::exp_in_place(&mut #buf[..]); }
     }
 
     /// `<T as Real>::name(args)`.
@@ -87,7 +113,7 @@ fn len(shape: &[usize]) -> usize {
 /// The scalar expression of an elementwise op applied to `x`.
 fn map_expr(ctx: &Ctx, op: MapOp, x: TokenStream) -> TokenStream {
     match op {
-        MapOp::Exp => quote! { #x.exp() },
+        MapOp::Exp => ctx.real("exp", x),
         MapOp::Log => quote! { #x.ln() },
         MapOp::Square => quote! { #x * #x },
         MapOp::Sigmoid => ctx.real("sigmoid", x),
@@ -116,9 +142,14 @@ fn map_expr(ctx: &Ctx, op: MapOp, x: TokenStream) -> TokenStream {
 /// An elementwise op: the output has the input's layout, one flat loop.
 pub fn map(ctx: &Ctx, out: &Ident, op: MapOp, x: &Input) -> TokenStream {
     let n = len(x.shape);
-    let decl = ctx.decl(out, n, 0.0);
+    let decl = ctx.decl_overwritten(out, n);
     let k = flat_var();
     let xb = x.buf;
+    if op == MapOp::Exp {
+        let copy = flat(n, quote! { #out[#k] = #xb[#k]; });
+        let exp = ctx.exp_in_place(out);
+        return quote! { #decl #copy #exp };
+    }
     let value = map_expr(ctx, op, quote! { #xb[#k] });
     let body = flat(n, quote! { #out[#k] = #value; });
     quote! { #decl #body }
@@ -127,7 +158,7 @@ pub fn map(ctx: &Ctx, out: &Ident, op: MapOp, x: &Input) -> TokenStream {
 /// `add` / `hadamard`: output in the first argument's layout.
 pub fn zip(ctx: &Ctx, out: &Ident, op: ZipOp, a: &Input, b: &Input) -> TokenStream {
     let n = len(a.shape);
-    let decl = ctx.decl(out, n, 0.0);
+    let decl = ctx.decl_overwritten(out, n);
     let combine = |x: TokenStream, y: TokenStream| match op {
         ZipOp::Add => quote! { #x + #y },
         ZipOp::Hadamard => quote! { #x * #y },
@@ -166,6 +197,16 @@ fn over_rows(
     space.loops(stmt)
 }
 
+/// `t = exp(x − m)` (`m` broadcast along `axis`), `t` in `x`'s layout and
+/// already declared: one subtraction pass, then one vectorized `exp` over
+/// the whole buffer.
+fn shifted_exp(ctx: &Ctx, t: &Ident, x: &Input, m: &Ident, axis: usize) -> TokenStream {
+    let xb = x.buf;
+    let shift = over_rows(x, axis, |r, o| quote! { #t[#o] = #xb[#o] - #m[#r]; });
+    let exp = ctx.exp_in_place(t);
+    quote! { #shift #exp }
+}
+
 /// Number of rows when reducing `x` along `axis`.
 fn rows(x: &Input, axis: usize) -> usize {
     len(x.shape) / x.shape[axis]
@@ -187,7 +228,7 @@ pub fn row_max(ctx: &Ctx, m: &Ident, x: &Input, axis: usize) -> TokenStream {
 pub fn reduce(
     ctx: &Ctx,
     out: &Ident,
-    m: &Ident,
+    (m, t): (&Ident, &Ident),
     kind: ReduceKind,
     x: &Input,
     axis: usize,
@@ -213,13 +254,11 @@ pub fn reduce(
             let shift = ctx.real("lse_shift", quote! { #m[#k] });
             let mask = flat(n, quote! { #m[#k] = #shift; });
             let decl = ctx.decl(out, n, 0.0);
-            let sum = over_rows(
-                x,
-                axis,
-                |r, o| quote! { #out[#r] += (#xb[#o] - #m[#r]).exp(); },
-            );
+            let decl_t = ctx.decl_overwritten(t, len(x.shape));
+            let exps = shifted_exp(ctx, t, x, m, axis);
+            let sum = over_rows(x, axis, |r, o| quote! { #out[#r] += #t[#o]; });
             let finish = flat(n, quote! { #out[#k] = #out[#k].ln() + #m[#k]; });
-            quote! { #max #mask #decl #sum #finish }
+            quote! { #max #mask #decl #decl_t #exps #sum #finish }
         }
     }
 }
@@ -239,31 +278,23 @@ pub fn softmax(
     let n = rows(x, axis);
     let max = row_max(ctx, m, x, axis);
     let decl_s = ctx.decl(s, n, 0.0);
-    let decl_out = ctx.decl(out, len(x.shape), 0.0);
+    let decl_out = ctx.decl_overwritten(out, len(x.shape));
     let xb = x.buf;
     let k = flat_var();
+    // The exponentials go through the output buffer, then the sums.
+    let exps = shifted_exp(ctx, out, x, m, axis);
+    let sum = over_rows(x, axis, |r, o| quote! { #s[#r] += #out[#o]; });
     if log {
-        let sum = over_rows(
-            x,
-            axis,
-            |r, o| quote! { #s[#r] += (#xb[#o] - #m[#r]).exp(); },
-        );
         let logs = flat(n, quote! { #s[#k] = #s[#k].ln(); });
         let write = over_rows(
             x,
             axis,
             |r, o| quote! { #out[#o] = #xb[#o] - #m[#r] - #s[#r]; },
         );
-        quote! { #max #decl_s #sum #logs #decl_out #write }
+        quote! { #max #decl_s #decl_out #exps #sum #logs #write }
     } else {
-        let exps = over_rows(x, axis, |r, o| {
-            quote! {
-                #out[#o] = (#xb[#o] - #m[#r]).exp();
-                #s[#r] += #out[#o];
-            }
-        });
         let normalize = over_rows(x, axis, |r, o| quote! { #out[#o] /= #s[#r]; });
-        quote! { #max #decl_s #decl_out #exps #normalize }
+        quote! { #max #decl_s #decl_out #exps #sum #normalize }
     }
 }
 
@@ -281,7 +312,7 @@ pub fn index(
     shape[axis] = indices.len();
     let so = x.layout.strides(&shape);
     let sx = x.strides();
-    let decl = ctx.decl(out, len(&shape), 0.0);
+    let decl = ctx.decl_overwritten(out, len(&shape));
     let positions = indices.iter().map(|i| Literal::usize_unsuffixed(*i));
     let count = Literal::usize_unsuffixed(indices.len());
     let space = Space::ordered_by(shape.clone(), &so);
@@ -298,7 +329,7 @@ pub fn index(
     let xb = x.buf;
     let body = space.loops(quote! { #target = #xb[#table[#slot] * #stride + #rest]; });
     quote! {
-        let #table: [usize; #count] = [#(#positions),*];
+        let #table: [::core::primitive::usize; #count] = [#(#positions),*];
         #decl
         #body
     }
@@ -322,7 +353,7 @@ pub fn kron(ctx: &Ctx, out: &Ident, a: &Input, b: &Input) -> TokenStream {
     let space = Space::ordered_by(dims, &out_s);
     let target = space.at(out, &out_s);
     let (x, y) = (space.at(a.buf, &a_s), space.at(b.buf, &b_s));
-    let decl = ctx.decl(out, len(&shape), 0.0);
+    let decl = ctx.decl_overwritten(out, len(&shape));
     let body = space.loops(quote! { #target = #x * #y; });
     quote! { #decl #body }
 }
@@ -358,7 +389,7 @@ pub fn outer(
         OuterKind::Product => quote! { #x * #y },
         OuterKind::Sum => quote! { #x + #y },
     };
-    let decl = ctx.decl(out, len(&shape), 0.0);
+    let decl = ctx.decl_overwritten(out, len(&shape));
     let body = space.loops(quote! { #target = #value; });
     quote! { #decl #body }
 }
@@ -391,21 +422,25 @@ pub fn copy(ctx: &Ctx, out: &Ident, x: &Input, to_strides: &[usize]) -> TokenStr
     let space = Space::ordered_by(x.shape.to_vec(), to_strides);
     let target = space.at(out, to_strides);
     let source = space.at(x.buf, &sx);
-    let decl = ctx.decl(out, len(x.shape), 0.0);
+    let decl = ctx.decl_overwritten(out, len(x.shape));
     let body = space.loops(quote! { #target = #source; });
     quote! { #decl #body }
 }
 
 /// `row_sum_exp(x, m)`: `Σ exp(x − m)` along `axis`, in the reduced layout.
-pub fn row_sum_exp(ctx: &Ctx, out: &Ident, x: &Input, m: &Ident, axis: usize) -> TokenStream {
+pub fn row_sum_exp(
+    ctx: &Ctx,
+    out: &Ident,
+    t: &Ident,
+    x: &Input,
+    m: &Ident,
+    axis: usize,
+) -> TokenStream {
     let decl = ctx.decl(out, rows(x, axis), 0.0);
-    let xb = x.buf;
-    let pass = over_rows(
-        x,
-        axis,
-        |r, o| quote! { #out[#r] += (#xb[#o] - #m[#r]).exp(); },
-    );
-    quote! { #decl #pass }
+    let decl_t = ctx.decl_overwritten(t, len(x.shape));
+    let exps = shifted_exp(ctx, t, x, m, axis);
+    let pass = over_rows(x, axis, |r, o| quote! { #out[#r] += #t[#o]; });
+    quote! { #decl #decl_t #exps #pass }
 }
 
 /// Softmax (`exp(x − m) / s`) or log-softmax (`x − m − log s`, one `log` per
@@ -419,7 +454,7 @@ pub fn normalize(
     axis: usize,
     log: bool,
 ) -> TokenStream {
-    let decl = ctx.decl(out, len(x.shape), 0.0);
+    let decl = ctx.decl_overwritten(out, len(x.shape));
     let xb = x.buf;
     if log {
         let n = rows(x, axis);
@@ -433,20 +468,16 @@ pub fn normalize(
         );
         quote! { #decl_ls #logs #decl #pass }
     } else {
-        let pass = over_rows(
-            x,
-            axis,
-            |r, o| quote! { #out[#o] = (#xb[#o] - #m[#r]).exp() / #s[#r]; },
-        );
-        quote! { #decl #pass }
+        let exps = shifted_exp(ctx, out, x, m, axis);
+        let pass = over_rows(x, axis, |r, o| quote! { #out[#o] /= #s[#r]; });
+        quote! { #decl #exps #pass }
     }
 }
 
 /// `outer_contract(a, b)`: `reduce_sum(outer_product(a, b, axis = d), axis = r)`
 /// for `d != r` without the outer product. Iteration space: `a`'s axes plus
 /// one for `b`'s position on `d`; the output (in `a`'s layout without `r`)
-/// takes index `i·D₂ + j` on `d` and has stride 0 along `r`, which is looped
-/// innermost so each output element is one running dot product.
+/// takes index `i·D₂ + j` on `d` and has stride 0 along `r`.
 pub fn outer_contract(
     ctx: &Ctx,
     out: &Ident,
@@ -481,7 +512,13 @@ pub fn outer_contract(
     b_s.push(sb[d]);
     let mut dims = a.shape.to_vec();
     dims.push(b.shape[d]);
-    let space = Space::ordered_by(dims, &out_s);
+    // Output axes from the largest stride in, with the summed axis just
+    // inside all but the innermost one: the inner loop then runs along
+    // contiguous output (and usually input) memory, an axpy LLVM vectorizes.
+    let mut space = Space::ordered_by(dims, &out_s);
+    space.order.retain(|&axis| axis != r);
+    let inner = space.order.len().saturating_sub(1);
+    space.order.insert(inner, r);
     let target = space.at(out, &out_s);
     let (x, y) = (space.at(a.buf, &a_s), space.at(b.buf, &b_s));
     let decl = ctx.decl(out, len(&shape), 0.0);

@@ -1,230 +1,121 @@
-//! Stage 5 — codegen: the shaped, optimized graph as a plain Rust fn over
-//! fixed-size stack buffers.
+//! Stage 5 — codegen: the shaped, optimized graph as plain Rust over
+//! fixed-size buffers.
 //!
-//! The fn keeps the signature as written. Its body copies each leaf into a
-//! flat buffer in the leaf's storage order, runs one loop nest per node
-//! (`kernels`), and builds each result from a buffer in the result type's
-//! storage order. No heap allocation, no `unsafe`, and every helper is named
-//! by an absolute path through the facade crate.
+//! For a fn `name` the macro emits `name_into(params..., out)`, which writes
+//! the result into caller storage, and `name(params...)`, which keeps the
+//! signature as written and returns the result by value through
+//! `name_into`. Leaves are read in place through a flat view of their
+//! memory (their storage order, `nodes::placements`); each node runs one
+//! loop nest over stack buffers (`kernels`); a result whose layout is its
+//! type's storage order is computed straight into the caller's storage, any
+//! other is copied there once. No heap allocation, no `unsafe`, and every
+//! helper is named by an absolute path through the facade crate.
 
 mod kernels;
 mod layout;
 mod loops;
+mod nodes;
 mod plan;
 
 use crate::graph::{Graph, Op};
 use crate::parse::ast::{GraphFn, ReturnType, TensorType, TypeForm};
 use kernels::{Ctx, Input};
 use layout::Layout;
-use proc_macro2::{Ident, Span, TokenStream};
-use quote::quote;
+use nodes::Placement;
+use proc_macro2::{Ident, Literal, Span, TokenStream};
+use quote::{format_ident, quote};
 
 pub use plan::const_name as plan_const_name;
 
-/// The generated fn for `f`, whose graph is `graph`.
+/// `name_into` for a fn called `name` (raw identifiers lose their `r#`).
+pub fn into_name(name: &Ident) -> Ident {
+    format_ident!(
+        "{}_into",
+        name.to_string().trim_start_matches("r#"),
+        span = name.span()
+    )
+}
+
+/// The generated items for `f`, whose graph is `graph`.
 pub fn expand_fn(f: &GraphFn, graph: &Graph, krate: &TokenStream) -> TokenStream {
+    let declared = f.ret.outputs();
+    let placements = nodes::placements(f, graph);
+    let layouts: Vec<Layout> = placements.iter().map(|p| p.layout().clone()).collect();
+    let factored = factored_krons(graph, &declared);
+
+    // Each output lives behind `&mut` in the caller's storage; a node whose
+    // layout is that type's storage order is computed right there.
+    let views: Vec<Ident> = (0..declared.len()).map(|k| hygienic("o", k)).collect();
+    let mut direct: Vec<Option<usize>> = vec![None; graph.nodes.len()];
+    for (k, (&id, ty)) in graph.outputs.iter().zip(&declared).enumerate() {
+        let fits = matches!(placements[id], Placement::Own(_))
+            && !matches!(graph.nodes[id].op, Op::Leaf { .. })
+            && !matches!(ty.form, TypeForm::Kron(_))
+            && layouts[id] == Layout(ty.storage_order());
+        if fits && direct[id].is_none() {
+            direct[id] = Some(k);
+        }
+    }
+    let pod_views: Vec<Ident> = views
+        .iter()
+        .zip(&declared)
+        .filter(|(_, ty)| !matches!(ty.form, TypeForm::Kron(_)))
+        .map(|(v, _)| v.clone())
+        .collect();
     let ctx = Ctx {
         dtype: graph.dtype,
         krate,
+        views: &pod_views,
     };
-    let mut bufs: Vec<(Ident, Layout)> = Vec::with_capacity(graph.nodes.len());
+
     let mut body = TokenStream::new();
-    let mut used_params = vec![false; f.params.len()];
-    let declared = f.ret.outputs();
-    let factored = factored_krons(graph, &declared);
-    for (id, node) in graph.nodes.iter().enumerate() {
-        let out = buf_name("v", id);
-        if factored[id] {
-            // Returned as `Kron` and read by nothing else: never formed.
-            bufs.push((out, Layout::row_major(node.shape.len())));
-            continue;
+    // Bind the caller's storage: `&mut` views of the plain results.
+    let refs: Vec<Ident> = (0..declared.len()).map(|k| hygienic("r", k)).collect();
+    for ((view, r), ty) in views.iter().zip(&refs).zip(&declared) {
+        if !matches!(ty.form, TypeForm::Kron(_)) {
+            let (elem, n) = (
+                ctx.elem(),
+                Literal::usize_unsuffixed(ty.shape().iter().product()),
+            );
+            body.extend(quote! { let #view: &mut [#elem; #n] = #krate::runtime::flat_mut(#r); });
         }
-        let input = |k: usize| {
-            let (buf, layout) = &bufs[node.args[k]];
-            Input {
-                buf,
-                layout,
-                shape: &graph.nodes[node.args[k]].shape,
-            }
-        };
-        let (code, layout) = match &node.op {
-            Op::Leaf { param } => {
-                used_params[*param] = true;
-                let p = &f.params[*param];
-                let name = &p.name;
-                let arg = if p.by_ref {
-                    quote!(#name)
-                } else {
-                    quote!(&#name)
-                };
-                (leaf(&ctx, &out, arg, &p.ty), Layout(p.ty.storage_order()))
-            }
-            Op::Constant { value, shape } => {
-                let n: usize = shape.iter().product();
-                let lit = ctx.lit(*value);
-                let len = proc_macro2::Literal::usize_unsuffixed(n);
-                (
-                    quote! { let #out = [#lit; #len]; },
-                    Layout::row_major(shape.len()),
-                )
-            }
-            Op::Map(op) => {
-                let x = input(0);
-                (kernels::map(&ctx, &out, *op, &x), x.layout.clone())
-            }
-            Op::Zip(op) => {
-                let (a, b) = (input(0), input(1));
-                (kernels::zip(&ctx, &out, *op, &a, &b), a.layout.clone())
-            }
-            Op::Reduce { kind, axis } => {
-                let x = input(0);
-                let m = buf_name("m", id);
-                let layout = x.layout.without(axis.get());
-                (
-                    kernels::reduce(&ctx, &out, &m, *kind, &x, axis.get()),
-                    layout,
-                )
-            }
-            Op::Softmax { axis } | Op::LogSoftmax { axis } => {
-                let x = input(0);
-                let log = matches!(node.op, Op::LogSoftmax { .. });
-                let (m, s) = (buf_name("m", id), buf_name("s", id));
-                (
-                    kernels::softmax(&ctx, &out, &m, &s, &x, axis.get(), log),
-                    x.layout.clone(),
-                )
-            }
-            Op::Index { axis, indices, .. } => {
-                let x = input(0);
-                let table = buf_name("t", id);
-                (
-                    kernels::index(&ctx, &out, &table, &x, axis.get(), indices),
-                    x.layout.clone(),
-                )
-            }
-            Op::Kron => {
-                let (a, b) = (input(0), input(1));
-                (kernels::kron(&ctx, &out, &a, &b), a.layout.clone())
-            }
-            Op::Outer { kind, axis } => {
-                let (a, b) = (input(0), input(1));
-                (
-                    kernels::outer(&ctx, &out, *kind, &a, &b, axis.get()),
-                    a.layout.clone(),
-                )
-            }
-            Op::MatMul => {
-                let (a, b) = (input(0), input(1));
-                (kernels::matmul(&ctx, &out, &a, &b), Layout::column_major())
-            }
-            Op::RowMax { axis } => {
-                let x = input(0);
-                let layout = x.layout.without(axis.get());
-                (kernels::row_max(&ctx, &out, &x, axis.get()), layout)
-            }
-            Op::RowSumExp { axis } => {
-                let x = input(0);
-                let m = &bufs[node.args[1]].0;
-                let layout = x.layout.without(axis.get());
-                (kernels::row_sum_exp(&ctx, &out, &x, m, axis.get()), layout)
-            }
-            Op::Normalize { axis, log } => {
-                let x = input(0);
-                let (m, s) = (&bufs[node.args[1]].0, &bufs[node.args[2]].0);
-                let ls = buf_name("s", id);
-                (
-                    kernels::normalize(&ctx, &out, &ls, &x, (m, s), axis.get(), *log),
-                    x.layout.clone(),
-                )
-            }
-            Op::OuterContract { outer, reduce } => {
-                let (a, b) = (input(0), input(1));
-                let layout = a.layout.without(reduce.get());
-                (
-                    kernels::outer_contract(&ctx, &out, &a, &b, outer.get(), reduce.get()),
-                    layout,
-                )
-            }
-            Op::KronMatMul => {
-                let (a, b, x) = (input(0), input(1), input(2));
-                let t = buf_name("t", id);
-                (
-                    kernels::kron_matmul(&ctx, &out, &t, &a, &b, &x),
-                    Layout::column_major(),
-                )
-            }
-            Op::Flatten { start, end } => {
-                let x = input(0);
-                let (s, e) = (start.get(), end.get());
-                match x.layout.merged(s, e) {
-                    // Same elements in the same order: read the same buffer.
-                    Some(layout) => {
-                        let alias = x.buf.clone();
-                        bufs.push((alias, layout));
-                        continue;
-                    }
-                    None => {
-                        let layout = Layout::row_major(node.shape.len());
-                        let so = layout.strides(&node.shape);
-                        let to = flatten_strides(x.shape, &so, s, e);
-                        (kernels::copy(&ctx, &out, &x, &to), layout)
-                    }
-                }
-            }
-        };
-        body.extend(code);
-        bufs.push((out, layout));
     }
 
-    let results: Vec<TokenStream> = graph
-        .outputs
-        .iter()
-        .zip(&declared)
-        .enumerate()
-        .map(|(k, (&id, ty))| {
-            if let TypeForm::Kron([p, q, r, s]) = ty.form {
-                let mut factor = |j: usize, rows: usize, cols: usize| {
-                    let arg = graph.nodes[id].args[j];
-                    let (buf, layout) = &bufs[arg];
-                    let shape = &graph.nodes[arg].shape;
-                    let want = Layout::column_major();
-                    let src = if *layout == want {
-                        buf.clone()
-                    } else {
-                        let staged = buf_name(if j == 0 { "ka" } else { "kb" }, k);
-                        let x = Input { buf, layout, shape };
-                        body.extend(kernels::copy(&ctx, &staged, &x, &want.strides(shape)));
-                        staged
-                    };
-                    let elem = ctx.elem();
-                    let (rows, cols) = (
-                        proc_macro2::Literal::usize_unsuffixed(rows),
-                        proc_macro2::Literal::usize_unsuffixed(cols),
-                    );
-                    quote! { <#krate::nalgebra::SMatrix<#elem, #rows, #cols> as #krate::runtime::Storage>::read_flat(&#src) }
-                };
-                let (a, b) = (factor(0, p, q), factor(1, r, s));
-                return quote! { #krate::runtime::Kron::new(#a, #b) };
-            }
-            let (buf, layout) = &bufs[id];
-            let shape = &graph.nodes[id].shape;
-            let want = Layout(ty.storage_order());
-            let src = if *layout == want {
-                buf.clone()
-            } else {
-                let staged = buf_name("r", k);
-                let x = Input { buf, layout, shape };
-                body.extend(kernels::copy(&ctx, &staged, &x, &want.strides(shape)));
-                staged
-            };
-            let ty = &ty.syn_type;
-            quote! { <#ty as #krate::runtime::Storage>::read_flat(&#src) }
-        })
-        .collect();
-    let result = match results.as_slice() {
-        [one] => one.clone(),
-        many => quote! { (#(#many),*) },
-    };
+    let mut bufs: Vec<Ident> = Vec::with_capacity(graph.nodes.len());
+    let mut used_params = vec![false; f.params.len()];
+    for (id, node) in graph.nodes.iter().enumerate() {
+        if let Op::Leaf { param } = node.op {
+            used_params[param] = true;
+        }
+        let buf = match (&placements[id], direct[id]) {
+            (Placement::Alias(_), _) => bufs[node.args[0]].clone(),
+            (_, Some(k)) => views[k].clone(),
+            _ => hygienic("v", id),
+        };
+        // A kron returned as `Kron` and read by nothing else is never formed.
+        if !factored[id] && !matches!(placements[id], Placement::Alias(_)) {
+            body.extend(nodes::emit(&ctx, f, graph, id, &buf, &bufs, &layouts));
+        }
+        bufs.push(buf);
+    }
+
+    for (k, (&id, ty)) in graph.outputs.iter().zip(&declared).enumerate() {
+        if direct[id] == Some(k) {
+            continue;
+        }
+        if let TypeForm::Kron(_) = ty.form {
+            body.extend(kron_factors(&ctx, graph, id, &refs[k], &bufs, &layouts, k));
+            continue;
+        }
+        let x = Input {
+            buf: &bufs[id],
+            layout: &layouts[id],
+            shape: &graph.nodes[id].shape,
+        };
+        let want = Layout(ty.storage_order());
+        body.extend(kernels::copy(&ctx, &views[k], &x, &want.strides(x.shape)));
+    }
+
     let unused = f
         .params
         .iter()
@@ -234,9 +125,10 @@ pub fn expand_fn(f: &GraphFn, graph: &Graph, krate: &TokenStream) -> TokenStream
             let name = &p.name;
             quote! { let _ = &#name; }
         });
+    let body = quote! { #(#unused)* #body };
     let stack_bytes = stack_bytes(&body, graph);
     let plan = plan::render(f, graph, stack_bytes);
-    let item = signature(f, &plan, quote! { #(#unused)* #body #result });
+    let items = fn_items(f, &plan, &refs, body, krate);
     let vis = &f.vis;
     let const_name = Ident::new(&plan::const_name(&f.name.to_string()), f.name.span());
     let const_doc = format!(
@@ -244,7 +136,7 @@ pub fn expand_fn(f: &GraphFn, graph: &Graph, krate: &TokenStream) -> TokenStream
         f.name
     );
     quote! {
-        #item
+        #items
         #[doc = #const_doc]
         // The user did not write this item: reading it is optional.
         #[allow(dead_code)]
@@ -252,33 +144,80 @@ pub fn expand_fn(f: &GraphFn, graph: &Graph, krate: &TokenStream) -> TokenStream
     }
 }
 
-/// Bytes of all stack buffers the body declares (leaf copies, node results,
-/// scratch), as the plan reports it.
+/// Copies the factors of a `Kron` result into `out.a` and `out.b`, in their
+/// column-major storage order.
+fn kron_factors(
+    ctx: &Ctx,
+    graph: &Graph,
+    id: usize,
+    out: &Ident,
+    bufs: &[Ident],
+    layouts: &[Layout],
+    k: usize,
+) -> TokenStream {
+    let krate = ctx.krate;
+    let elem = ctx.elem();
+    let mut code = TokenStream::new();
+    for (j, field) in [quote!(a), quote!(b)].iter().enumerate() {
+        let arg = graph.nodes[id].args[j];
+        let shape = &graph.nodes[arg].shape;
+        let x = Input {
+            buf: &bufs[arg],
+            layout: &layouts[arg],
+            shape,
+        };
+        let view = hygienic(if j == 0 { "ka" } else { "kb" }, k);
+        let n = Literal::usize_unsuffixed(shape.iter().product());
+        let views = [view.clone()];
+        let factor_ctx = Ctx {
+            dtype: ctx.dtype,
+            krate,
+            views: &views,
+        };
+        let fill = kernels::copy(
+            &factor_ctx,
+            &view,
+            &x,
+            &Layout::column_major().strides(shape),
+        );
+        code.extend(quote! {
+            let #view: &mut [#elem; #n] = #krate::runtime::flat_mut(&mut #out.#field);
+            #fill
+        });
+    }
+    code
+}
+
+/// Bytes of the stack arrays the body declares (node results, scratch),
+/// as the plan reports it; leaves and results live in the caller's memory.
 fn stack_bytes(body: &TokenStream, graph: &Graph) -> usize {
     let elem = match graph.dtype {
         crate::graph::DType::F32 => 4,
         crate::graph::DType::F64 => 8,
     };
-    // Every buffer is declared `[fill; len]`; count the lens.
     let mut total = 0;
     count_arrays(body.clone(), &mut total);
-    total * elem
+    total.saturating_mul(elem)
 }
 
+/// Adds up `len` of every `= [fill; len]` array expression.
 fn count_arrays(tokens: TokenStream, total: &mut usize) {
     use proc_macro2::{Delimiter, TokenTree};
+    let mut after_eq = false;
     for tree in tokens {
-        if let TokenTree::Group(g) = tree {
-            if g.delimiter() == Delimiter::Bracket {
+        if let TokenTree::Group(g) = &tree {
+            if after_eq && g.delimiter() == Delimiter::Bracket {
                 let inner: Vec<TokenTree> = g.stream().into_iter().collect();
                 if let [.., TokenTree::Punct(p), TokenTree::Literal(len)] = inner.as_slice() {
                     if p.as_char() == ';' {
-                        *total += len.to_string().parse::<usize>().unwrap_or(0);
+                        let n = len.to_string().parse::<usize>().unwrap_or(usize::MAX);
+                        *total = total.saturating_add(n);
                     }
                 }
             }
             count_arrays(g.stream(), total);
         }
+        after_eq = matches!(&tree, TokenTree::Punct(p) if p.as_char() == '=');
     }
 }
 
@@ -304,82 +243,96 @@ fn factored_krons(graph: &Graph, declared: &[&TensorType]) -> Vec<bool> {
     factored
 }
 
-/// The fn item with the user's attributes, visibility and signature, and
-/// the plan appended to its documentation.
-fn signature(f: &GraphFn, plan: &str, body: TokenStream) -> TokenStream {
+/// `name` (the signature as written, result by value, the plan in its
+/// docs) and `name_into` (the same parameters plus the caller's storage).
+fn fn_items(
+    f: &GraphFn,
+    plan: &str,
+    refs: &[Ident],
+    body: TokenStream,
+    krate: &TokenStream,
+) -> TokenStream {
     let attrs = &f.attrs;
+    // `name_into` shares `name`'s conditions (`cfg`, `inline`, lints) but
+    // not its docs, and it returns nothing to use.
+    let into_attrs = f
+        .attrs
+        .iter()
+        .filter(|a| !a.path().is_ident("doc") && !a.path().is_ident("must_use"));
     let vis = &f.vis;
     let name = &f.name;
-    let plan_doc = format!("\n # Plan\n\n ```text\n{}\n ```", plan);
-    let params = f.params.iter().map(|p| {
-        let (n, ty) = (&p.name, &p.ty.syn_type);
-        if p.by_ref {
-            quote! { #n: &#ty }
-        } else {
-            quote! { #n: #ty }
-        }
-    });
-    let ret = match &f.ret {
+    let into = into_name(name);
+    let plan_doc = format!("\n # Plan\n\n ```text\n{plan}\n ```");
+    let into_doc = format!(
+        " Computes [`{name}`] into caller storage: the same parameters, then `out`, which is overwritten. Use it for results too large to return by value on a small stack."
+    );
+    let params: Vec<TokenStream> = f
+        .params
+        .iter()
+        .map(|p| {
+            let (n, ty) = (&p.name, &p.ty.syn_type);
+            if p.by_ref {
+                quote! { #n: &#ty }
+            } else {
+                quote! { #n: #ty }
+            }
+        })
+        .collect();
+    let args = f.params.iter().map(|p| &p.name);
+    let out = Ident::new("out", Span::mixed_site());
+    let outputs = f.ret.outputs();
+    let zero = |ty: &TensorType| match ty.form {
+        TypeForm::Kron(_) => quote! { #krate::runtime::Kron::zeros() },
+        _ => quote! { #krate::runtime::zeroed() },
+    };
+    let (ret, out_param, bind_refs, call_out, values) = match &f.ret {
         ReturnType::Single(t) => {
-            let ty = &t.syn_type;
-            quote!(#ty)
+            let (ty, r, z) = (&t.syn_type, &refs[0], zero(t));
+            (
+                quote!(#ty),
+                quote! { #out: &mut #ty },
+                quote! { let #r = #out; },
+                quote! { &mut #r },
+                (quote! { let mut #r: #ty = #z; }, quote!(#r)),
+            )
         }
         ReturnType::Tuple(ts, _) => {
-            let tys = ts.iter().map(|t| &t.syn_type);
-            quote! { (#(#tys),*) }
+            let tys: Vec<&syn::Type> = ts.iter().map(|t| &t.syn_type).collect();
+            let zeros = outputs.iter().map(|t| zero(t));
+            (
+                quote! { (#(#tys),*) },
+                quote! { #out: (#(&mut #tys),*) },
+                quote! { let (#(#refs),*) = #out; },
+                quote! { (#(&mut #refs),*) },
+                (
+                    quote! { #(let mut #refs: #tys = #zeros;)* },
+                    quote! { (#(#refs),*) },
+                ),
+            )
         }
     };
+    let (decl_values, result) = values;
     quote! {
         #(#attrs)*
         #[doc = #plan_doc]
         #vis fn #name(#(#params),*) -> #ret {
+            #decl_values
+            #into(#(#args,)* #call_out);
+            #result
+        }
+
+        #(#into_attrs)*
+        #[doc = #into_doc]
+        // One parameter more than the user wrote: not theirs to fix.
+        #[allow(clippy::too_many_arguments)]
+        #vis fn #into(#(#params,)* #out_param) {
+            #bind_refs
             #body
         }
     }
 }
 
-/// A leaf as a flat buffer in its storage order. A matrix or vector is
-/// already one contiguous column-major slice and is read in place; a scalar
-/// becomes a one-element array; an array of tensors is copied once, in order.
-fn leaf(ctx: &Ctx, out: &Ident, arg: TokenStream, ty: &TensorType) -> TokenStream {
-    let krate = ctx.krate;
-    let syn_ty = &ty.syn_type;
-    let elem = ctx.elem();
-    match ty.form {
-        TypeForm::Matrix(..) | TypeForm::Vector(_) => quote! {
-            let #out: &[#elem] = #krate::nalgebra::Matrix::as_slice(#arg);
-        },
-        TypeForm::Scalar => quote! {
-            let #out: [#elem; 1] = [*#arg];
-        },
-        _ => {
-            let n: usize = ty.shape().iter().product();
-            let decl = ctx.decl(out, n, 0.0);
-            quote! {
-                #decl
-                <#syn_ty as #krate::runtime::Storage>::write_flat(#arg, &mut #out);
-            }
-        }
-    }
-}
-
-/// Output offset of each input axis for `flatten(start..=end)` into a
-/// buffer with strides `so`.
-fn flatten_strides(shape: &[usize], so: &[usize], start: usize, end: usize) -> Vec<usize> {
-    (0..shape.len())
-        .map(|axis| {
-            if axis < start {
-                so[axis]
-            } else if axis <= end {
-                so[start] * shape[axis + 1..=end].iter().product::<usize>()
-            } else {
-                so[axis - (end - start)]
-            }
-        })
-        .collect()
-}
-
-/// A hygienic local name: `__pg_<kind><n>`, invisible to the user's code.
-fn buf_name(kind: &str, n: usize) -> Ident {
+/// A local name invisible to the user's code: `__pg_<kind><n>`.
+fn hygienic(kind: &str, n: usize) -> Ident {
     Ident::new(&format!("__pg_{kind}{n}"), Span::mixed_site())
 }

@@ -112,11 +112,13 @@ fn generic_args<'a>(
 }
 
 fn parse_scalar_arg(arg: &GenericArgument) -> syn::Result<(DType, Span)> {
+    // The last path segment, as for the tensor types: `::core::primitive::f64`
+    // is `f64` too.
     if let GenericArgument::Type(Type::Path(p)) = arg {
-        if let Some(ident) = p.path.get_ident() {
-            let name = ident.to_string();
-            if name == "f32" || name == "f64" {
-                return Ok((scalar(&name), ident.span()));
+        if let Some(last) = p.path.segments.last() {
+            let name = last.ident.to_string();
+            if (name == "f32" || name == "f64") && matches!(last.arguments, PathArguments::None) {
+                return Ok((scalar(&name), last.ident.span()));
             }
         }
     }

@@ -67,7 +67,9 @@ fn main() {
     assert_eq!(sums, [30.0, 30.0]);
 
     let x = param_graph::nalgebra::SMatrix::<f64, 2, 2>::identity();
-    assert_eq!(full_path(&x, [SVector::zeros(); 2]), x.map(f64::exp));
+    // The vectorized exp is within 1 ulp of libm, not bit-identical.
+    let e = full_path(&x, [SVector::zeros(); 2]);
+    assert!((e - x.map(f64::exp)).abs().max() <= 1e-15 * std::f64::consts::E);
 
     let x = SVector::<f64, 4>::new(1.0, 2.0, 3.0, 4.0);
     let (same, lse) = passthrough(&x);

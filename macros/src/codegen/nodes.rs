@@ -1,0 +1,168 @@
+//! One node at a time: where its result lives and the loops that compute it.
+
+use super::kernels::{self, Ctx, Input};
+use super::layout::Layout;
+use crate::graph::{Graph, NodeId, Op};
+use crate::parse::ast::GraphFn;
+use proc_macro2::{Ident, Literal, Span, TokenStream};
+use quote::quote;
+
+/// Where a node's result is stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Placement {
+    /// A buffer of its own, in this layout.
+    Own(Layout),
+    /// Its argument's buffer, read in this layout (a flatten of adjacent
+    /// axes: same elements, same order).
+    Alias(Layout),
+}
+
+impl Placement {
+    /// The layout, whoever owns the buffer.
+    pub fn layout(&self) -> &Layout {
+        match self {
+            Placement::Own(l) | Placement::Alias(l) => l,
+        }
+    }
+}
+
+/// The placement of every node: each op picks the layout that lets it walk
+/// its main input in storage order (leaves keep their type's storage order).
+pub fn placements(f: &GraphFn, graph: &Graph) -> Vec<Placement> {
+    let mut out: Vec<Placement> = Vec::with_capacity(graph.nodes.len());
+    for node in &graph.nodes {
+        let arg = |k: usize| out[node.args[k]].layout().clone();
+        let placement = match &node.op {
+            Op::Leaf { param } => Placement::Own(Layout(f.params[*param].ty.storage_order())),
+            Op::Constant { shape, .. } => Placement::Own(Layout::row_major(shape.len())),
+            Op::Map(_)
+            | Op::Zip(_)
+            | Op::Softmax { .. }
+            | Op::LogSoftmax { .. }
+            | Op::Index { .. }
+            | Op::Kron
+            | Op::Outer { .. }
+            | Op::Normalize { .. } => Placement::Own(arg(0)),
+            Op::Reduce { axis, .. } | Op::RowMax { axis } | Op::RowSumExp { axis } => {
+                Placement::Own(arg(0).without(axis.get()))
+            }
+            Op::OuterContract { reduce, .. } => Placement::Own(arg(0).without(reduce.get())),
+            Op::MatMul | Op::KronMatMul => Placement::Own(Layout::column_major()),
+            Op::Flatten { start, end } => match arg(0).merged(start.get(), end.get()) {
+                Some(layout) => Placement::Alias(layout),
+                None => Placement::Own(Layout::row_major(node.shape.len())),
+            },
+        };
+        out.push(placement);
+    }
+    out
+}
+
+/// The statements that compute node `id` into `out`; `bufs[k]` names the
+/// buffer of node `k` (earlier nodes only).
+pub fn emit(
+    ctx: &Ctx,
+    f: &GraphFn,
+    graph: &Graph,
+    id: NodeId,
+    out: &Ident,
+    bufs: &[Ident],
+    layouts: &[Layout],
+) -> TokenStream {
+    let node = &graph.nodes[id];
+    let input = |k: usize| {
+        let arg = node.args[k];
+        Input {
+            buf: &bufs[arg],
+            layout: &layouts[arg],
+            shape: &graph.nodes[arg].shape,
+        }
+    };
+    let scratch = |kind: &str| Ident::new(&format!("__pg_{kind}{id}"), Span::mixed_site());
+    match &node.op {
+        Op::Leaf { param } => {
+            let p = &f.params[*param];
+            let (name, elem, krate) = (&p.name, ctx.elem(), ctx.krate);
+            let n = Literal::usize_unsuffixed(node.shape.iter().product());
+            let arg = if p.by_ref {
+                quote!(#name)
+            } else {
+                quote!(&#name)
+            };
+            // Read in place: the leaf's memory is its storage order.
+            quote! { let #out: &[#elem; #n] = #krate::runtime::flat(#arg); }
+        }
+        Op::Constant { value, shape } => {
+            let n = shape.iter().product();
+            if ctx.views.contains(out) {
+                ctx.decl(out, n, *value)
+            } else {
+                let (lit, n) = (ctx.lit(*value), Literal::usize_unsuffixed(n));
+                quote! { let #out = [#lit; #n]; }
+            }
+        }
+        Op::Map(op) => kernels::map(ctx, out, *op, &input(0)),
+        Op::Zip(op) => kernels::zip(ctx, out, *op, &input(0), &input(1)),
+        Op::Reduce { kind, axis } => {
+            let scratch = (&scratch("m"), &scratch("e"));
+            kernels::reduce(ctx, out, scratch, *kind, &input(0), axis.get())
+        }
+        Op::Softmax { axis } | Op::LogSoftmax { axis } => {
+            let log = matches!(node.op, Op::LogSoftmax { .. });
+            kernels::softmax(
+                ctx,
+                out,
+                &scratch("m"),
+                &scratch("s"),
+                &input(0),
+                axis.get(),
+                log,
+            )
+        }
+        Op::Index { axis, indices, .. } => {
+            kernels::index(ctx, out, &scratch("t"), &input(0), axis.get(), indices)
+        }
+        Op::Kron => kernels::kron(ctx, out, &input(0), &input(1)),
+        Op::Outer { kind, axis } => {
+            kernels::outer(ctx, out, *kind, &input(0), &input(1), axis.get())
+        }
+        Op::MatMul => kernels::matmul(ctx, out, &input(0), &input(1)),
+        Op::RowMax { axis } => kernels::row_max(ctx, out, &input(0), axis.get()),
+        Op::RowSumExp { axis } => {
+            let (t, m) = (scratch("e"), &bufs[node.args[1]]);
+            kernels::row_sum_exp(ctx, out, &t, &input(0), m, axis.get())
+        }
+        Op::Normalize { axis, log } => {
+            let stats = (&bufs[node.args[1]], &bufs[node.args[2]]);
+            kernels::normalize(ctx, out, &scratch("s"), &input(0), stats, axis.get(), *log)
+        }
+        Op::OuterContract { outer, reduce } => {
+            kernels::outer_contract(ctx, out, &input(0), &input(1), outer.get(), reduce.get())
+        }
+        Op::KronMatMul => {
+            kernels::kron_matmul(ctx, out, &scratch("t"), &input(0), &input(1), &input(2))
+        }
+        Op::Flatten { start, end } => {
+            let x = input(0);
+            let so = layouts[id].strides(&node.shape);
+            let to = flatten_strides(x.shape, &so, start.get(), end.get());
+            kernels::copy(ctx, out, &x, &to)
+        }
+    }
+}
+
+/// Output offset of each input axis for `flatten(start..=end)` into a
+/// buffer with strides `so`.
+fn flatten_strides(shape: &[usize], so: &[usize], start: usize, end: usize) -> Vec<usize> {
+    (0..shape.len())
+        .map(|axis| {
+            if axis < start {
+                so[axis]
+            } else if axis <= end {
+                so[start] * shape[axis + 1..=end].iter().product::<usize>()
+            } else {
+                so[axis - (end - start)]
+            }
+        })
+        .collect()
+}
