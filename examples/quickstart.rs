@@ -58,7 +58,7 @@ fn time_ns(mut f: impl FnMut(), iters: u32) -> f64 {
     samples[samples.len() / 2]
 }
 
-fn main() {
+pub fn main() {
     println!("== Plans (also in each fn's rustdoc) ==\n");
     println!("log_weights:\n{LOG_WEIGHTS_PLAN}\n");
     println!("log_weights_unfused:\n{LOG_WEIGHTS_UNFUSED_PLAN}\n");

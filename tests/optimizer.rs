@@ -179,3 +179,27 @@ fn plans_name_the_rules_that_fired() {
     assert!(kron_then_matmul::opt::F_PLAN.contains("kron_matmul(%0, %1, %2) : (6, 5)"));
     assert!(sum_outer_other_axis::opt::F_PLAN.contains("outer_contract"));
 }
+
+// Shapes large enough for the runtime's contraction kernel (AVX2/FMA where
+// available): the same W3 contraction as the benchmarks, and a matmul.
+both!(sum_outer_as_gemm(a: &[SMatrix<f64, 32, 8>; 4], b: &[SMatrix<f64, 32, 8>; 4]) -> [SVector<f64, 1024>; 4] {
+    reduce_sum(outer_product(a, b, axis = 1), axis = 2)
+});
+
+param_graph! {
+    fn matmul_as_gemm(a: &SMatrix<f64, 16, 8>, b: &SMatrix<f64, 8, 12>) -> SMatrix<f64, 16, 12> {
+        matmul(a, b)
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(16))]
+
+    #[test]
+    fn contraction_kernel_agrees(a in values(1024), b in values(1024), c in values(128), e in values(96)) {
+        let (a1, b1) = (RowMajor::from_row_major(&a), RowMajor::from_row_major(&b));
+        check(&sum_outer_as_gemm::opt::f(&a1, &b1), &sum_outer_as_gemm::plain::f(&a1, &b1), "gemm");
+        let (x, y): (SMatrix<f64, 16, 8>, SMatrix<f64, 8, 12>) = (RowMajor::from_row_major(&c), RowMajor::from_row_major(&e));
+        check(&matmul_as_gemm(&x, &y), &(x * y), "matmul");
+    }
+}

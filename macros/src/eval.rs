@@ -4,7 +4,7 @@
 
 #![cfg(test)]
 
-use crate::graph::{Graph, MapOp, Op, OuterKind, ReduceKind, ZipOp};
+use crate::graph::{GaussianPart, Graph, MapOp, Op, OuterKind, ReduceKind, ZipOp};
 
 /// A row-major tensor.
 #[derive(Clone, Debug, PartialEq)]
@@ -210,10 +210,109 @@ pub fn eval(graph: &Graph, inputs: &[Tensor]) -> Vec<Tensor> {
                 shape: node.shape.clone(),
                 data: arg(0).data.clone(),
             },
+            Op::MixingWeight => {
+                let v = arg(0);
+                let k = v.shape[0];
+                Tensor::build(vec![k, k * v.shape[1]], |i| {
+                    if i[1] % k == i[0] {
+                        v.at(&[i[0], i[1] / k])
+                    } else {
+                        0.0
+                    }
+                })
+            }
+            Op::Gaussian(part) => {
+                let args: Vec<&Tensor> = node.args.iter().map(|a| &values[*a]).collect();
+                gaussian(*part, &args, None)
+            }
+            Op::GaussianFromVar(part) => {
+                let args: Vec<&Tensor> = node.args.iter().map(|a| &values[*a]).collect();
+                let (own, v) = args.split_at(args.len() - 1);
+                gaussian(*part, own, Some(v[0]))
+            }
+            Op::GaussianVarSum => {
+                let (s1, s2) = (arg(0), arg(1));
+                let k2 = s2.shape[0];
+                Tensor::build(vec![s1.shape[0] * k2], |i| {
+                    let (a, b) = (s1.data[i[0] / k2], s2.data[i[0] % k2]);
+                    a * a + b * b
+                })
+            }
+            Op::PolynomialProduct => {
+                let (p, q) = (arg(0), arg(1));
+                let (d1, d2, k2) = (p.shape[1], q.shape[1], q.shape[0]);
+                Tensor::build(vec![p.shape[0] * k2, d1 + d2 - 1], |i| {
+                    let (r, c) = (i[0] / k2, i[0] % k2);
+                    (0..d1)
+                        .filter(|a| i[1] >= *a && i[1] - a < d2)
+                        .map(|a| p.at(&[r, a]) * q.at(&[c, i[1] - a]))
+                        .sum()
+                })
+            }
+            Op::PolynomialDifferential { order } => {
+                let p = arg(0);
+                let mut rows: Vec<Vec<f64>> =
+                    p.data.chunks(p.shape[1]).map(<[f64]>::to_vec).collect();
+                for row in &mut rows {
+                    if row.len() <= *order {
+                        *row = vec![0.0];
+                        continue;
+                    }
+                    // cirkit's loop: drop the constant, scale by the degree.
+                    for _ in 0..*order {
+                        *row = (1..row.len()).map(|k| row[k] * k as f64).collect();
+                    }
+                }
+                Tensor {
+                    shape: node.shape.clone(),
+                    data: rows.concat(),
+                }
+            }
         };
         values.push(v);
     }
     graph.outputs.iter().map(|o| values[*o].clone()).collect()
+}
+
+/// A Gaussian product parameter for every pair, at `i·K2 + j`. Without `v`,
+/// cirkit's formulas as written; with the summed variances `v`, the stable
+/// forms the generated code uses (`param_graph_runtime::ProductOps`).
+fn gaussian(part: GaussianPart, args: &[&Tensor], v: Option<&Tensor>) -> Tensor {
+    let (k1, k2) = (args[0].shape[0], args[args.len() - 1].shape[0]);
+    Tensor::build(vec![k1 * k2], |idx| {
+        let (i, j) = (idx[0] / k2, idx[0] % k2);
+        let (m1, s1, m2, s2) = match part {
+            GaussianPart::Stddev => (0.0, args[0].data[i], 0.0, args[1].data[j]),
+            _ => (
+                args[0].data[i],
+                args[1].data[i],
+                args[2].data[j],
+                args[3].data[j],
+            ),
+        };
+        let (v1, v2) = (s1 * s1, s2 * s2);
+        match v.map(|v| v.data[idx[0]]) {
+            None => match part {
+                GaussianPart::Mean => (m1 * v2 + m2 * v1) / (v1 + v2),
+                GaussianPart::Stddev => (v1 * v2 / (v1 + v2)).sqrt(),
+                GaussianPart::LogPartition => {
+                    let var = v1 + v2;
+                    -0.5 * ((2.0 * std::f64::consts::PI).ln()
+                        + var.ln()
+                        + (m1 - m2) * (m1 - m2) / var)
+                }
+            },
+            Some(var) => match part {
+                GaussianPart::Mean if v1 <= v2 => m1 + (m2 - m1) * (v1 / var),
+                GaussianPart::Mean => m2 + (m1 - m2) * (v2 / var),
+                GaussianPart::Stddev => s2.abs() * (s1.abs() / var.sqrt()),
+                GaussianPart::LogPartition => {
+                    let d = m1 - m2;
+                    -0.5 * (1.837_877_066_409_345_3 + var.ln() + d * (d / var))
+                }
+            },
+        }
+    })
 }
 
 fn outer(x: &Tensor, y: &Tensor, a: usize, kind: OuterKind) -> Tensor {

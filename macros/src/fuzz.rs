@@ -180,6 +180,22 @@ const CORPUS: &[&str] = &[
     fn pick(x: &SMatrix<f64, 3, 4>) -> SMatrix<f64, 3, 4> {
         index(x, [2, 0, 2], axis = 0)
     }",
+    // cirkit's circuit-product ops: mixing weights, Gaussian products (shared
+    // and as written), polynomial products and derivatives (one vanishing).
+    "fn circuit_products(v: &SMatrix<f64, 3, 2>, m1: &SVector<f64, 3>, s1: &SVector<f64, 3>, m2: &[f64; 2], s2: &[f64; 2])
+        -> (SMatrix<f64, 3, 6>, SVector<f64, 6>, [f64; 6], SVector<f64, 6>) {
+        (
+            mixing_weight(v),
+            gaussian_product_mean(m1, s1, m2, s2),
+            gaussian_product_stddev(s1, s2),
+            gaussian_product_log_partition(m1, s1, m2, s2),
+        )
+    }
+    #[param_graph(optimize = false)]
+    fn polynomials(p: &[[f32; 3]; 2], q: &SMatrix<f32, 2, 2>) -> ([[f32; 4]; 4], SMatrix<f32, 4, 1>, [[f32; 2]; 2]) {
+        let pq = polynomial_product(p, q);
+        (pq, polynomial_differential(pq, order = 3), polynomial_differential(p, order = 1))
+    }",
     // Bounded maps on f32 arrays, unoptimized, and by value.
     "#[param_graph(optimize = false)]
     fn bounded(x: [SVector<f32, 3>; 2]) -> ([SVector<f32, 3>; 2], [SVector<f32, 3>; 2]) {
@@ -206,9 +222,10 @@ const CORPUS: &[&str] = &[
 const IDENTS: &str = "\
     exp log square sigmoid softplus conjugate scaled_sigmoid clamp reduce_sum reduce_prod \
     reduce_lse softmax log_softmax index add hadamard kron outer_product outer_sum matmul \
-    flatten constant mixing_weight gaussian_product_mean polynomial_product outer_contract \
-    kron_matmul log_sigmoid softmax_from_stats log_softmax_from_stats sofmax axis vmin vmax \
-    min max start end shape optimize param_graph dim axes start_dim end_dim doc inline \
+    flatten constant mixing_weight gaussian_product_mean gaussian_product_stddev \
+    gaussian_product_log_partition polynomial_product polynomial_differential outer_contract \
+    kron_matmul log_sigmoid softmax_from_stats log_softmax_from_stats gaussian_var_sum \
+    gaussian_mean_from_var sofmax axis vmin vmax min max start end shape order optimize param_graph dim axes start_dim end_dim doc inline \
     must_use cfg allow f32 f64 SVector SMatrix Kron nalgebra runtime usize i64 u8 Vec Option \
     fn let pub crate super self Self in mut const async unsafe extern impl where return if \
     else true false ref dyn struct as _ x y a b m v p k e theta T N __pg_v0 __pg_leaf __pg_i0 \
@@ -610,12 +627,17 @@ const OPS: &[&str] = &[
     "matmul",
     "flatten",
     "constant",
+    "mixing_weight",
+    "gaussian_product_mean",
+    "gaussian_product_stddev",
+    "gaussian_product_log_partition",
+    "polynomial_product",
+    "polynomial_differential",
 ];
 
 const OTHER_OPS: &[&str] = &[
-    "mixing_weight",
-    "gaussian_product_mean",
-    "polynomial_product",
+    "gaussian_var_sum",
+    "gaussian_stddev_from_var",
     "outer_contract",
     "kron_matmul",
     "log_sigmoid",
@@ -626,7 +648,7 @@ const OTHER_OPS: &[&str] = &[
 ];
 
 const ATTR_NAMES: &[&str] = &[
-    "axis", "vmin", "vmax", "min", "max", "start", "end", "shape", "dim", "axes", "value",
+    "axis", "vmin", "vmax", "min", "max", "start", "end", "shape", "dim", "axes", "value", "order",
 ];
 
 const ODD_TYPES: &[&str] = &[
@@ -836,6 +858,7 @@ fn op_attrs(op: &str) -> &'static [&'static str] {
         "clamp" => &["min", "max"],
         "flatten" => &["start", "end"],
         "constant" => &["shape"],
+        "polynomial_differential" => &["order"],
         "reduce_sum" | "reduce_prod" | "reduce_lse" | "softmax" | "log_softmax" | "index"
         | "outer_product" | "outer_sum" => &["axis"],
         _ => &[],
@@ -844,7 +867,15 @@ fn op_attrs(op: &str) -> &'static [&'static str] {
 
 fn op_arity(op: &str) -> usize {
     match op {
-        "add" | "hadamard" | "kron" | "outer_product" | "outer_sum" | "matmul" => 2,
+        "add"
+        | "hadamard"
+        | "kron"
+        | "outer_product"
+        | "outer_sum"
+        | "matmul"
+        | "gaussian_product_stddev"
+        | "polynomial_product" => 2,
+        "gaussian_product_mean" | "gaussian_product_log_partition" => 4,
         "constant" => 0,
         _ => 1,
     }
@@ -1148,7 +1179,7 @@ impl Typed {
         let rank = x.shape.len();
         let last = rank.checked_sub(1);
         let a = rng.below(rank.max(1));
-        let t = match rng.below(14) {
+        let t = match rng.below(17) {
             0 | 1 => {
                 let op = rng.pick(&["exp", "log", "square", "sigmoid", "softplus", "conjugate"]);
                 Term::new(format!("{op}({})", x.text), x.shape.clone())
@@ -1251,6 +1282,46 @@ impl Typed {
                 self.constant(rng, shape)
             }
             13 => Term::new(format!("({})", x.text), x.shape.clone()),
+            14 if rank == 2 => {
+                let (k, h) = (x.shape[0], x.shape[1]);
+                let shape = vec![k, k.checked_mul(h)?];
+                Term::new(format!("mixing_weight({})", x.text), shape)
+            }
+            15 if rank == 2 => {
+                if rng.chance(50) {
+                    let other = [1 + rng.below(3), 1 + rng.below(4)];
+                    let y = self.partner(rng, &other);
+                    let shape = vec![x.shape[0].checked_mul(other[0])?, x.shape[1] + other[1] - 1];
+                    Term::new(format!("polynomial_product({}, {})", x.text, y.text), shape)
+                } else {
+                    let order = 1 + rng.below(4);
+                    let attr = if order == 1 && rng.chance(50) {
+                        String::new()
+                    } else {
+                        format!(", order = {order}")
+                    };
+                    let shape = vec![x.shape[0], x.shape[1].saturating_sub(order).max(1)];
+                    Term::new(format!("polynomial_differential({}{attr})", x.text), shape)
+                }
+            }
+            16 if rank == 1 => {
+                let other = [1 + rng.below(4)];
+                let (s1, s2) = (self.partner(rng, &x.shape), self.partner(rng, &other));
+                let m2 = self.partner(rng, &other);
+                let shape = vec![x.shape[0].checked_mul(other[0])?];
+                let text = match rng.below(3) {
+                    0 => format!("gaussian_product_stddev({}, {})", x.text, s2.text),
+                    1 => format!(
+                        "gaussian_product_mean({}, {}, {}, {})",
+                        x.text, s1.text, m2.text, s2.text
+                    ),
+                    _ => format!(
+                        "gaussian_product_log_partition({}, {}, {}, {})",
+                        x.text, s1.text, m2.text, s2.text
+                    ),
+                };
+                Term::new(text, shape)
+            }
             _ => return None,
         };
         self.fits(&t.shape).then_some(t)
@@ -1468,10 +1539,12 @@ fn mutate(rng: &mut Rng, v: &Vocab, nodes: &mut Vec<Node>) {
             let end = slot.1 + 1 + rng.below((seq.len() - slot.1).min(6));
             let mut wrapped: Vec<Node> = seq.drain(slot.1..end).collect();
             for _ in 0..1 + rng.below(3) {
-                let d = if rng.chance(70) {
-                    Delimiter::Parenthesis
-                } else {
-                    delimiter(rng)
+                // Invisible groups are what `macro_rules!` fragments
+                // (`$x:expr`, `$t:ty`) arrive as.
+                let d = match rng.below(20) {
+                    0..=11 => Delimiter::Parenthesis,
+                    12..=16 => Delimiter::None,
+                    _ => delimiter(rng),
                 };
                 wrapped = vec![Node::Group(d, wrapped)];
             }

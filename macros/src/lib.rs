@@ -15,6 +15,8 @@
 //! shim over it, so every stage is unit-tested without the compiler bridge.
 
 mod codegen;
+#[cfg(test)]
+mod compile_cost;
 mod diagnostics;
 mod eval;
 #[cfg(test)]

@@ -6,7 +6,7 @@
 //! not again by everything downstream of it.
 
 use crate::diagnostics::Diagnostics;
-use crate::graph::{Axis, Graph, Node, Op};
+use crate::graph::{Axis, GaussianPart, Graph, Node, Op};
 use crate::parse::ast::{TensorType, TypeForm};
 use crate::span::SpanRange;
 
@@ -148,7 +148,9 @@ fn infer_node(node: &mut Node, args: &[Vec<usize>]) -> syn::Result<Vec<usize>> {
         | Op::RowSumExp { .. }
         | Op::Normalize { .. }
         | Op::OuterContract { .. }
-        | Op::KronMatMul => Ok(node.shape.clone()),
+        | Op::KronMatMul
+        | Op::GaussianVarSum
+        | Op::GaussianFromVar(_) => Ok(node.shape.clone()),
         Op::Constant { shape, .. } => Ok(shape.clone()),
         Op::Map(_) => Ok(args[0].clone()),
         Op::Zip(_) => {
@@ -243,6 +245,23 @@ fn infer_node(node: &mut Node, args: &[Vec<usize>]) -> syn::Result<Vec<usize>> {
                 )))
             }
         },
+        Op::MixingWeight => {
+            let [k, h] = matrix(op_name, &spans, args, 0, "(K, H)")?;
+            // The element count (k·k·h) is checked with every node's.
+            Ok(vec![k, checked(&[k, h], node_span)?])
+        }
+        Op::Gaussian(part) => gaussian(op_name, *part, &spans, args, node_span),
+        Op::PolynomialProduct => {
+            let [k1, d1] = matrix(op_name, &spans, args, 0, "(K1, D1)")?;
+            let [k2, d2] = matrix(op_name, &spans, args, 1, "(K2, D2)")?;
+            let rows = checked(&[k1, k2], node_span)?;
+            // Both at least 1 and each a buffer's size: no overflow.
+            Ok(vec![rows, d1 + d2 - 1])
+        }
+        Op::PolynomialDifferential { order } => {
+            let [k, d] = matrix(op_name, &spans, args, 0, "(K, D)")?;
+            Ok(vec![k, d.saturating_sub(*order).max(1)])
+        }
         Op::Flatten { start, end } => {
             let rank = args[0].len();
             let written = (start.index, end.index);
@@ -270,6 +289,69 @@ fn infer_node(node: &mut Node, args: &[Vec<usize>]) -> syn::Result<Vec<usize>> {
             Ok(shape)
         }
     }
+}
+
+/// The sizes of argument `k`, which must be a matrix (`what` names its axes
+/// as cirkit does, without the fold axis).
+fn matrix(
+    op: &str,
+    spans: &[SpanRange],
+    args: &[Vec<usize>],
+    k: usize,
+    what: &str,
+) -> syn::Result<[usize; 2]> {
+    match args[k].as_slice() {
+        [r, c] => Ok([*r, *c]),
+        other => Err(spans[k].error(format!(
+            "`{op}` takes a matrix of shape {what}, found shape {}",
+            show(other)
+        ))),
+    }
+}
+
+/// The product of `sizes`, or an error at `span` when it overflows.
+fn checked(sizes: &[usize], span: SpanRange) -> syn::Result<usize> {
+    sizes
+        .iter()
+        .try_fold(1usize, |n, d| n.checked_mul(*d))
+        .ok_or_else(|| too_large(span))
+}
+
+/// The shape of a Gaussian product parameter: every argument a vector, the
+/// mean and stddev of one layer of equal sizes; `(K1·K2,)`.
+fn gaussian(
+    op: &str,
+    part: GaussianPart,
+    spans: &[SpanRange],
+    args: &[Vec<usize>],
+    node_span: SpanRange,
+) -> syn::Result<Vec<usize>> {
+    let names: &[&str] = match part {
+        GaussianPart::Stddev => &["s1", "s2"],
+        _ => &["m1", "s1", "m2", "s2"],
+    };
+    for (k, (shape, name)) in args.iter().zip(names).enumerate() {
+        if shape.len() != 1 {
+            return Err(spans[k].error(format!(
+                "`{op}` takes vectors of shape (K,), one entry per Gaussian of a layer; its argument `{name}` has shape {}",
+                show(shape)
+            )));
+        }
+    }
+    if part != GaussianPart::Stddev {
+        for (layer, pair) in [(1, 0), (2, 2)] {
+            let (m, s) = (&args[pair], &args[pair + 1]);
+            if m != s {
+                return Err(both(&spans[pair..pair + 2], format!(
+                    "`{op}` needs the means and the standard deviations of layer {layer} to have equal shapes, found {} and {}",
+                    show(m),
+                    show(s)
+                )));
+            }
+        }
+    }
+    let (k1, k2) = (args[0][0], args[args.len() - 1][0]);
+    Ok(vec![checked(&[k1, k2], node_span)?])
 }
 
 /// One error underlining both arguments of a binary op.

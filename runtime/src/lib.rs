@@ -18,11 +18,15 @@
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod contract;
 mod kron;
 pub mod math;
+mod products;
 mod real;
+pub mod rows;
 mod storage;
 
 pub use kron::Kron;
+pub use products::ProductOps;
 pub use real::Real;
 pub use storage::{flat, flat_mut, zeroed};

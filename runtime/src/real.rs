@@ -19,6 +19,17 @@ pub trait Real: Copy + PartialOrd {
     /// Every element replaced by its exponential, vectorized, with AVX2/FMA
     /// when the CPU has them ([`crate::math::exp_in_place_f64`]).
     fn exp_in_place(values: &mut [Self]);
+    /// The contraction kernel of [`crate::contract::gemm_acc_f64`] for this
+    /// element type.
+    fn gemm_acc(
+        rows: usize,
+        inner: usize,
+        cols: usize,
+        a: &[Self],
+        b: &[Self],
+        out: &mut [Self],
+        s: crate::contract::GemmStrides,
+    );
     /// `max` that propagates NaN, as `torch.amax` does (`f64::max` drops it).
     fn nan_max(self, other: Self) -> Self;
     /// The logistic function `1 / (1 + exp(-x))`, evaluated without overflow
@@ -56,6 +67,12 @@ macro_rules! paste_exp {
     (f64 in place, $x:expr) => {
         crate::math::exp_in_place_f64($x)
     };
+    (f32 gemm, $($arg:expr),*) => {
+        crate::contract::gemm_acc_f32($($arg),*)
+    };
+    (f64 gemm, $($arg:expr),*) => {
+        crate::contract::gemm_acc_f64($($arg),*)
+    };
 }
 
 macro_rules! real_impl {
@@ -68,6 +85,10 @@ macro_rules! real_impl {
             #[inline]
             fn exp_in_place(values: &mut [Self]) {
                 paste_exp!($t in place, values)
+            }
+            #[inline]
+            fn gemm_acc(rows: usize, inner: usize, cols: usize, a: &[Self], b: &[Self], out: &mut [Self], s: crate::contract::GemmStrides) {
+                paste_exp!($t gemm, rows, inner, cols, a, b, out, s)
             }
             #[inline(always)]
             fn nan_max(self, other: Self) -> Self {

@@ -3,20 +3,12 @@
 //   UPDATE_GOLDEN=1 cargo test --test golden generated_file_is_fresh
 //
 // Fixture: cirkit (libcirkit 0.3.1) torch parameter nodes, float64.
-// 73 of 79 cases generated, compared at relative tolerance 1e-9.
+// 79 of 79 cases generated, compared at relative tolerance 1e-9.
 // The 34 cases cirkit's optimizer rewrites (`*_fusion_*`, `sum_outer_*`,
 // `kron_matmul`): the default (optimized) graph against `cirkit_optimized_output`
 // (`output` where absent), and an `optimize = false` copy against `output`;
 // for log_softmax_fusion_extreme the optimized result must also be all finite.
-// The other 39: the default graph against `output`.
-//
-// Skipped:
-// - mixing_weight: op outside the golden op set
-// - gaussian_product_mean: op outside the golden op set
-// - gaussian_product_stddev: op outside the golden op set
-// - gaussian_product_log_partition: op outside the golden op set
-// - polynomial_product: op outside the golden op set
-// - polynomial_differential: op outside the golden op set
+// The other 45: the default graph against `output`.
 
 #![allow(clippy::approx_constant, clippy::excessive_precision)]
 
@@ -12220,4 +12212,238 @@ fn chain_exp_softmax_clamp_matches_cirkit() {
         0.001,
     ];
     assert_close("chain_exp_softmax_clamp", &got.to_row_major(), &want, 1e-9);
+}
+
+// mixing_weight: mixing_weight(x)
+param_graph! {
+    fn case_mixing_weight(x: &SMatrix<f64, 3, 2>) -> SMatrix<f64, 3, 6> {
+        mixing_weight(x)
+    }
+}
+
+#[test]
+fn mixing_weight_matches_cirkit() {
+    let data_x = [
+        -0.6998845999736806,
+        0.21239649511873127,
+        0.30642540069415025,
+        1.9191817277931489,
+        1.702751659239482,
+        0.30487989693861917,
+    ];
+    let x: SMatrix<f64, 3, 2> = RowMajor::from_row_major(&data_x);
+    let got = case_mixing_weight(&x);
+    let want = [
+        -0.6998845999736806,
+        0.0,
+        0.0,
+        0.21239649511873127,
+        0.0,
+        0.0,
+        0.0,
+        0.30642540069415025,
+        0.0,
+        0.0,
+        1.9191817277931489,
+        0.0,
+        0.0,
+        0.0,
+        1.702751659239482,
+        0.0,
+        0.0,
+        0.30487989693861917,
+    ];
+    assert_close("mixing_weight", &got.to_row_major(), &want, 1e-9);
+}
+
+// gaussian_product_mean: gaussian_product_mean(m1, s1, m2, s2)
+param_graph! {
+    fn case_gaussian_product_mean(
+        m1: &SVector<f64, 3>,
+        s1: &SVector<f64, 3>,
+        m2: &SVector<f64, 2>,
+        s2: &SVector<f64, 2>,
+    ) -> SVector<f64, 6> {
+        gaussian_product_mean(m1, s1, m2, s2)
+    }
+}
+
+#[test]
+fn gaussian_product_mean_matches_cirkit() {
+    let data_m1 = [1.8238840509100886, 1.7610090951625914, 2.206170941912931];
+    let data_s1 = [1.0404503697261398, 0.6429350234593088, 0.2537666358538474];
+    let data_m2 = [2.68007229850511, -0.35569138912331705];
+    let data_s2 = [0.27384910053452116, 0.22336135628453493];
+    let m1: SVector<f64, 3> = RowMajor::from_row_major(&data_m1);
+    let s1: SVector<f64, 3> = RowMajor::from_row_major(&data_s1);
+    let m2: SVector<f64, 2> = RowMajor::from_row_major(&data_m2);
+    let s2: SVector<f64, 2> = RowMajor::from_row_major(&data_s2);
+    let got = case_gaussian_product_mean(&m1, &s1, &m2, &s2);
+    let want = [
+        2.624602124133506,
+        -0.2596678599637209,
+        2.538939152942219,
+        -0.12773347405124744,
+        2.4251097633283583,
+        0.7626437928559147,
+    ];
+    assert_close("gaussian_product_mean", &got.to_row_major(), &want, 1e-9);
+}
+
+// gaussian_product_stddev: gaussian_product_stddev(s1, s2)
+param_graph! {
+    fn case_gaussian_product_stddev(s1: &SVector<f64, 3>, s2: &SVector<f64, 2>) -> SVector<f64, 6> {
+        gaussian_product_stddev(s1, s2)
+    }
+}
+
+#[test]
+fn gaussian_product_stddev_matches_cirkit() {
+    let data_s1 = [0.7152033969641176, 0.1620880183551712, 1.0105000578969163];
+    let data_s2 = [0.37836512469835804, 0.48292653812859254];
+    let s1: SVector<f64, 3> = RowMajor::from_row_major(&data_s1);
+    let s2: SVector<f64, 2> = RowMajor::from_row_major(&data_s2);
+    let got = case_gaussian_product_stddev(&s1, &s2);
+    let want = [
+        0.3344471006520544,
+        0.4002303944546765,
+        0.14899215596682971,
+        0.15366366845517254,
+        0.35434025107462064,
+        0.43572430442071824,
+    ];
+    assert_close("gaussian_product_stddev", &got.to_row_major(), &want, 1e-9);
+}
+
+// gaussian_product_log_partition: gaussian_product_log_partition(m1, s1, m2, s2)
+param_graph! {
+    fn case_gaussian_product_log_partition(
+        m1: &SVector<f64, 3>,
+        s1: &SVector<f64, 3>,
+        m2: &SVector<f64, 2>,
+        s2: &SVector<f64, 2>,
+    ) -> SVector<f64, 6> {
+        gaussian_product_log_partition(m1, s1, m2, s2)
+    }
+}
+
+#[test]
+fn gaussian_product_log_partition_matches_cirkit() {
+    let data_m1 = [
+        -0.3809712289838389,
+        -0.23818627162153913,
+        -0.17993867476615272,
+    ];
+    let data_s1 = [0.5941470802816039, 0.5955871149448562, 1.0087724716394386];
+    let data_m2 = [0.9545737412725794, 1.2868616430220277];
+    let data_s2 = [0.5783279795790556, 0.5352254026797802];
+    let m1: SVector<f64, 3> = RowMajor::from_row_major(&data_m1);
+    let s1: SVector<f64, 3> = RowMajor::from_row_major(&data_s1);
+    let m2: SVector<f64, 2> = RowMajor::from_row_major(&data_m2);
+    let s2: SVector<f64, 2> = RowMajor::from_row_major(&data_s2);
+    let got = case_gaussian_product_log_partition(&m1, &s1, &m2, &s2);
+    let want = [
+        -2.0288440392171703,
+        -2.8703405511710853,
+        -1.7649581053500256,
+        -2.510359782299795,
+        -1.5457378677745655,
+        -1.8765976776751414,
+    ];
+    assert_close(
+        "gaussian_product_log_partition",
+        &got.to_row_major(),
+        &want,
+        1e-9,
+    );
+}
+
+// polynomial_product: polynomial_product(p, q)
+param_graph! {
+    fn case_polynomial_product(
+        p: &SMatrix<f64, 2, 3>,
+        q: &SMatrix<f64, 3, 2>,
+    ) -> SMatrix<f64, 6, 4> {
+        polynomial_product(p, q)
+    }
+}
+
+#[test]
+fn polynomial_product_matches_cirkit() {
+    let data_p = [
+        -1.3960979641703612,
+        0.16710515968360676,
+        -0.23743416922502764,
+        1.5836592593653358,
+        -0.8278822081096788,
+        0.364977839950384,
+    ];
+    let data_q = [
+        0.0538643712924269,
+        -0.5121267516607386,
+        0.9242820730537606,
+        -0.41097695017518,
+        0.10346027615802657,
+        -0.8343439608138027,
+    ];
+    let p: SMatrix<f64, 2, 3> = RowMajor::from_row_major(&data_p);
+    let q: SMatrix<f64, 3, 2> = RowMajor::from_row_major(&data_q);
+    let got = case_polynomial_product(&p, &q);
+    let want = [
+        -0.07519993910267367,
+        0.7239801297568155,
+        -0.09836826486316039,
+        0.12159638981847953,
+        -1.2903883205095164,
+        0.7282163868708567,
+        -0.28813251503041126,
+        0.09757997073547947,
+        -0.14444068091672432,
+        1.1821146510782827,
+        -0.16398818552021646,
+        0.19810176518374428,
+        0.08530281034714424,
+        -0.8556276268802345,
+        0.44363992788152484,
+        -0.18691491560194312,
+        1.4637478632569758,
+        -1.416044136086589,
+        0.677582979521234,
+        -0.14999747954433396,
+        0.16384582431415334,
+        -1.4069694609156715,
+        0.728499228714333,
+        -0.3045170565934695,
+    ];
+    assert_close("polynomial_product", &got.to_row_major(), &want, 1e-9);
+}
+
+// polynomial_differential: polynomial_differential(p, order = 2)
+param_graph! {
+    fn case_polynomial_differential(p: &SMatrix<f64, 2, 4>) -> SMatrix<f64, 2, 2> {
+        polynomial_differential(p, order = 2)
+    }
+}
+
+#[test]
+fn polynomial_differential_matches_cirkit() {
+    let data_p = [
+        -1.3138931424774147,
+        -1.0040714037940264,
+        -0.8248821524723919,
+        -0.10084148778038633,
+        0.03957308365380784,
+        -0.22945577761144018,
+        0.653301797098754,
+        0.9190269476196066,
+    ];
+    let p: SMatrix<f64, 2, 4> = RowMajor::from_row_major(&data_p);
+    let got = case_polynomial_differential(&p);
+    let want = [
+        -1.6497643049447839,
+        -0.605048926682318,
+        1.306603594197508,
+        5.51416168571764,
+    ];
+    assert_close("polynomial_differential", &got.to_row_major(), &want, 1e-9);
 }

@@ -256,6 +256,19 @@ fn apply(op: &str, pos: Vec<Val>, mut kw: Vec<(String, Val)>, src: &str) -> T {
             };
             r::constant(value, &shape)
         }
+        "mixing_weight" => r::mixing_weight(&tensor(0)),
+        "gaussian_product_mean" => {
+            r::gaussian_product_mean(&tensor(0), &tensor(1), &tensor(2), &tensor(3))
+        }
+        "gaussian_product_stddev" => r::gaussian_product_stddev(&tensor(0), &tensor(1)),
+        "gaussian_product_log_partition" => {
+            r::gaussian_product_log_partition(&tensor(0), &tensor(1), &tensor(2), &tensor(3))
+        }
+        "polynomial_product" => r::polynomial_product(&tensor(0), &tensor(1)),
+        "polynomial_differential" => {
+            let order = num(take("order")).map_or(1, |n| n as usize);
+            r::polynomial_differential(&tensor(0), order)
+        }
         other => panic!("the reference evaluator has no op `{other}` (in {src:?})"),
     };
     assert!(kw.is_empty(), "{op}: unused attributes {kw:?} in {src:?}");

@@ -408,6 +408,101 @@ pub fn log_softmax(x: &T, axis: isize) -> T {
     })
 }
 
+// ------------------------------------------------------- circuit products
+//
+// cirkit's product ops, without the fold axis, written from the definitions
+// (cirkit's formulas as printed, not the macro's stable forms).
+
+/// cirkit's mixing weight: `(K, H) → (K, K·H)` with `W[k, h·K + k'] = v[k, h]`
+/// when `k = k'` and 0 otherwise.
+pub fn mixing_weight(v: &T) -> T {
+    assert_eq!(v.rank(), 2, "mixing_weight: rank");
+    let (k, h) = (v.shape[0], v.shape[1]);
+    T::from_fn(vec![k, k * h], |ix| {
+        let (row, col) = (ix[0], ix[1]);
+        if col % k == row {
+            v.at(&[row, col / k])
+        } else {
+            0.0
+        }
+    })
+}
+
+/// Every pair `(i, j)` of two `(K1,)` / `(K2,)` Gaussian layers at index
+/// `i·K2 + j`: `f(m1[i], s1[i], m2[j], s2[j])`.
+fn gaussian_pairs(m1: &T, s1: &T, m2: &T, s2: &T, f: impl Fn(f64, f64, f64, f64) -> f64) -> T {
+    for t in [m1, s1, m2, s2] {
+        assert_eq!(t.rank(), 1, "gaussian product: vectors only");
+    }
+    assert_eq!(m1.shape, s1.shape, "gaussian product: layer 1");
+    assert_eq!(m2.shape, s2.shape, "gaussian product: layer 2");
+    let k2 = m2.shape[0];
+    T::from_fn(vec![m1.shape[0] * k2], |ix| {
+        let (i, j) = (ix[0] / k2, ix[0] % k2);
+        f(m1.at(&[i]), s1.at(&[i]), m2.at(&[j]), s2.at(&[j]))
+    })
+}
+
+/// Mean of `N(m1, s1²)·N(m2, s2²)`: `(m1·s2² + m2·s1²) / (s1² + s2²)`.
+pub fn gaussian_product_mean(m1: &T, s1: &T, m2: &T, s2: &T) -> T {
+    gaussian_pairs(m1, s1, m2, s2, |m1, s1, m2, s2| {
+        (m1 * s2 * s2 + m2 * s1 * s1) / (s1 * s1 + s2 * s2)
+    })
+}
+
+/// Stddev of `N(m1, s1²)·N(m2, s2²)`: `sqrt(s1²·s2² / (s1² + s2²))`.
+pub fn gaussian_product_stddev(s1: &T, s2: &T) -> T {
+    gaussian_pairs(s1, s1, s2, s2, |_, s1, _, s2| {
+        (s1 * s1 * s2 * s2 / (s1 * s1 + s2 * s2)).sqrt()
+    })
+}
+
+/// Log normalizer of `N(m1, s1²)·N(m2, s2²)`: `log N(m1; m2, s1² + s2²)`.
+pub fn gaussian_product_log_partition(m1: &T, s1: &T, m2: &T, s2: &T) -> T {
+    gaussian_pairs(m1, s1, m2, s2, |m1, s1, m2, s2| {
+        let var = s1 * s1 + s2 * s2;
+        -0.5 * ((2.0 * std::f64::consts::PI).ln() + var.ln() + (m1 - m2).powi(2) / var)
+    })
+}
+
+/// Products of two layers of polynomials (coefficients lowest degree first):
+/// row `i·K2 + j` holds the coefficients of `p_i · q_j`.
+pub fn polynomial_product(p: &T, q: &T) -> T {
+    assert!(
+        p.rank() == 2 && q.rank() == 2,
+        "polynomial_product: matrices"
+    );
+    let (d1, d2, k2) = (p.shape[1], q.shape[1], q.shape[0]);
+    T::from_fn(vec![p.shape[0] * k2, d1 + d2 - 1], |ix| {
+        let (i, j, deg) = (ix[0] / k2, ix[0] % k2, ix[1]);
+        let mut s = 0.0;
+        for a in 0..d1 {
+            for b in 0..d2 {
+                if a + b == deg {
+                    s += p.at(&[i, a]) * q.at(&[j, b]);
+                }
+            }
+        }
+        s
+    })
+}
+
+/// The `order`-th derivative of each row's polynomial: `(K, D − order)`, or
+/// `(K, 1)` of zeros when `D ≤ order` (cirkit's `zeros_like`).
+pub fn polynomial_differential(p: &T, order: usize) -> T {
+    assert_eq!(p.rank(), 2, "polynomial_differential: matrix");
+    let (k, d) = (p.shape[0], p.shape[1]);
+    if d <= order {
+        return T::new(vec![k, 1], vec![0.0; k]);
+    }
+    T::from_fn(vec![k, d - order], |ix| {
+        // d^n/dx^n of c·x^(j+n) is c·(j+n)!/j! · x^j.
+        let j = ix[1];
+        let factor: f64 = (j + 1..=j + order).map(|f| f as f64).product();
+        p.at(&[ix[0], j + order]) * factor
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

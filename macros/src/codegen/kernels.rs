@@ -20,6 +20,8 @@ pub struct Ctx<'a> {
     /// Buffers that are views of the caller's result storage (`&mut [T; N]`,
     /// bound before the nodes run) rather than local arrays.
     pub views: &'a [Ident],
+    /// Bytes of the stack arrays declared so far (reported in the plan).
+    pub stack: std::cell::Cell<usize>,
 }
 
 impl Ctx<'_> {
@@ -50,10 +52,11 @@ impl Ctx<'_> {
 
     /// [`Ctx::decl`] with `fill` given as an expression.
     pub fn decl_with(&self, buf: &Ident, len: usize, fill: TokenStream) -> TokenStream {
-        let len = Literal::usize_unsuffixed(len);
         if self.views.contains(buf) {
             quote! { #buf.fill(#fill); }
         } else {
+            self.count(len);
+            let len = Literal::usize_unsuffixed(len);
             quote! { let mut #buf = [#fill; #len]; }
         }
     }
@@ -66,6 +69,15 @@ impl Ctx<'_> {
         } else {
             self.decl(buf, len, 0.0)
         }
+    }
+
+    /// Records a stack array of `len` elements.
+    pub fn count(&self, len: usize) {
+        let bytes = len.saturating_mul(match self.dtype {
+            DType::F32 => 4,
+            DType::F64 => 8,
+        });
+        self.stack.set(self.stack.get().saturating_add(bytes));
     }
 
     /// `-inf` of the element type (literals only spell finite values).
@@ -81,6 +93,58 @@ impl Ctx<'_> {
         quote! { <#elem as #krate::runtime::Real>::exp_in_place(&mut #buf[..]); }
     }
 
+    /// `<T as Real>::gemm_acc(..)` on sub-slices starting at the given
+    /// offsets: `out[i·out_row + j] += Σ_k a[i·a_row + k·a_inner] · b[k·b_inner + j]`.
+    pub fn gemm(
+        &self,
+        (rows, inner, cols): (usize, usize, usize),
+        (a, a_at): (&Ident, TokenStream),
+        (b, b_at): (&Ident, TokenStream),
+        (out, out_at): (&Ident, TokenStream),
+        s: GemmCall,
+    ) -> TokenStream {
+        let krate = self.krate;
+        let elem = self.elem();
+        let lit = Literal::usize_unsuffixed;
+        let (rows, inner, cols) = (lit(rows), lit(inner), lit(cols));
+        let (ar, ai, bi, or) = (lit(s.a_row), lit(s.a_inner), lit(s.b_inner), lit(s.out_row));
+        quote! {
+            <#elem as #krate::runtime::Real>::gemm_acc(
+                #rows, #inner, #cols,
+                &#a[#a_at..], &#b[#b_at..], &mut #out[#out_at..],
+                #krate::runtime::contract::GemmStrides { a_row: #ar, a_inner: #ai, b_inner: #bi, out_row: #or },
+            );
+        }
+    }
+
+    /// `runtime::rows::name(&x[..], args, Rows { .. })` for a reduction of
+    /// `x` along `axis`: the layout's axes stored outside `axis` form the
+    /// outer blocks, those inside it the contiguous inner block.
+    pub fn rows_call(
+        &self,
+        name: &str,
+        x: &Input,
+        axis: usize,
+        args: TokenStream,
+        trailing: TokenStream,
+    ) -> TokenStream {
+        let order = &x.layout.0;
+        let pos = order.iter().position(|a| *a == axis).unwrap_or(0);
+        let size = |axes: &[usize]| axes.iter().map(|a| x.shape[*a]).product::<usize>();
+        let lit = Literal::usize_unsuffixed;
+        let (outer, len, inner) = (
+            lit(size(&order[..pos])),
+            lit(x.shape[axis]),
+            lit(size(&order[pos + 1..])),
+        );
+        let krate = self.krate;
+        let name = Ident::new(name, proc_macro2::Span::call_site());
+        let xb = x.buf;
+        quote! {
+            #krate::runtime::rows::#name(&#xb[..], #args, #krate::runtime::rows::Rows { outer: #outer, len: #len, inner: #inner } #trailing);
+        }
+    }
+
     /// `<T as Real>::name(args)`.
     fn real(&self, name: &str, args: TokenStream) -> TokenStream {
         let krate = self.krate;
@@ -88,6 +152,18 @@ impl Ctx<'_> {
         let name = Ident::new(name, proc_macro2::Span::call_site());
         quote! { <#elem as #krate::runtime::Real>::#name(#args) }
     }
+}
+
+/// Strides of a [`Ctx::gemm`] call.
+pub struct GemmCall {
+    /// `a[i·a_row + k·a_inner]`.
+    pub a_row: usize,
+    /// See `a_row`.
+    pub a_inner: usize,
+    /// `b[k·b_inner + j]`.
+    pub b_inner: usize,
+    /// `out[i·out_row + j]`.
+    pub out_row: usize,
 }
 
 /// A node's argument: its buffer, layout and shape.
@@ -246,6 +322,13 @@ pub fn reduce(
             let pass = over_rows(x, axis, |r, o| quote! { #out[#r] #step #xb[#o]; });
             quote! { #decl #pass }
         }
+        ReduceKind::Lse if ctx.dtype == DType::F64 => {
+            let decl_m = ctx.decl(m, n, 0.0);
+            let decl = ctx.decl_overwritten(out, n);
+            let args = quote! { &mut #out[..], &mut #m[..] };
+            let call = ctx.rows_call("logsumexp_f64", x, axis, args, TokenStream::new());
+            quote! { #decl_m #decl #call }
+        }
         ReduceKind::Lse => {
             // torch.logsumexp: shift by the row max, masked to 0 when infinite,
             // so all-`-inf` rows give `-inf` and rows holding `+inf` give `+inf`.
@@ -276,6 +359,16 @@ pub fn softmax(
     log: bool,
 ) -> TokenStream {
     let n = rows(x, axis);
+    if ctx.dtype == DType::F64 {
+        // One dispatched runtime kernel (AVX2/FMA where available) doing the
+        // same passes block by block, the exponentials fused into the sums.
+        let decl_m = ctx.decl(m, n, 0.0);
+        let decl_s = ctx.decl(s, n, 0.0);
+        let decl_out = ctx.decl_overwritten(out, len(x.shape));
+        let args = quote! { &mut #out[..], &mut #m[..], &mut #s[..] };
+        let call = ctx.rows_call("softmax_f64", x, axis, args, quote! { , #log });
+        return quote! { #decl_m #decl_s #decl_out #call };
+    }
     let max = row_max(ctx, m, x, axis);
     let decl_s = ctx.decl(s, n, 0.0);
     let decl_out = ctx.decl_overwritten(out, len(x.shape));
@@ -410,6 +503,26 @@ pub fn matmul(ctx: &Ctx, out: &Ident, a: &Input, b: &Input) -> TokenStream {
     let x = space.at(a.buf, &[sa[0], 0, sa[1]]);
     let y = space.at(b.buf, &[0, sb[1], sb[0]]);
     let decl = ctx.decl(out, m * n, 0.0);
+    // Column `j` of the output is `Σ_l b[l, j] · a[:, l]`: with `a`'s columns
+    // contiguous this is the runtime's contraction kernel, rows = j,
+    // inner = l, cols = i.
+    if sa[0] == 1 && m >= 4 && m * n * k >= 256 {
+        let strides = GemmCall {
+            a_row: sb[1],
+            a_inner: sb[0],
+            b_inner: sa[1],
+            out_row: so[1],
+        };
+        let zero = quote!(0);
+        let call = ctx.gemm(
+            (n, k, m),
+            (b.buf, zero.clone()),
+            (a.buf, zero.clone()),
+            (out, zero),
+            strides,
+        );
+        return quote! { #decl #call };
+    }
     let body = space.loops(quote! { #target += #x * #y; });
     quote! { #decl #body }
 }
@@ -522,6 +635,37 @@ pub fn outer_contract(
     let target = space.at(out, &out_s);
     let (x, y) = (space.at(a.buf, &a_s), space.at(b.buf, &b_s));
     let decl = ctx.decl(out, len(&shape), 0.0);
+    // The inner `(i, k, j)` block is a matrix product when the output and
+    // `b` run contiguously along `j`: hand each batch of it to the runtime's
+    // dispatched kernel (AVX2/FMA where the CPU has it) once it is big
+    // enough to pay for the call.
+    let (rows, inner, cols) = (a.shape[d], a.shape[r], b.shape[d]);
+    let extra = a.shape.len();
+    if out_s[extra] == 1 && b_s[extra] == 1 && cols >= 4 && rows * inner * cols >= 256 {
+        let mut batch = space.dims.clone();
+        for axis in [d, r, extra] {
+            batch[axis] = 1;
+        }
+        let batch = Space {
+            dims: batch,
+            order: space.order.clone(),
+        };
+        let strides = GemmCall {
+            a_row: a_s[d],
+            a_inner: a_s[r],
+            b_inner: b_s[r],
+            out_row: out_s[d],
+        };
+        let call = ctx.gemm(
+            (rows, inner, cols),
+            (a.buf, batch.offset(&a_s)),
+            (b.buf, batch.offset(&b_s)),
+            (out, batch.offset(&out_s)),
+            strides,
+        );
+        let body = batch.loops(call);
+        return quote! { #decl #body };
+    }
     let body = space.loops(quote! { #target += #x * #y; });
     quote! { #decl #body }
 }

@@ -16,6 +16,7 @@ mod layout;
 mod loops;
 mod nodes;
 mod plan;
+mod products;
 
 use crate::graph::{Graph, Op};
 use crate::parse::ast::{GraphFn, ReturnType, TensorType, TypeForm};
@@ -66,6 +67,7 @@ pub fn expand_fn(f: &GraphFn, graph: &Graph, krate: &TokenStream) -> TokenStream
         dtype: graph.dtype,
         krate,
         views: &pod_views,
+        stack: std::cell::Cell::new(0),
     };
 
     let mut body = TokenStream::new();
@@ -126,7 +128,7 @@ pub fn expand_fn(f: &GraphFn, graph: &Graph, krate: &TokenStream) -> TokenStream
             quote! { let _ = &#name; }
         });
     let body = quote! { #(#unused)* #body };
-    let stack_bytes = stack_bytes(&body, graph);
+    let stack_bytes = ctx.stack.get();
     let plan = plan::render(f, graph, stack_bytes);
     let items = fn_items(f, &plan, &refs, body, krate);
     let vis = &f.vis;
@@ -173,6 +175,7 @@ fn kron_factors(
             dtype: ctx.dtype,
             krate,
             views: &views,
+            stack: std::cell::Cell::new(0),
         };
         let fill = kernels::copy(
             &factor_ctx,
@@ -186,39 +189,6 @@ fn kron_factors(
         });
     }
     code
-}
-
-/// Bytes of the stack arrays the body declares (node results, scratch),
-/// as the plan reports it; leaves and results live in the caller's memory.
-fn stack_bytes(body: &TokenStream, graph: &Graph) -> usize {
-    let elem = match graph.dtype {
-        crate::graph::DType::F32 => 4,
-        crate::graph::DType::F64 => 8,
-    };
-    let mut total = 0;
-    count_arrays(body.clone(), &mut total);
-    total.saturating_mul(elem)
-}
-
-/// Adds up `len` of every `= [fill; len]` array expression.
-fn count_arrays(tokens: TokenStream, total: &mut usize) {
-    use proc_macro2::{Delimiter, TokenTree};
-    let mut after_eq = false;
-    for tree in tokens {
-        if let TokenTree::Group(g) = &tree {
-            if after_eq && g.delimiter() == Delimiter::Bracket {
-                let inner: Vec<TokenTree> = g.stream().into_iter().collect();
-                if let [.., TokenTree::Punct(p), TokenTree::Literal(len)] = inner.as_slice() {
-                    if p.as_char() == ';' {
-                        let n = len.to_string().parse::<usize>().unwrap_or(usize::MAX);
-                        *total = total.saturating_add(n);
-                    }
-                }
-            }
-            count_arrays(g.stream(), total);
-        }
-        after_eq = matches!(&tree, TokenTree::Punct(p) if p.as_char() == '=');
-    }
 }
 
 /// Nodes returned through a `Kron` result type and read by nothing else:

@@ -2,6 +2,7 @@
 
 use super::kernels::{self, Ctx, Input};
 use super::layout::Layout;
+use super::products;
 use crate::graph::{Graph, NodeId, Op};
 use crate::parse::ast::GraphFn;
 use proc_macro2::{Ident, Literal, Span, TokenStream};
@@ -42,7 +43,13 @@ pub fn placements(f: &GraphFn, graph: &Graph) -> Vec<Placement> {
             | Op::Index { .. }
             | Op::Kron
             | Op::Outer { .. }
-            | Op::Normalize { .. } => Placement::Own(arg(0)),
+            | Op::Normalize { .. }
+            | Op::MixingWeight
+            | Op::PolynomialProduct
+            | Op::PolynomialDifferential { .. } => Placement::Own(arg(0)),
+            Op::Gaussian(_) | Op::GaussianVarSum | Op::GaussianFromVar(_) => {
+                Placement::Own(Layout::row_major(1))
+            }
             Op::Reduce { axis, .. } | Op::RowMax { axis } | Op::RowSumExp { axis } => {
                 Placement::Own(arg(0).without(axis.get()))
             }
@@ -97,6 +104,7 @@ pub fn emit(
             if ctx.views.contains(out) {
                 ctx.decl(out, n, *value)
             } else {
+                ctx.count(n);
                 let (lit, n) = (ctx.lit(*value), Literal::usize_unsuffixed(n));
                 quote! { let #out = [#lit; #n]; }
             }
@@ -141,6 +149,20 @@ pub fn emit(
         }
         Op::KronMatMul => {
             kernels::kron_matmul(ctx, out, &scratch("t"), &input(0), &input(1), &input(2))
+        }
+        Op::MixingWeight => products::mixing_weight(ctx, out, &input(0)),
+        Op::Gaussian(part) => {
+            let args: Vec<Input> = (0..node.args.len()).map(input).collect();
+            products::gaussian(ctx, out, *part, &args)
+        }
+        Op::GaussianVarSum => products::gaussian_var_sum(ctx, out, &input(0), &input(1)),
+        Op::GaussianFromVar(part) => {
+            let args: Vec<Input> = (0..node.args.len()).map(input).collect();
+            products::gaussian_from_var(ctx, out, *part, &args)
+        }
+        Op::PolynomialProduct => products::polynomial_product(ctx, out, &input(0), &input(1)),
+        Op::PolynomialDifferential { order } => {
+            products::polynomial_differential(ctx, out, &input(0), *order)
         }
         Op::Flatten { start, end } => {
             let x = input(0);

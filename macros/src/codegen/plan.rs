@@ -72,6 +72,11 @@ fn attributes(op: &Op) -> Vec<String> {
         } => vec![format!("{indices:?}"), axis("axis", a)],
         Op::Flatten { start, end } => vec![axis("start", start), axis("end", end)],
         Op::OuterContract { outer, reduce } => vec![axis("outer", outer), axis("reduce", reduce)],
+        // Always the direct O(D1·D2) convolution (cirkit uses an FFT): no
+        // FFT round-off, and faster at the small degrees circuits use; there
+        // is no FFT path for large ones.
+        Op::PolynomialProduct => vec!["method = direct".to_string()],
+        Op::PolynomialDifferential { order } => vec![format!("order = {order}")],
         _ => Vec::new(),
     }
 }

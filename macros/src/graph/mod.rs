@@ -140,6 +140,22 @@ pub enum ZipOp {
     Hadamard,
 }
 
+/// Which parameter of the product of two Gaussian layers a node computes.
+///
+/// For `N(m1, s1²) · N(m2, s2²) = Z · N(m, s²)`, every pair `(i, j)` of the
+/// two layers' components, at index `i·K2 + j`:
+/// `s² = s1²·s2² / (s1² + s2²)`, `m = (m1·s2² + m2·s1²) / (s1² + s2²)` and
+/// `log Z = log N(m1; m2, s1² + s2²)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GaussianPart {
+    /// The mean `m`.
+    Mean,
+    /// The standard deviation `s`.
+    Stddev,
+    /// The log normalizer `log Z`.
+    LogPartition,
+}
+
 /// What a node computes.
 #[derive(Clone, Debug)]
 pub enum Op {
@@ -234,6 +250,30 @@ pub enum Op {
     /// Fused: `matmul(kron(a, b), x)` by the tensor-dot trick, for arguments
     /// `(a, b, x)`, never forming `a ⊗ b`.
     KronMatMul,
+    /// cirkit's mixing weight: `(K, H) → (K, K·H)`,
+    /// `W[k, h·K + k'] = v[k, h]` when `k = k'`, else 0.
+    MixingWeight,
+    /// A parameter of the product of two Gaussian layers, `(K1,)` and `(K2,)`
+    /// into `(K1·K2,)`: arguments `(m1, s1, m2, s2)` for the mean and the
+    /// log-partition, `(s1, s2)` for the standard deviation.
+    Gaussian(GaussianPart),
+    /// Fused: the summed variances `s1[i]² + s2[j]²` at `i·K2 + j`, shared by
+    /// the [`Op::GaussianFromVar`] nodes of one product.
+    GaussianVarSum,
+    /// Fused: a Gaussian product parameter from the summed variances `v`
+    /// (last argument): `(m1, s1, m2, v)` for the mean, `(s1, s2, v)` for the
+    /// standard deviation, `(m1, m2, v)` for the log-partition.
+    GaussianFromVar(GaussianPart),
+    /// Products of two layers of polynomials, `(K1, D1)` and `(K2, D2)`
+    /// coefficients (lowest degree first) into `(K1·K2, D1 + D2 − 1)`, the
+    /// pair `(i, j)` at row `i·K2 + j`; a direct convolution.
+    PolynomialProduct,
+    /// The `order`-th derivative of `(K, D)` polynomial coefficients:
+    /// `(K, D − order)`, or `(K, 1)` of zeros when `D ≤ order`.
+    PolynomialDifferential {
+        /// How many times to differentiate (at least 1).
+        order: usize,
+    },
 }
 
 impl Op {
@@ -280,6 +320,20 @@ impl Op {
             Op::Normalize { log: true, .. } => "log_softmax_from_stats",
             Op::OuterContract { .. } => "outer_contract",
             Op::KronMatMul => "kron_matmul",
+            Op::MixingWeight => "mixing_weight",
+            Op::Gaussian(part) => match part {
+                GaussianPart::Mean => "gaussian_product_mean",
+                GaussianPart::Stddev => "gaussian_product_stddev",
+                GaussianPart::LogPartition => "gaussian_product_log_partition",
+            },
+            Op::GaussianVarSum => "gaussian_var_sum",
+            Op::GaussianFromVar(part) => match part {
+                GaussianPart::Mean => "gaussian_mean_from_var",
+                GaussianPart::Stddev => "gaussian_stddev_from_var",
+                GaussianPart::LogPartition => "gaussian_log_partition_from_var",
+            },
+            Op::PolynomialProduct => "polynomial_product",
+            Op::PolynomialDifferential { .. } => "polynomial_differential",
         }
     }
 }

@@ -65,7 +65,8 @@ fn random_program(seed: u64) -> String {
         if rank > 0 {
             doubled[axis] *= xs[axis];
         }
-        let choice = dice.below(14);
+        let vectors: Vec<_> = pool.iter().filter(|(_, s)| s.len() == 1).cloned().collect();
+        let choice = dice.below(15);
         let (expr, shape) = match choice {
             0 => (format!("log(softmax({x}, axis = {axis}))"), xs.clone()),
             1 => {
@@ -96,7 +97,21 @@ fn random_program(seed: u64) -> String {
             ),
             11 => (format!("square({x})"), xs.clone()),
             12 => (format!("sigmoid({x})"), xs.clone()),
-            _ => (format!("reduce_sum({x}, axis = {axis})"), reduced.clone()),
+            13 => (format!("reduce_sum({x}, axis = {axis})"), reduced.clone()),
+            _ => {
+                // Two parameters of one product of Gaussian layers.
+                if rank != 1 {
+                    continue;
+                }
+                let (z, zs) = vectors[dice.below(vectors.len())].clone();
+                let part = ["mean", "log_partition"][dice.below(2)];
+                (
+                    format!(
+                        "add(gaussian_product_{part}({y}, {x}, {z}, {z}), gaussian_product_stddev({x}, {z}))"
+                    ),
+                    vec![xs[0] * zs[0]],
+                )
+            }
         };
         if rank == 0 && !matches!(choice, 2 | 4 | 6 | 7 | 8 | 11 | 12) {
             continue;
@@ -147,7 +162,13 @@ fn the_random_programs_exercise_every_rule() {
         crate::passes::optimize(&mut g);
         fired.extend(g.nodes.iter().filter_map(|n| n.rule));
     }
-    for rule in ["log_softmax", "sum_outer", "log_sigmoid", "log_sum_exp"] {
+    for rule in [
+        "log_softmax",
+        "sum_outer",
+        "log_sigmoid",
+        "log_sum_exp",
+        "gaussian_product",
+    ] {
         assert!(fired.contains(rule), "{rule} never fired: {fired:?}");
     }
 }

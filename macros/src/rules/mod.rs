@@ -12,6 +12,7 @@
 //! declared types always hold; [`apply_largest`] checks this and skips a
 //! rewrite that would break it.
 
+mod gaussian_product;
 mod kron_matmul;
 mod log_exp;
 mod log_sigmoid;
@@ -39,6 +40,7 @@ pub const RULES: &[Rule] = &[
     log_sigmoid::RULE,
     log_sum_exp::RULE,
     log_exp::RULE,
+    gaussian_product::RULE,
 ];
 
 /// An argument of a new node: an existing node or an earlier new one.
@@ -89,29 +91,38 @@ pub fn arg_of(graph: &Graph, id: NodeId, pred: impl Fn(&Op) -> bool) -> Option<N
     (pred(&node.op) && node.args.len() == 1).then(|| node.args[0])
 }
 
-/// Applies the largest match in the graph; `true` when one was applied.
+/// Applies every match of one sweep, largest first: a match that overlaps
+/// one already applied is left for the next sweep (where it may no longer
+/// match). `true` when anything was applied.
 pub fn apply_largest(graph: &mut Graph) -> bool {
-    let mut best: Option<(&Rule, Rewrite)> = None;
+    let mut found: Vec<(&Rule, Rewrite)> = Vec::new();
     for id in 0..graph.nodes.len() {
         for rule in RULES {
             if let Some(rewrite) = (rule.apply)(graph, id) {
-                if !keeps_shapes(graph, &rewrite) {
-                    continue;
-                }
-                let better = best
-                    .as_ref()
-                    .is_none_or(|(_, b)| rewrite.matched.len() > b.matched.len());
-                if better {
-                    best = Some((rule, rewrite));
+                if keeps_shapes(graph, &rewrite) {
+                    found.push((rule, rewrite));
                 }
             }
         }
     }
-    let Some((rule, rewrite)) = best else {
-        return false;
-    };
-    apply(graph, rule.name, rewrite);
-    true
+    // Stable: among equal sizes, the earlier root first.
+    found.sort_by_key(|(_, rewrite)| std::cmp::Reverse(rewrite.matched.len()));
+    let mut taken = vec![false; graph.nodes.len()];
+    let mut applied = false;
+    for (rule, rewrite) in found {
+        if rewrite.matched.iter().any(|&id| taken[id]) {
+            continue;
+        }
+        for &id in &rewrite.matched {
+            taken[id] = true;
+        }
+        apply(graph, rule.name, rewrite);
+        applied = true;
+    }
+    if applied {
+        graph.reorder();
+    }
+    applied
 }
 
 fn keeps_shapes(graph: &Graph, rewrite: &Rewrite) -> bool {
@@ -163,7 +174,6 @@ fn apply(graph: &mut Graph, rule: &'static str, rewrite: Rewrite) {
             }
         }
     }
-    graph.reorder();
 }
 
 #[cfg(test)]

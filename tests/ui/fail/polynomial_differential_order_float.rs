@@ -5,8 +5,8 @@ use param_graph::param_graph;
 use param_graph::nalgebra::{SMatrix, SVector};
 
 param_graph! {
-    fn f(x: &SMatrix<f64, 3, 4>) -> SMatrix<f64, 3, 4> {
-        mixing_weight(x)
+    fn f(p: &SMatrix<f64, 2, 3>) -> SMatrix<f64, 2, 1> {
+        polynomial_differential(p, order = 1.5)
     }
 }
 

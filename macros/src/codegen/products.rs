@@ -1,0 +1,217 @@
+//! The loops of cirkit's circuit-product ops: mixing weights, products of
+//! Gaussian layers, products and derivatives of polynomials.
+//!
+//! Like `kernels`, each function emits the statements that declare and fill
+//! one node's buffer. The scalar steps of the Gaussian and derivative ops are
+//! `param_graph_runtime::ProductOps` calls, so a parameter computed alone and
+//! one computed from shared summed variances are the same expression.
+
+use super::kernels::{Ctx, Input};
+use super::loops::Space;
+use crate::graph::GaussianPart;
+use proc_macro2::{Ident, Literal, Span, TokenStream};
+use quote::quote;
+
+/// `<T as ProductOps>::name(args)`.
+fn call(ctx: &Ctx, name: &str, args: &[TokenStream]) -> TokenStream {
+    let (krate, elem) = (ctx.krate, ctx.elem());
+    let name = Ident::new(name, Span::call_site());
+    quote! { <#elem as #krate::runtime::ProductOps>::#name(#(#args),*) }
+}
+
+fn strides(x: &Input) -> Vec<usize> {
+    x.layout.strides(x.shape)
+}
+
+/// A buffer filled with `value` that nothing writes afterwards: a plain
+/// `let` (no `mut` to warn about), or the caller's storage filled.
+fn filled(ctx: &Ctx, out: &Ident, len: usize, value: f64) -> TokenStream {
+    if ctx.views.contains(out) {
+        ctx.decl(out, len, value)
+    } else {
+        ctx.count(len);
+        let (lit, n) = (ctx.lit(value), Literal::usize_unsuffixed(len));
+        quote! { let #out = [#lit; #n]; }
+    }
+}
+
+/// `mixing_weight(v)`: `(K, H) → (K, K·H)` in `v`'s layout, zeros except
+/// `W[k, h·K + k] = v[k, h]`; one pass over `v` after the fill.
+pub fn mixing_weight(ctx: &Ctx, out: &Ident, v: &Input) -> TokenStream {
+    let (k, h) = (v.shape[0], v.shape[1]);
+    let so = v.layout.strides(&[k, k * h]);
+    // Iteration axes (k, h): row k, column h·K + k.
+    let out_s = [so[0] + so[1], k * so[1]];
+    let space = Space::ordered_by(vec![k, h], &out_s);
+    let target = space.at(out, &out_s);
+    let source = space.at(v.buf, &strides(v));
+    let decl = ctx.decl(out, k * k * h, 0.0);
+    let body = space.loops(quote! { #target = #source; });
+    quote! { #decl #body }
+}
+
+/// Which index of the pair `(i, j)` an argument of a Gaussian product op is
+/// read at.
+#[derive(Clone, Copy)]
+enum Side {
+    /// The first layer's component `i`.
+    First,
+    /// The second layer's component `j`.
+    Second,
+    /// The pair itself, `i·K2 + j` (the summed variances).
+    Pair,
+}
+
+/// A Gaussian product op over every pair `(i, j)` of `(K1,)` and `(K2,)`
+/// vectors into `(K1·K2,)` at `i·K2 + j`: `value` builds the element from
+/// the arguments read at their sides.
+fn pairwise(
+    ctx: &Ctx,
+    out: &Ident,
+    (k1, k2): (usize, usize),
+    args: &[(&Input, Side)],
+    value: impl Fn(&[TokenStream]) -> TokenStream,
+) -> TokenStream {
+    let space = Space {
+        dims: vec![k1, k2],
+        order: vec![0, 1],
+    };
+    let read: Vec<TokenStream> = args
+        .iter()
+        .map(|(x, side)| {
+            let s = match side {
+                Side::First => [1, 0],
+                Side::Second => [0, 1],
+                Side::Pair => [k2, 1],
+            };
+            space.at(x.buf, &s)
+        })
+        .collect();
+    let target = space.at(out, &[k2, 1]);
+    let element = value(&read);
+    let decl = ctx.decl_overwritten(out, k1 * k2);
+    let body = space.loops(quote! { #target = #element; });
+    quote! { #decl #body }
+}
+
+/// `gaussian_product_*` computed alone: the summed variances inline.
+/// `args` are the op's, `(m1, s1, m2, s2)` or `(s1, s2)`.
+pub fn gaussian(ctx: &Ctx, out: &Ident, part: GaussianPart, args: &[Input]) -> TokenStream {
+    let sizes = (args[0].shape[0], args[args.len() - 1].shape[0]);
+    let sides = sides(part);
+    let inputs: Vec<(&Input, Side)> = args.iter().zip(sides).collect();
+    pairwise(ctx, out, sizes, &inputs, |r| {
+        let (s1, s2) = match part {
+            GaussianPart::Stddev => (&r[0], &r[1]),
+            _ => (&r[1], &r[3]),
+        };
+        let v = call(ctx, "gaussian_var_sum", &[s1.clone(), s2.clone()]);
+        from_var(ctx, part, r, v)
+    })
+}
+
+/// `gaussian_var_sum(s1, s2)`: `s1[i]² + s2[j]²` at `i·K2 + j`.
+pub fn gaussian_var_sum(ctx: &Ctx, out: &Ident, s1: &Input, s2: &Input) -> TokenStream {
+    let sizes = (s1.shape[0], s2.shape[0]);
+    let inputs = [(s1, Side::First), (s2, Side::Second)];
+    pairwise(ctx, out, sizes, &inputs, |r| {
+        call(ctx, "gaussian_var_sum", &[r[0].clone(), r[1].clone()])
+    })
+}
+
+/// `gaussian_*_from_var(args..., v)`: a Gaussian product parameter from the
+/// shared summed variances `v` (the last argument).
+pub fn gaussian_from_var(
+    ctx: &Ctx,
+    out: &Ident,
+    part: GaussianPart,
+    args: &[Input],
+) -> TokenStream {
+    let (own, v) = args.split_at(args.len() - 1);
+    let sizes = (own[0].shape[0], own[own.len() - 1].shape[0]);
+    let mut inputs: Vec<(&Input, Side)> = own.iter().zip(sides(part)).collect();
+    inputs.push((&v[0], Side::Pair));
+    pairwise(ctx, out, sizes, &inputs, |r| {
+        let (r, v) = r.split_at(r.len() - 1);
+        from_var(ctx, part, r, v[0].clone())
+    })
+}
+
+/// The layer each argument of a Gaussian product op belongs to.
+fn sides(part: GaussianPart) -> Vec<Side> {
+    match part {
+        GaussianPart::Stddev => vec![Side::First, Side::Second],
+        _ => vec![Side::First, Side::First, Side::Second, Side::Second],
+    }
+}
+
+/// One parameter from the op's arguments `r` (as read) and the summed
+/// variance `v`.
+fn from_var(ctx: &Ctx, part: GaussianPart, r: &[TokenStream], v: TokenStream) -> TokenStream {
+    match part {
+        GaussianPart::Mean => call(
+            ctx,
+            "gaussian_mean",
+            &[r[0].clone(), r[1].clone(), r[2].clone(), r[3].clone(), v],
+        ),
+        GaussianPart::Stddev => call(ctx, "gaussian_stddev", &[r[0].clone(), r[1].clone(), v]),
+        GaussianPart::LogPartition => call(
+            ctx,
+            "gaussian_log_partition",
+            &[r[0].clone(), r[2].clone(), v],
+        ),
+    }
+}
+
+/// `polynomial_product(p, q)`: `(K1, D1)` and `(K2, D2)` into
+/// `(K1·K2, D1 + D2 − 1)` in `p`'s layout, by direct convolution:
+/// `out[i·K2 + j, a + b] += p[i, a] · q[j, b]` over iteration axes
+/// `(i, j, a, b)`, the output walked in storage order.
+pub fn polynomial_product(ctx: &Ctx, out: &Ident, p: &Input, q: &Input) -> TokenStream {
+    let (k1, d1) = (p.shape[0], p.shape[1]);
+    let (k2, d2) = (q.shape[0], q.shape[1]);
+    let shape = [k1 * k2, d1 + d2 - 1];
+    let so = p.layout.strides(&shape);
+    let (sp, sq) = (strides(p), strides(q));
+    let out_s = [k2 * so[0], so[0], so[1], so[1]];
+    let space = Space::ordered_by(vec![k1, k2, d1, d2], &out_s);
+    let target = space.at(out, &out_s);
+    let x = space.at(p.buf, &[sp[0], 0, sp[1], 0]);
+    let y = space.at(q.buf, &[0, sq[0], 0, sq[1]]);
+    let decl = ctx.decl(out, shape[0] * shape[1], 0.0);
+    let body = space.loops(quote! { #target += #x * #y; });
+    quote! { #decl #body }
+}
+
+/// `polynomial_differential(p, order = n)`: `(K, D)` into `(K, D − n)` in
+/// `p`'s layout, `out[k, j] = p[k, j + n] · (j + n) ⋯ (j + 1)`; `(K, 1)` of
+/// zeros when `D ≤ n`, whatever the coefficients (as cirkit's `zeros_like`).
+pub fn polynomial_differential(ctx: &Ctx, out: &Ident, p: &Input, order: usize) -> TokenStream {
+    let (k, d) = (p.shape[0], p.shape[1]);
+    if d <= order {
+        return filled(ctx, out, k, 0.0);
+    }
+    let shape = [k, d - order];
+    let so = p.layout.strides(&shape);
+    let sp = strides(p);
+    let space = Space::ordered_by(shape.to_vec(), &so);
+    let target = space.at(out, &so);
+    let offset = space.offset(&sp);
+    let shift = Literal::usize_unsuffixed(order * sp[1]);
+    let buf = p.buf;
+    let index = space.offset(&[0, 1]);
+    let n = Literal::usize_unsuffixed(order);
+    let source = if offset.to_string() == "0" {
+        quote! { #buf[#shift] }
+    } else {
+        quote! { #buf[#offset + #shift] }
+    };
+    let value = call(
+        ctx,
+        "derivative_coefficient",
+        &[source, index, quote! { #n }],
+    );
+    let decl = ctx.decl_overwritten(out, k * (d - order));
+    let body = space.loops(quote! { #target = #value; });
+    quote! { #decl #body }
+}

@@ -1,0 +1,13 @@
+// The macro emits only `compile_error!`s on failure, so the imports go unused.
+#![allow(unused_imports)]
+
+use param_graph::param_graph;
+use param_graph::nalgebra::{SMatrix, SVector};
+
+param_graph! {
+    fn f(p: &SMatrix<f64, 2, 3>, q: &SVector<f64, 4>) -> SMatrix<f64, 8, 6> {
+        polynomial_product(p, q)
+    }
+}
+
+fn main() {}
