@@ -12,6 +12,9 @@ pub struct GemmStrides {
     pub b_inner: usize,
     /// `out[i·out_row + j]` (unit stride along `j`).
     pub out_row: usize,
+    /// `true`: `out = a·b` (its previous contents are ignored); `false`:
+    /// `out += a·b`.
+    pub overwrite: bool,
 }
 
 /// `out[i·out_row + j] += Σ_k a[i·a_row + k·a_inner] · b[k·b_inner + j]` for
@@ -65,30 +68,76 @@ pub(crate) fn gemm_acc<T: MulAdd, const FMA: bool>(
     out: &mut [T],
     s: GemmStrides,
 ) {
-    const BLOCK: usize = 8;
-    let full = cols - cols % BLOCK;
-    for i in 0..rows {
-        let row = &mut out[i * s.out_row..i * s.out_row + cols];
-        // Blocks of 8 outputs stay in registers across the whole sum.
-        for (jb, chunk) in row[..full].chunks_exact_mut(BLOCK).enumerate() {
-            let mut acc = [chunk[0]; BLOCK];
-            acc.copy_from_slice(chunk);
-            for k in 0..inner {
-                let scale = a[i * s.a_row + k * s.a_inner];
-                let at = k * s.b_inner + jb * BLOCK;
-                let brow = &b[at..at + BLOCK];
-                for (o, v) in acc.iter_mut().zip(brow) {
-                    *o = T::madd::<FMA>(scale, *v, *o);
+    // A 4 × 8 register tile of outputs accumulates over the whole sum:
+    // per step of `k`, 4 broadcasts and one 8-wide row of `b` feed 32
+    // multiply-adds. Rows and columns outside whole tiles take the plain
+    // rank-1 loop below.
+    const TR: usize = 4;
+    const TC: usize = 8;
+    let (full_rows, full_cols) = (rows - rows % TR, cols - cols % TC);
+    for i0 in (0..full_rows).step_by(TR) {
+        for j0 in (0..full_cols).step_by(TC) {
+            let mut acc = [[T::zero(); TC]; TR];
+            if !s.overwrite {
+                for (r, acc_row) in acc.iter_mut().enumerate() {
+                    let at = (i0 + r) * s.out_row + j0;
+                    acc_row.copy_from_slice(&out[at..at + TC]);
                 }
             }
-            chunk.copy_from_slice(&acc);
-        }
-        for k in 0..inner {
-            let scale = a[i * s.a_row + k * s.a_inner];
-            let brow = &b[k * s.b_inner + full..k * s.b_inner + cols];
-            for (o, v) in row[full..].iter_mut().zip(brow) {
-                *o = T::madd::<FMA>(scale, *v, *o);
+            for k in 0..inner {
+                let at = k * s.b_inner + j0;
+                let mut bv = [T::zero(); TC];
+                bv.copy_from_slice(&b[at..at + TC]);
+                for (r, acc_row) in acc.iter_mut().enumerate() {
+                    let scale = a[(i0 + r) * s.a_row + k * s.a_inner];
+                    for (o, v) in acc_row.iter_mut().zip(&bv) {
+                        *o = T::madd::<FMA>(scale, *v, *o);
+                    }
+                }
             }
+            for (r, acc_row) in acc.iter().enumerate() {
+                let at = (i0 + r) * s.out_row + j0;
+                out[at..at + TC].copy_from_slice(acc_row);
+            }
+        }
+    }
+    // The edges: columns past the last whole tile for the tiled rows, and
+    // every column of the rows past the last whole tile.
+    if full_cols < cols {
+        for i in 0..full_rows {
+            edge_row::<T, FMA>(i, full_cols, cols, inner, a, b, out, s);
+        }
+    }
+    for i in full_rows..rows {
+        edge_row::<T, FMA>(i, 0, cols, inner, a, b, out, s);
+    }
+}
+
+/// Row `i`, columns `from..cols`, by rank-1 updates. A function, not a
+/// closure: `#[inline(always)]` carries it into the AVX2/FMA caller (a
+/// closure would be compiled without the target features, and `mul_add`
+/// there is a libm call).
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn edge_row<T: MulAdd, const FMA: bool>(
+    i: usize,
+    from: usize,
+    cols: usize,
+    inner: usize,
+    a: &[T],
+    b: &[T],
+    out: &mut [T],
+    s: GemmStrides,
+) {
+    let row = &mut out[i * s.out_row + from..i * s.out_row + cols];
+    if s.overwrite {
+        row.fill(T::zero());
+    }
+    for k in 0..inner {
+        let scale = a[i * s.a_row + k * s.a_inner];
+        let brow = &b[k * s.b_inner + from..k * s.b_inner + cols];
+        for (o, v) in row.iter_mut().zip(brow) {
+            *o = T::madd::<FMA>(scale, *v, *o);
         }
     }
 }
@@ -96,6 +145,7 @@ pub(crate) fn gemm_acc<T: MulAdd, const FMA: bool>(
 /// `a·b + c`, fused or not.
 pub(crate) trait MulAdd: Copy {
     fn madd<const FMA: bool>(a: Self, b: Self, c: Self) -> Self;
+    fn zero() -> Self;
 }
 
 macro_rules! mul_add_impl {
@@ -104,6 +154,10 @@ macro_rules! mul_add_impl {
             #[inline(always)]
             fn madd<const FMA: bool>(a: Self, b: Self, c: Self) -> Self {
                 if FMA { a.mul_add(b, c) } else { a * b + c }
+            }
+            #[inline(always)]
+            fn zero() -> Self {
+                0.0
             }
         }
     )*};
@@ -127,6 +181,7 @@ mod tests {
                 a_inner: 11,
                 b_inner: 24,
                 out_row: 24,
+                overwrite: false,
             };
             let mut out = vec![1.0; 120];
             gemm_acc_f64(rows, inner, cols, &a, &b, &mut out, s);
@@ -137,6 +192,25 @@ mod tests {
                             .map(|k| a[i * 2 + k * 11] * b[k * 24 + j])
                             .sum::<f64>();
                     assert!((out[i * 24 + j] - want).abs() < 1e-12);
+                }
+            }
+            // Overwriting ignores what `out` held.
+            let mut fresh = vec![f64::NAN; 120];
+            gemm_acc_f64(
+                rows,
+                inner,
+                cols,
+                &a,
+                &b,
+                &mut fresh,
+                GemmStrides {
+                    overwrite: true,
+                    ..s
+                },
+            );
+            for i in 0..rows {
+                for j in 0..cols {
+                    assert!((fresh[i * 24 + j] - (out[i * 24 + j] - 1.0)).abs() < 1e-12);
                 }
             }
             let (a32, b32): (Vec<f32>, Vec<f32>) = (

@@ -94,7 +94,8 @@ impl Ctx<'_> {
     }
 
     /// `<T as Real>::gemm_acc(..)` on sub-slices starting at the given
-    /// offsets: `out[i·out_row + j] += Σ_k a[i·a_row + k·a_inner] · b[k·b_inner + j]`.
+    /// offsets: `out[i·out_row + j] = Σ_k a[i·a_row + k·a_inner] · b[k·b_inner + j]`
+    /// (overwriting: each call owns its block of the output).
     pub fn gemm(
         &self,
         (rows, inner, cols): (usize, usize, usize),
@@ -112,7 +113,7 @@ impl Ctx<'_> {
             <#elem as #krate::runtime::Real>::gemm_acc(
                 #rows, #inner, #cols,
                 &#a[#a_at..], &#b[#b_at..], &mut #out[#out_at..],
-                #krate::runtime::contract::GemmStrides { a_row: #ar, a_inner: #ai, b_inner: #bi, out_row: #or },
+                #krate::runtime::contract::GemmStrides { a_row: #ar, a_inner: #ai, b_inner: #bi, out_row: #or, overwrite: true },
             );
         }
     }
@@ -502,7 +503,6 @@ pub fn matmul(ctx: &Ctx, out: &Ident, a: &Input, b: &Input) -> TokenStream {
     let target = space.at(out, &[so[0], so[1], 0]);
     let x = space.at(a.buf, &[sa[0], 0, sa[1]]);
     let y = space.at(b.buf, &[0, sb[1], sb[0]]);
-    let decl = ctx.decl(out, m * n, 0.0);
     // Column `j` of the output is `Σ_l b[l, j] · a[:, l]`: with `a`'s columns
     // contiguous this is the runtime's contraction kernel, rows = j,
     // inner = l, cols = i.
@@ -521,8 +521,10 @@ pub fn matmul(ctx: &Ctx, out: &Ident, a: &Input, b: &Input) -> TokenStream {
             (out, zero),
             strides,
         );
+        let decl = ctx.decl_overwritten(out, m * n);
         return quote! { #decl #call };
     }
+    let decl = ctx.decl(out, m * n, 0.0);
     let body = space.loops(quote! { #target += #x * #y; });
     quote! { #decl #body }
 }
@@ -634,7 +636,6 @@ pub fn outer_contract(
     space.order.insert(inner, r);
     let target = space.at(out, &out_s);
     let (x, y) = (space.at(a.buf, &a_s), space.at(b.buf, &b_s));
-    let decl = ctx.decl(out, len(&shape), 0.0);
     // The inner `(i, k, j)` block is a matrix product when the output and
     // `b` run contiguously along `j`: hand each batch of it to the runtime's
     // dispatched kernel (AVX2/FMA where the CPU has it) once it is big
@@ -663,9 +664,12 @@ pub fn outer_contract(
             (out, batch.offset(&out_s)),
             strides,
         );
+        // Each batch writes its own block of the output: no fill needed.
+        let decl = ctx.decl_overwritten(out, len(&shape));
         let body = batch.loops(call);
         return quote! { #decl #body };
     }
+    let decl = ctx.decl(out, len(&shape), 0.0);
     let body = space.loops(quote! { #target += #x * #y; });
     quote! { #decl #body }
 }
