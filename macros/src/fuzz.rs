@@ -313,10 +313,10 @@ fn tokens(src: &str) -> TokenStream {
 // ---------------------------------------------------------------------------
 // A seeded generator: splitmix64.
 
-struct Rng(u64);
+pub(crate) struct Rng(pub(crate) u64);
 
 impl Rng {
-    fn next_u64(&mut self) -> u64 {
+    pub(crate) fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -325,7 +325,7 @@ impl Rng {
     }
 
     /// Uniform in `0..n` (`n > 0`).
-    fn below(&mut self, n: usize) -> usize {
+    pub(crate) fn below(&mut self, n: usize) -> usize {
         (self.next_u64() % n as u64) as usize
     }
 
@@ -604,36 +604,8 @@ const FN_NAMES: &[&str] = &["f", "g", "weights", "F", "f_plan", "r#type", "ß", 
 
 const NAMES: &[&str] = &["x", "a", "b", "m", "theta", "p", "__pg_leaf", "_", "self"];
 
-const OPS: &[&str] = &[
-    "exp",
-    "log",
-    "square",
-    "sigmoid",
-    "softplus",
-    "conjugate",
-    "scaled_sigmoid",
-    "clamp",
-    "reduce_sum",
-    "reduce_prod",
-    "reduce_lse",
-    "softmax",
-    "log_softmax",
-    "index",
-    "add",
-    "hadamard",
-    "kron",
-    "outer_product",
-    "outer_sum",
-    "matmul",
-    "flatten",
-    "constant",
-    "mixing_weight",
-    "gaussian_product_mean",
-    "gaussian_product_stddev",
-    "gaussian_product_log_partition",
-    "polynomial_product",
-    "polynomial_differential",
-];
+/// Every op of the language: the catalogue itself, so the fuzz follows it.
+const OPS: &[&str] = crate::graph::ops::OP_NAMES;
 
 const OTHER_OPS: &[&str] = &[
     "gaussian_var_sum",

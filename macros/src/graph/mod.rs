@@ -6,7 +6,7 @@
 
 mod attrs;
 pub mod lower;
-mod ops;
+pub(crate) mod ops;
 mod suggest;
 
 pub use crate::parse::ast::DType;

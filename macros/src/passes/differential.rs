@@ -7,22 +7,8 @@ use crate::eval::{eval, sample_inputs};
 use crate::rules::testing::graph;
 use proptest::prelude::*;
 
-/// A tiny deterministic generator (splitmix64), so a failing seed replays.
-struct Dice(u64);
-
-impl Dice {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
+/// The fuzz test's seeded splitmix64 generator, so a failing seed replays.
+use crate::fuzz::Rng as Dice;
 
 fn type_of(shape: &[usize]) -> String {
     match shape {
