@@ -20,7 +20,7 @@
 //!    down into the subnormal range are rounded once, and overflow gives
 //!    `+inf`.
 //!
-//! NaN is passed through by a final select.
+//! NaN propagates through every step (no select needed).
 
 const LOG2E: f64 = std::f64::consts::LOG2_E;
 /// fdlibm's split of ln 2: `LN2_HI` exact with 32 trailing zero bits.
@@ -58,10 +58,14 @@ pub fn exp_f64(x: f64) -> f64 {
 #[inline(always)]
 pub(crate) fn exp_impl<const FMA: bool>(x: f64) -> f64 {
     let madd = madd::<FMA>;
+    // `clamp` keeps a NaN `x` NaN, and NaN then flows through every step
+    // below (whatever its bits do to the scale, NaN times it is NaN).
     let xc = x.clamp(-746.0, 710.0);
     let t = madd(xc, LOG2E, SHIFT);
     let n = t - SHIFT;
-    let r = (xc - n * LN2_HI) - n * LN2_LO;
+    // With FMA each step is exact before its single rounding; without,
+    // `n·LN2_HI` is exact because LN2_HI has 32 trailing zero bits.
+    let r = madd(-n, LN2_LO, madd(-n, LN2_HI, xc));
     // Estrin's scheme: a dependency chain of about five multiply-adds
     // instead of Horner's twelve, so vectorized loops are not latency-bound.
     // The rounding of `p` is scaled by r² ≤ 0.12 in the result.
@@ -83,12 +87,7 @@ pub(crate) fn exp_impl<const FMA: bool>(x: f64) -> f64 {
     let n2 = ni - n1;
     let s1 = f64::from_bits(((n1 + 1023) as u64) << 52);
     let s2 = f64::from_bits(((n2 + 1023) as u64) << 52);
-    let y = er * s1 * s2;
-    if x.is_nan() {
-        x
-    } else {
-        y
-    }
+    er * s1 * s2
 }
 
 /// `a·b + c`, fused with `FMA`. A function, not a closure, so that
@@ -248,7 +247,14 @@ mod avx2 {
 
     #[target_feature(enable = "avx2,fma")]
     fn exp_f64_avx2(x: &mut [f64]) {
-        for v in x {
+        // Two vectors per iteration share the broadcast constants.
+        let mut chunks = x.chunks_exact_mut(8);
+        for chunk in &mut chunks {
+            for v in chunk {
+                *v = exp_impl::<true>(*v);
+            }
+        }
+        for v in chunks.into_remainder() {
             *v = exp_impl::<true>(*v);
         }
     }
