@@ -84,14 +84,28 @@ pub(crate) fn gemm_acc<T: MulAdd, const FMA: bool>(
                     acc_row.copy_from_slice(&out[at..at + TC]);
                 }
             }
-            for k in 0..inner {
-                let at = k * s.b_inner + j0;
-                let mut bv = [T::zero(); TC];
-                bv.copy_from_slice(&b[at..at + TC]);
-                for (r, acc_row) in acc.iter_mut().enumerate() {
-                    let scale = a[(i0 + r) * s.a_row + k * s.a_inner];
-                    for (o, v) in acc_row.iter_mut().zip(&bv) {
-                        *o = T::madd::<FMA>(scale, *v, *o);
+            if s.a_row == 1 {
+                // A column-major panel: the tile's four multipliers are
+                // adjacent, so each step slices `a` and `b` once to an
+                // exact length and the tile needs no further bounds checks.
+                for k in 0..inner {
+                    let (at_a, at_b) = (i0 + k * s.a_inner, j0 + k * s.b_inner);
+                    let (ak, bk) = (&a[at_a..at_a + TR], &b[at_b..at_b + TC]);
+                    for (acc_row, &scale) in acc.iter_mut().zip(ak) {
+                        for (o, &v) in acc_row.iter_mut().zip(bk) {
+                            *o = T::madd::<FMA>(scale, v, *o);
+                        }
+                    }
+                }
+            } else {
+                for k in 0..inner {
+                    let at = k * s.b_inner + j0;
+                    let bk = &b[at..at + TC];
+                    for (r, acc_row) in acc.iter_mut().enumerate() {
+                        let scale = a[(i0 + r) * s.a_row + k * s.a_inner];
+                        for (o, &v) in acc_row.iter_mut().zip(bk) {
+                            *o = T::madd::<FMA>(scale, v, *o);
+                        }
                     }
                 }
             }
@@ -175,9 +189,9 @@ mod tests {
         let b: Vec<f64> = (0..80).map(|v| f64::from(v % 7) - 2.0).collect();
         // 7 columns: the tail loop only; 21: two register blocks of 8 and a
         // tail of 5.
-        for cols in [7, 21] {
+        for (cols, a_row) in [(7, 2), (21, 2), (21, 1)] {
             let s = GemmStrides {
-                a_row: 2,
+                a_row,
                 a_inner: 11,
                 b_inner: 24,
                 out_row: 24,
@@ -189,7 +203,7 @@ mod tests {
                 for j in 0..cols {
                     let want: f64 = 1.0
                         + (0..inner)
-                            .map(|k| a[i * 2 + k * 11] * b[k * 24 + j])
+                            .map(|k| a[i * a_row + k * 11] * b[k * 24 + j])
                             .sum::<f64>();
                     assert!((out[i * 24 + j] - want).abs() < 1e-12);
                 }
