@@ -13,6 +13,7 @@
 
 pub mod body;
 pub mod close;
+pub mod counting;
 pub mod reference;
 pub mod row_major;
 

@@ -1,0 +1,175 @@
+//! The benchmarked graphs and their hand-written counterparts, shared by
+//! the benchmark (`main.rs`) and the zero-allocation test
+//! (`tests/zero_alloc.rs`).
+
+#![allow(dead_code)]
+
+use param_graph::nalgebra::{SMatrix, SVector};
+use param_graph::param_graph;
+
+/// Deterministic values in [-2, 2).
+pub fn fill<const R: usize, const C: usize>(seed: usize) -> Box<SMatrix<f64, R, C>> {
+    Box::new(SMatrix::from_fn(|i, j| {
+        (((i * 31 + j * 17 + seed * 7) % 97) as f64) / 24.25 - 2.0
+    }))
+}
+
+macro_rules! w1 {
+    ($opt:ident, $plain:ident, $r:literal, $c:literal) => {
+        param_graph! {
+            pub fn $opt(x: &SMatrix<f64, $r, $c>) -> SMatrix<f64, $r, $c> {
+                log(softmax(x, axis = 1))
+            }
+            #[param_graph(optimize = false)]
+            pub fn $plain(x: &SMatrix<f64, $r, $c>) -> SMatrix<f64, $r, $c> {
+                log(softmax(x, axis = 1))
+            }
+        }
+    };
+}
+w1!(w1_4x8, w1_4x8_plain, 4, 8);
+w1!(w1_16x16, w1_16x16_plain, 16, 16);
+w1!(w1_64x64, w1_64x64_plain, 64, 64);
+w1!(w1_256x256, w1_256x256_plain, 256, 256);
+
+/// What a user writes by hand: per row, max-shifted log-sum-exp.
+pub fn w1_hand<const R: usize, const C: usize>(
+    x: &SMatrix<f64, R, C>,
+    out: &mut SMatrix<f64, R, C>,
+) {
+    for i in 0..R {
+        let row = x.row(i);
+        let m = row.max();
+        let lse = m + row.map(|v| (v - m).exp()).sum().ln();
+        out.row_mut(i).copy_from(&row.add_scalar(-lse));
+    }
+}
+
+macro_rules! w23 {
+    ($opt:ident, $plain:ident, $f:literal, $j:literal, $k:literal, $reduce:literal, $out:ty) => {
+        param_graph! {
+            pub fn $opt(a: &[SMatrix<f64, $j, $k>; $f], b: &[SMatrix<f64, $j, $k>; $f]) -> $out {
+                reduce_sum(outer_product(a, b, axis = 1), axis = $reduce)
+            }
+            #[param_graph(optimize = false)]
+            pub fn $plain(a: &[SMatrix<f64, $j, $k>; $f], b: &[SMatrix<f64, $j, $k>; $f]) -> $out {
+                reduce_sum(outer_product(a, b, axis = 1), axis = $reduce)
+            }
+        }
+    };
+}
+w23!(
+    w2_4x32x8,
+    w2_4x32x8_plain,
+    4,
+    32,
+    8,
+    1,
+    [SVector<f64, 8>; 4]
+);
+// Sizes whose unfused outer product still fits the benchmark thread's stack.
+w23!(
+    w2_4x64x16,
+    w2_4x64x16_plain,
+    4,
+    64,
+    16,
+    1,
+    [SVector<f64, 16>; 4]
+);
+w23!(
+    w2_16x32x8,
+    w2_16x32x8_plain,
+    16,
+    32,
+    8,
+    1,
+    [SVector<f64, 8>; 16]
+);
+w23!(
+    w3_4x32x8,
+    w3_4x32x8_plain,
+    4,
+    32,
+    8,
+    2,
+    [SVector<f64, 1024>; 4]
+);
+w23!(
+    w3_8x16x4,
+    w3_8x16x4_plain,
+    8,
+    16,
+    4,
+    2,
+    [SVector<f64, 256>; 8]
+);
+w23!(
+    w3_4x64x16,
+    w3_4x64x16_plain,
+    4,
+    64,
+    16,
+    2,
+    [SVector<f64, 4096>; 4]
+);
+
+/// W2 by hand: the sum of an outer product is the product of the sums.
+pub fn w2_hand<const F: usize, const J: usize, const K: usize>(
+    a: &[SMatrix<f64, J, K>; F],
+    b: &[SMatrix<f64, J, K>; F],
+    out: &mut [SVector<f64, K>; F],
+) {
+    for f in 0..F {
+        out[f] = a[f]
+            .row_sum()
+            .transpose()
+            .component_mul(&b[f].row_sum().transpose());
+    }
+}
+
+/// W3 by hand: per fold `a · bᵀ` (J×J), the layer's flattened weight.
+pub fn w3_hand<const F: usize, const J: usize, const K: usize>(
+    a: &[SMatrix<f64, J, K>; F],
+    b: &[SMatrix<f64, J, K>; F],
+    out: &mut [SMatrix<f64, J, J>; F],
+) {
+    for f in 0..F {
+        a[f].mul_to(&b[f].transpose(), &mut out[f]);
+    }
+}
+
+macro_rules! w4 {
+    ($opt:ident, $plain:ident, $p:literal, $pp:literal) => {
+        param_graph! {
+            pub fn $opt(a: &SMatrix<f64, $p, $p>, b: &SMatrix<f64, $p, $p>, x: &SMatrix<f64, $pp, 1>) -> SMatrix<f64, $pp, 1> {
+                matmul(kron(a, b), x)
+            }
+            #[param_graph(optimize = false)]
+            pub fn $plain(a: &SMatrix<f64, $p, $p>, b: &SMatrix<f64, $p, $p>, x: &SMatrix<f64, $pp, 1>) -> SMatrix<f64, $pp, 1> {
+                matmul(kron(a, b), x)
+            }
+        }
+    };
+}
+w4!(w4_8, w4_8_plain, 8, 64);
+w4!(w4_16, w4_16_plain, 16, 256);
+w4!(w4_24, w4_24_plain, 24, 576);
+
+/// W4 by hand: the tensor-dot trick with nalgebra products, `B · X · Aᵀ`
+/// on the reshaped vector (`param_graph::runtime::Kron::mul_mat`).
+pub fn w4_hand<const P: usize, const PP: usize>(
+    a: &SMatrix<f64, P, P>,
+    b: &SMatrix<f64, P, P>,
+    x: &SMatrix<f64, PP, 1>,
+    out: &mut SMatrix<f64, PP, 1>,
+) {
+    *out = param_graph::runtime::Kron::new(*a, *b).mul_mat(x);
+}
+
+/// `F` folds of `J × K` inputs.
+pub fn folds<const F: usize, const J: usize, const K: usize>(
+    seed: usize,
+) -> Box<[SMatrix<f64, J, K>; F]> {
+    Box::new(std::array::from_fn(|f| *fill::<J, K>(seed + f)))
+}

@@ -1,0 +1,84 @@
+//! Every benchmarked graph's optimized call allocates nothing: each one
+//! runs once under a counting global allocator (inputs and outputs are
+//! allocated before counting starts).
+
+mod support;
+
+#[path = "../benches/workloads/graphs.rs"]
+mod graphs;
+
+use graphs::*;
+use param_graph::nalgebra::{SMatrix, SVector};
+use support::counting::{count_allocations, Counting};
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Runs the checks on a thread with room for the 256×256 graphs' scratch.
+fn on_big_stack(f: impl FnOnce() + Send + 'static) {
+    std::thread::Builder::new()
+        .stack_size(64 << 20)
+        .spawn(f)
+        .expect("spawn")
+        .join()
+        .expect("checks passed");
+}
+
+macro_rules! assert_no_alloc {
+    ($call:expr) => {{
+        let ((), n) = count_allocations(|| $call);
+        assert_eq!(n, 0, "{} allocated {} times", stringify!($call), n);
+    }};
+}
+
+#[test]
+fn w1_graphs_allocate_nothing() {
+    on_big_stack(|| {
+        macro_rules! w1 {
+            ($r:literal, $c:literal, $f:ident) => {{
+                let x = fill::<$r, $c>(1);
+                let mut out = Box::new(SMatrix::<f64, $r, $c>::zeros());
+                assert_no_alloc!($f(&x, &mut out));
+            }};
+        }
+        w1!(4, 8, w1_4x8_into);
+        w1!(16, 16, w1_16x16_into);
+        w1!(64, 64, w1_64x64_into);
+        w1!(256, 256, w1_256x256_into);
+    });
+}
+
+#[test]
+fn w2_w3_graphs_allocate_nothing() {
+    on_big_stack(|| {
+        macro_rules! w23 {
+            ($f:literal, $j:literal, $k:literal, $out:ty, $g:ident) => {{
+                let (a, b) = (folds::<$f, $j, $k>(1), folds::<$f, $j, $k>(2));
+                let mut out: Box<$out> = Box::new(param_graph::runtime::zeroed());
+                assert_no_alloc!($g(&a, &b, &mut out));
+            }};
+        }
+        w23!(4, 32, 8, [SVector<f64, 8>; 4], w2_4x32x8_into);
+        w23!(4, 64, 16, [SVector<f64, 16>; 4], w2_4x64x16_into);
+        w23!(16, 32, 8, [SVector<f64, 8>; 16], w2_16x32x8_into);
+        w23!(4, 32, 8, [SVector<f64, 1024>; 4], w3_4x32x8_into);
+        w23!(8, 16, 4, [SVector<f64, 256>; 8], w3_8x16x4_into);
+        w23!(4, 64, 16, [SVector<f64, 4096>; 4], w3_4x64x16_into);
+    });
+}
+
+#[test]
+fn w4_graphs_allocate_nothing() {
+    on_big_stack(|| {
+        macro_rules! w4 {
+            ($p:literal, $pp:literal, $g:ident) => {{
+                let (a, b, x) = (fill::<$p, $p>(1), fill::<$p, $p>(2), fill::<$pp, 1>(3));
+                let mut out = Box::new(SMatrix::<f64, $pp, 1>::zeros());
+                assert_no_alloc!($g(&a, &b, &x, &mut out));
+            }};
+        }
+        w4!(8, 64, w4_8_into);
+        w4!(16, 256, w4_16_into);
+        w4!(24, 576, w4_24_into);
+    });
+}
