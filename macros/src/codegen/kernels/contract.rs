@@ -1,0 +1,171 @@
+//! Contractions: `matmul`, the sum of an outer product over another axis,
+//! and `matmul(kron(a, b), x)` by the tensor-dot trick.
+
+use super::GemmCall;
+use super::{len, Ctx, Input};
+use crate::codegen::layout::Layout;
+use crate::codegen::loops::Space;
+use proc_macro2::{Ident, TokenStream};
+use quote::quote;
+
+/// `matmul(a, b)` into a column-major output: loops `j, l, i` so the inner
+/// loop runs down a column of the output (and of `a` when it is
+/// column-major).
+pub fn matmul(ctx: &Ctx, out: &Ident, a: &Input, b: &Input) -> TokenStream {
+    let (m, k, n) = (a.shape[0], a.shape[1], b.shape[1]);
+    let so = Layout::column_major().strides(&[m, n]);
+    let (sa, sb) = (a.strides(), b.strides());
+    // Iteration axes: 0 = i (row), 1 = j (column), 2 = l (inner).
+    let space = Space {
+        dims: vec![m, n, k],
+        order: vec![1, 2, 0],
+    };
+    let target = space.at(out, &[so[0], so[1], 0]);
+    let x = space.at(a.buf, &[sa[0], 0, sa[1]]);
+    let y = space.at(b.buf, &[0, sb[1], sb[0]]);
+    // Column `j` of the output is `Σ_l b[l, j] · a[:, l]`: with `a`'s columns
+    // contiguous this is the runtime's contraction kernel, rows = j,
+    // inner = l, cols = i.
+    if sa[0] == 1 && m >= 4 && m * n * k >= 256 {
+        let strides = GemmCall {
+            a_row: sb[1],
+            a_inner: sb[0],
+            b_inner: sa[1],
+            out_row: so[1],
+        };
+        let zero = quote!(0);
+        let call = ctx.gemm(
+            (n, k, m),
+            (b.buf, zero.clone()),
+            (a.buf, zero.clone()),
+            (out, zero),
+            strides,
+        );
+        let decl = ctx.decl_overwritten(out, m * n);
+        return quote! { #decl #call };
+    }
+    let decl = ctx.decl(out, m * n, 0.0);
+    let body = space.loops(quote! { #target += #x * #y; });
+    quote! { #decl #body }
+}
+
+/// `outer_contract(a, b)`: `reduce_sum(outer_product(a, b, axis = d), axis = r)`
+/// for `d != r` without the outer product. Iteration space: `a`'s axes plus
+/// one for `b`'s position on `d`; the output (in `a`'s layout without `r`)
+/// takes index `i·D₂ + j` on `d` and has stride 0 along `r`.
+pub fn outer_contract(
+    ctx: &Ctx,
+    out: &Ident,
+    a: &Input,
+    b: &Input,
+    d: usize,
+    r: usize,
+) -> TokenStream {
+    let mut shape = a.shape.to_vec();
+    shape[d] = a.shape[d] * b.shape[d];
+    shape.remove(r);
+    let layout = a.layout.without(r);
+    let so = layout.strides(&shape);
+    let (sa, sb) = (a.strides(), b.strides());
+    let out_axis = |k: usize| if k > r { k - 1 } else { k };
+    let mut out_s: Vec<usize> = (0..a.shape.len())
+        .map(|k| {
+            if k == r {
+                0
+            } else if k == d {
+                so[out_axis(k)] * b.shape[d]
+            } else {
+                so[out_axis(k)]
+            }
+        })
+        .collect();
+    out_s.push(so[out_axis(d)]);
+    let mut a_s = sa;
+    a_s.push(0);
+    let mut b_s = sb.clone();
+    b_s[d] = 0;
+    b_s.push(sb[d]);
+    let mut dims = a.shape.to_vec();
+    dims.push(b.shape[d]);
+    // Output axes from the largest stride in, with the summed axis just
+    // inside all but the innermost one: the inner loop then runs along
+    // contiguous output (and usually input) memory, an axpy LLVM vectorizes.
+    let mut space = Space::ordered_by(dims, &out_s);
+    space.order.retain(|&axis| axis != r);
+    let inner = space.order.len().saturating_sub(1);
+    space.order.insert(inner, r);
+    let target = space.at(out, &out_s);
+    let (x, y) = (space.at(a.buf, &a_s), space.at(b.buf, &b_s));
+    // The inner `(i, k, j)` block is a matrix product when the output and
+    // `b` run contiguously along `j`: hand each batch of it to the runtime's
+    // dispatched kernel (AVX2/FMA where the CPU has it) once it is big
+    // enough to pay for the call.
+    let (rows, inner, cols) = (a.shape[d], a.shape[r], b.shape[d]);
+    let extra = a.shape.len();
+    if out_s[extra] == 1 && b_s[extra] == 1 && cols >= 4 && rows * inner * cols >= 256 {
+        let mut batch = space.dims.clone();
+        for axis in [d, r, extra] {
+            batch[axis] = 1;
+        }
+        let batch = Space {
+            dims: batch,
+            order: space.order.clone(),
+        };
+        let strides = GemmCall {
+            a_row: a_s[d],
+            a_inner: a_s[r],
+            b_inner: b_s[r],
+            out_row: out_s[d],
+        };
+        let call = ctx.gemm(
+            (rows, inner, cols),
+            (a.buf, batch.offset(&a_s)),
+            (b.buf, batch.offset(&b_s)),
+            (out, batch.offset(&out_s)),
+            strides,
+        );
+        // Each batch writes its own block of the output: no fill needed.
+        let decl = ctx.decl_overwritten(out, len(&shape));
+        let body = batch.loops(call);
+        return quote! { #decl #body };
+    }
+    let decl = ctx.decl(out, len(&shape), 0.0);
+    let body = space.loops(quote! { #target += #x * #y; });
+    quote! { #decl #body }
+}
+
+/// `kron_matmul(a, b, x)` = `matmul(kron(a, b), x)` by the tensor-dot trick,
+/// into a column-major output: `T[j, k, c] = Σ_l B[k, l] X[j·S + l, c]`, then
+/// `Y[i·R + k, c] = Σ_j A[i, j] T[j, k, c]`. `t` names the `(Q, R, N)` scratch.
+pub fn kron_matmul(
+    ctx: &Ctx,
+    out: &Ident,
+    t: &Ident,
+    a: &Input,
+    b: &Input,
+    x: &Input,
+) -> TokenStream {
+    let (p, q) = (a.shape[0], a.shape[1]);
+    let (r, s) = (b.shape[0], b.shape[1]);
+    let n = x.shape[1];
+    let (sa, sb, sx) = (a.strides(), b.strides(), x.strides());
+    // T stored with j fastest, then k, then c.
+    let st = [1, q, q * r];
+    // Pass 1, iteration axes (j, k, c, l).
+    let space1 = Space::ordered_by(vec![q, r, n, s], &[st[0], st[1], st[2], 0]);
+    let t_at = space1.at(t, &[st[0], st[1], st[2], 0]);
+    let x_at = space1.at(x.buf, &[s * sx[0], 0, sx[1], sx[0]]);
+    let b_at = space1.at(b.buf, &[0, sb[0], 0, sb[1]]);
+    let pass1 = space1.loops(quote! { #t_at += #b_at * #x_at; });
+    // Pass 2, iteration axes (i, k, c, j); output column-major (p·r, n).
+    let so = Layout::column_major().strides(&[p * r, n]);
+    let out_s = [r * so[0], so[0], so[1], 0];
+    let space2 = Space::ordered_by(vec![p, r, n, q], &out_s);
+    let y_at = space2.at(out, &out_s);
+    let a_at = space2.at(a.buf, &[sa[0], 0, 0, sa[1]]);
+    let t2_at = space2.at(t, &[0, st[1], st[2], st[0]]);
+    let pass2 = space2.loops(quote! { #y_at += #a_at * #t2_at; });
+    let decl_t = ctx.decl(t, q * r * n, 0.0);
+    let decl = ctx.decl(out, p * r * n, 0.0);
+    quote! { #decl_t #pass1 #decl #pass2 }
+}

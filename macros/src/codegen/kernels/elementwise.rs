@@ -1,0 +1,185 @@
+//! Elementwise maps and zips, gathers (`index`), the Kronecker and outer
+//! products, and layout copies.
+
+use super::{len, Ctx, Input};
+use crate::codegen::loops::{flat, flat_var, Space};
+use crate::graph::{MapOp, OuterKind, ZipOp};
+use proc_macro2::{Ident, Literal, TokenStream};
+use quote::quote;
+
+/// The scalar expression of an elementwise op applied to `x`.
+pub(super) fn map_expr(ctx: &Ctx, op: MapOp, x: TokenStream) -> TokenStream {
+    match op {
+        MapOp::Exp => ctx.real("exp", x),
+        MapOp::Log => quote! { #x.ln() },
+        MapOp::Square => quote! { #x * #x },
+        MapOp::Sigmoid => ctx.real("sigmoid", x),
+        MapOp::Softplus => ctx.real("softplus", x),
+        MapOp::Conjugate => x,
+        MapOp::LogSigmoid => ctx.real("log_sigmoid", x),
+        MapOp::ScaledSigmoid { vmin, vmax } => {
+            let (lo, hi) = (ctx.lit(vmin), ctx.lit(vmax));
+            ctx.real("scaled_sigmoid", quote! { #x, #lo, #hi })
+        }
+        MapOp::Clamp { min, max } => {
+            let mut e = x;
+            if let Some(lo) = min {
+                let lo = ctx.lit(lo);
+                e = ctx.real("clamp_min", quote! { #e, #lo });
+            }
+            if let Some(hi) = max {
+                let hi = ctx.lit(hi);
+                e = ctx.real("clamp_max", quote! { #e, #hi });
+            }
+            e
+        }
+    }
+}
+
+/// An elementwise op: the output has the input's layout, one flat loop.
+pub fn map(ctx: &Ctx, out: &Ident, op: MapOp, x: &Input) -> TokenStream {
+    let n = len(x.shape);
+    let decl = ctx.decl_overwritten(out, n);
+    let k = flat_var();
+    let xb = x.buf;
+    if op == MapOp::Exp {
+        let copy = flat(n, quote! { #out[#k] = #xb[#k]; });
+        let exp = ctx.exp_in_place(out);
+        return quote! { #decl #copy #exp };
+    }
+    let value = map_expr(ctx, op, quote! { #xb[#k] });
+    let body = flat(n, quote! { #out[#k] = #value; });
+    quote! { #decl #body }
+}
+
+/// `add` / `hadamard`: output in the first argument's layout.
+pub fn zip(ctx: &Ctx, out: &Ident, op: ZipOp, a: &Input, b: &Input) -> TokenStream {
+    let n = len(a.shape);
+    let decl = ctx.decl_overwritten(out, n);
+    let combine = |x: TokenStream, y: TokenStream| match op {
+        ZipOp::Add => quote! { #x + #y },
+        ZipOp::Hadamard => quote! { #x * #y },
+    };
+    let (ab, bb) = (a.buf, b.buf);
+    let body = if a.layout == b.layout {
+        let k = flat_var();
+        let value = combine(quote! { #ab[#k] }, quote! { #bb[#k] });
+        flat(n, quote! { #out[#k] = #value; })
+    } else {
+        let sa = a.strides();
+        let space = Space::ordered_by(a.shape.to_vec(), &sa);
+        let value = combine(space.at(ab, &sa), space.at(bb, &b.strides()));
+        let target = space.at(out, &sa);
+        space.loops(quote! { #target = #value; })
+    };
+    quote! { #decl #body }
+}
+
+/// `index(x, [..], axis)`: output in the input's layout, gathered through a
+/// local table of positions.
+pub fn index(
+    ctx: &Ctx,
+    out: &Ident,
+    table: &Ident,
+    x: &Input,
+    axis: usize,
+    indices: &[usize],
+) -> TokenStream {
+    let mut shape = x.shape.to_vec();
+    shape[axis] = indices.len();
+    let so = x.layout.strides(&shape);
+    let sx = x.strides();
+    let decl = ctx.decl_overwritten(out, len(&shape));
+    let positions = indices.iter().map(|i| Literal::usize_unsuffixed(*i));
+    let count = Literal::usize_unsuffixed(indices.len());
+    let space = Space::ordered_by(shape.clone(), &so);
+    // The indexed axis reads through the table: its own stride is applied to
+    // the looked-up position instead of the loop variable.
+    let mut sx_other = sx.clone();
+    sx_other[axis] = 0;
+    let rest = space.offset(&sx_other);
+    let mut unit = vec![0; shape.len()];
+    unit[axis] = 1;
+    let slot = space.offset(&unit);
+    let stride = Literal::usize_unsuffixed(sx[axis]);
+    let target = space.at(out, &so);
+    let xb = x.buf;
+    let body = space.loops(quote! { #target = #xb[#table[#slot] * #stride + #rest]; });
+    quote! {
+        let #table: [::core::primitive::usize; #count] = [#(#positions),*];
+        #decl
+        #body
+    }
+}
+
+/// `kron(a, b)`: a 2r-axis iteration space `(i_0.., j_0..)` where output
+/// axis d has index `i_d * b_d + j_d`; output in `a`'s layout.
+pub fn kron(ctx: &Ctx, out: &Ident, a: &Input, b: &Input) -> TokenStream {
+    let r = a.shape.len();
+    let shape: Vec<usize> = a.shape.iter().zip(b.shape).map(|(x, y)| x * y).collect();
+    let so = a.layout.strides(&shape);
+    let (sa, sb) = (a.strides(), b.strides());
+    let mut dims = a.shape.to_vec();
+    dims.extend_from_slice(b.shape);
+    let mut out_s: Vec<usize> = (0..r).map(|d| so[d] * b.shape[d]).collect();
+    out_s.extend_from_slice(&so);
+    let mut a_s = sa.clone();
+    a_s.extend(std::iter::repeat_n(0, r));
+    let mut b_s = vec![0; r];
+    b_s.extend_from_slice(&sb);
+    let space = Space::ordered_by(dims, &out_s);
+    let target = space.at(out, &out_s);
+    let (x, y) = (space.at(a.buf, &a_s), space.at(b.buf, &b_s));
+    let decl = ctx.decl_overwritten(out, len(&shape));
+    let body = space.loops(quote! { #target = #x * #y; });
+    quote! { #decl #body }
+}
+
+/// `outer_product` / `outer_sum` along `axis`: iteration space is `a`'s axes
+/// plus one for `b`'s position on `axis`; output index `i1 * d2 + i2` there.
+pub fn outer(
+    ctx: &Ctx,
+    out: &Ident,
+    kind: OuterKind,
+    a: &Input,
+    b: &Input,
+    axis: usize,
+) -> TokenStream {
+    let mut shape = a.shape.to_vec();
+    shape[axis] = a.shape[axis] * b.shape[axis];
+    let so = a.layout.strides(&shape);
+    let (sa, sb) = (a.strides(), b.strides());
+    let mut dims = a.shape.to_vec();
+    dims.push(b.shape[axis]);
+    let mut out_s = so.clone();
+    out_s[axis] = so[axis] * b.shape[axis];
+    out_s.push(so[axis]);
+    let mut a_s = sa;
+    a_s.push(0);
+    let mut b_s = sb.clone();
+    b_s[axis] = 0;
+    b_s.push(sb[axis]);
+    let space = Space::ordered_by(dims, &out_s);
+    let target = space.at(out, &out_s);
+    let (x, y) = (space.at(a.buf, &a_s), space.at(b.buf, &b_s));
+    let value = match kind {
+        OuterKind::Product => quote! { #x * #y },
+        OuterKind::Sum => quote! { #x + #y },
+    };
+    let decl = ctx.decl_overwritten(out, len(&shape));
+    let body = space.loops(quote! { #target = #value; });
+    quote! { #decl #body }
+}
+
+/// Copies `x` into a buffer of layout `to` for a tensor of shape `to_shape`
+/// with the same number of elements, where `to_strides` gives the output
+/// offset of each input axis (a transposition, or a flatten).
+pub fn copy(ctx: &Ctx, out: &Ident, x: &Input, to_strides: &[usize]) -> TokenStream {
+    let sx = x.strides();
+    let space = Space::ordered_by(x.shape.to_vec(), to_strides);
+    let target = space.at(out, to_strides);
+    let source = space.at(x.buf, &sx);
+    let decl = ctx.decl_overwritten(out, len(x.shape));
+    let body = space.loops(quote! { #target = #source; });
+    quote! { #decl #body }
+}

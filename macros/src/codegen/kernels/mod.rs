@@ -1,0 +1,198 @@
+//! The loops of each op over flat stack buffers.
+//!
+//! Every function here emits the statements that declare and fill one node's
+//! buffer, given the buffers (and layouts) of its arguments. Semantics and
+//! index order are cirkit's torch nodes; float edge cases follow torch (see
+//! `param_graph_runtime::Real`). By kind: `elementwise` (maps, zips, index,
+//! kron, outer, copies), `rows` (reductions and softmaxes along an axis),
+//! `contract` (matrix products, sums of outer products, Kronecker products
+//! applied to a matrix).
+
+mod contract;
+mod elementwise;
+mod rows;
+
+pub use contract::{kron_matmul, matmul, outer_contract};
+pub use elementwise::{copy, index, kron, map, outer, zip};
+pub use rows::{normalize, reduce, row_max, row_sum_exp, softmax};
+
+use super::layout::Layout;
+use crate::graph::DType;
+use proc_macro2::{Ident, Literal, TokenStream};
+use quote::quote;
+
+/// What every kernel needs to know about the function being generated.
+pub struct Ctx<'a> {
+    /// Element type.
+    pub dtype: DType,
+    /// Path of the facade crate, e.g. `::param_graph`.
+    pub krate: &'a TokenStream,
+    /// Buffers that are views of the caller's result storage (`&mut [T; N]`,
+    /// bound before the nodes run) rather than local arrays.
+    pub views: &'a [Ident],
+    /// Bytes of the stack arrays declared so far (reported in the plan).
+    pub stack: std::cell::Cell<usize>,
+}
+
+impl Ctx<'_> {
+    /// The element type as tokens.
+    pub fn elem(&self) -> TokenStream {
+        // Spelled in full: a user's item named `f64` must not capture it.
+        match self.dtype {
+            DType::F32 => quote!(::core::primitive::f32),
+            DType::F64 => quote!(::core::primitive::f64),
+        }
+    }
+
+    /// A typed float literal (the value was checked finite while lowering).
+    pub fn lit(&self, v: f64) -> TokenStream {
+        let lit = match self.dtype {
+            DType::F32 => Literal::f32_suffixed(v as f32),
+            DType::F64 => Literal::f64_suffixed(v),
+        };
+        quote!(#lit)
+    }
+
+    /// A buffer of `len` elements, all `fill`, for a kernel that reads
+    /// before it writes (accumulations): a local array, or the caller's
+    /// result storage filled in place.
+    pub fn decl(&self, buf: &Ident, len: usize, fill: f64) -> TokenStream {
+        self.decl_with(buf, len, self.lit(fill))
+    }
+
+    /// [`Ctx::decl`] with `fill` given as an expression.
+    pub fn decl_with(&self, buf: &Ident, len: usize, fill: TokenStream) -> TokenStream {
+        if self.views.contains(buf) {
+            quote! { #buf.fill(#fill); }
+        } else {
+            self.count(len);
+            let len = Literal::usize_unsuffixed(len);
+            quote! { let mut #buf = [#fill; #len]; }
+        }
+    }
+
+    /// A buffer the kernel writes completely before reading it: the
+    /// caller's result storage needs no fill.
+    pub fn decl_overwritten(&self, buf: &Ident, len: usize) -> TokenStream {
+        if self.views.contains(buf) {
+            TokenStream::new()
+        } else {
+            self.decl(buf, len, 0.0)
+        }
+    }
+
+    /// Records a stack array of `len` elements.
+    pub fn count(&self, len: usize) {
+        let bytes = len.saturating_mul(match self.dtype {
+            DType::F32 => 4,
+            DType::F64 => 8,
+        });
+        self.stack.set(self.stack.get().saturating_add(bytes));
+    }
+
+    /// `-inf` of the element type (literals only spell finite values).
+    fn neg_inf(&self) -> TokenStream {
+        let elem = self.elem();
+        quote! { #elem::NEG_INFINITY }
+    }
+
+    /// `<T as Real>::exp_in_place(&mut buf[..])`.
+    pub fn exp_in_place(&self, buf: &Ident) -> TokenStream {
+        let krate = self.krate;
+        let elem = self.elem();
+        quote! { <#elem as #krate::runtime::Real>::exp_in_place(&mut #buf[..]); }
+    }
+
+    /// `<T as Real>::gemm_acc(..)` on sub-slices starting at the given
+    /// offsets: `out[i·out_row + j] = Σ_k a[i·a_row + k·a_inner] · b[k·b_inner + j]`
+    /// (overwriting: each call owns its block of the output).
+    pub fn gemm(
+        &self,
+        (rows, inner, cols): (usize, usize, usize),
+        (a, a_at): (&Ident, TokenStream),
+        (b, b_at): (&Ident, TokenStream),
+        (out, out_at): (&Ident, TokenStream),
+        s: GemmCall,
+    ) -> TokenStream {
+        let krate = self.krate;
+        let elem = self.elem();
+        let lit = Literal::usize_unsuffixed;
+        let (rows, inner, cols) = (lit(rows), lit(inner), lit(cols));
+        let (ar, ai, bi, or) = (lit(s.a_row), lit(s.a_inner), lit(s.b_inner), lit(s.out_row));
+        quote! {
+            <#elem as #krate::runtime::Real>::gemm_acc(
+                #rows, #inner, #cols,
+                &#a[#a_at..], &#b[#b_at..], &mut #out[#out_at..],
+                #krate::runtime::contract::GemmStrides { a_row: #ar, a_inner: #ai, b_inner: #bi, out_row: #or, overwrite: true },
+            );
+        }
+    }
+
+    /// `runtime::rows::name(&x[..], args, Rows { .. })` for a reduction of
+    /// `x` along `axis`: the layout's axes stored outside `axis` form the
+    /// outer blocks, those inside it the contiguous inner block.
+    pub fn rows_call(
+        &self,
+        name: &str,
+        x: &Input,
+        axis: usize,
+        args: TokenStream,
+        trailing: TokenStream,
+    ) -> TokenStream {
+        let order = &x.layout.0;
+        let pos = order.iter().position(|a| *a == axis).unwrap_or(0);
+        let size = |axes: &[usize]| axes.iter().map(|a| x.shape[*a]).product::<usize>();
+        let lit = Literal::usize_unsuffixed;
+        let (outer, len, inner) = (
+            lit(size(&order[..pos])),
+            lit(x.shape[axis]),
+            lit(size(&order[pos + 1..])),
+        );
+        let krate = self.krate;
+        let name = Ident::new(name, proc_macro2::Span::call_site());
+        let xb = x.buf;
+        quote! {
+            #krate::runtime::rows::#name(&#xb[..], #args, #krate::runtime::rows::Rows { outer: #outer, len: #len, inner: #inner } #trailing);
+        }
+    }
+
+    /// `<T as Real>::name(args)`.
+    fn real(&self, name: &str, args: TokenStream) -> TokenStream {
+        let krate = self.krate;
+        let elem = self.elem();
+        let name = Ident::new(name, proc_macro2::Span::call_site());
+        quote! { <#elem as #krate::runtime::Real>::#name(#args) }
+    }
+}
+
+/// Strides of a [`Ctx::gemm`] call.
+pub struct GemmCall {
+    /// `a[i·a_row + k·a_inner]`.
+    pub a_row: usize,
+    /// See `a_row`.
+    pub a_inner: usize,
+    /// `b[k·b_inner + j]`.
+    pub b_inner: usize,
+    /// `out[i·out_row + j]`.
+    pub out_row: usize,
+}
+
+/// A node's argument: its buffer, layout and shape.
+pub struct Input<'a> {
+    /// The buffer.
+    pub buf: &'a Ident,
+    /// How the buffer stores the tensor.
+    pub layout: &'a Layout,
+    /// The tensor's shape.
+    pub shape: &'a [usize],
+}
+
+impl Input<'_> {
+    fn strides(&self) -> Vec<usize> {
+        self.layout.strides(self.shape)
+    }
+}
+
+pub(super) fn len(shape: &[usize]) -> usize {
+    shape.iter().product()
+}
