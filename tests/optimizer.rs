@@ -203,3 +203,37 @@ proptest! {
         check(&matmul_as_gemm(&x, &y), &(x * y), "matmul");
     }
 }
+
+// The same kernels in f32: the contraction kernel's f32 variant, and the
+// generated (not runtime) softmax loops that f32 graphs use.
+param_graph! {
+    fn matmul_f32(a: &SMatrix<f32, 16, 8>, b: &SMatrix<f32, 8, 12>) -> SMatrix<f32, 16, 12> {
+        matmul(a, b)
+    }
+    fn log_softmax_f32(x: &SMatrix<f32, 6, 5>) -> (SMatrix<f32, 6, 5>, SMatrix<f32, 6, 5>) {
+        (log(softmax(x, axis = 1)), softmax(x, axis = 0))
+    }
+}
+
+#[test]
+fn f32_graphs_match_nalgebra_and_the_definition() {
+    let a = SMatrix::<f32, 16, 8>::from_fn(|i, j| ((i * 8 + j) % 11) as f32 * 0.25 - 1.0);
+    let b = SMatrix::<f32, 8, 12>::from_fn(|i, j| ((i + 3 * j) % 7) as f32 * 0.5 - 1.5);
+    assert!((matmul_f32(&a, &b) - a * b).abs().max() < 1e-5);
+    let x = SMatrix::<f32, 6, 5>::from_fn(|i, j| ((i * 5 + j) % 9) as f32 - 4.0);
+    let (ls, sm) = log_softmax_f32(&x);
+    for i in 0..6 {
+        let lse = x
+            .row(i)
+            .iter()
+            .map(|v| f64::from(*v).exp())
+            .sum::<f64>()
+            .ln();
+        for j in 0..5 {
+            assert!((f64::from(ls[(i, j)]) - (f64::from(x[(i, j)]) - lse)).abs() < 1e-5);
+        }
+    }
+    for j in 0..5 {
+        assert!((sm.column(j).sum() - 1.0).abs() < 1e-6);
+    }
+}
