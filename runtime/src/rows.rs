@@ -95,6 +95,18 @@ fn block_exp_sum<const FMA: bool>(
     }
 }
 
+/// `s += exp(x − m)` row by row for one block, the exponentials not kept
+/// (log-softmax needs only their sums: one store stream fewer).
+#[inline(always)]
+fn block_exp_sum_only<const FMA: bool>(x: &[f64], m: &[f64], s: &mut [f64], rows: Rows) {
+    s.fill(0.0);
+    for row in x.chunks_exact(rows.inner) {
+        for ((v, mi), si) in row.iter().zip(m).zip(s.iter_mut()) {
+            *si += exp_impl::<FMA>(*v - *mi);
+        }
+    }
+}
+
 #[inline(always)]
 pub(crate) fn softmax_impl<const FMA: bool>(
     x: &[f64],
@@ -111,8 +123,8 @@ pub(crate) fn softmax_impl<const FMA: bool>(
         let mb = &mut m[o * rows.inner..(o + 1) * rows.inner];
         let sb = &mut s[o * rows.inner..(o + 1) * rows.inner];
         block_max(xb, mb, rows);
-        block_exp_sum::<FMA>(xb, ob, mb, sb, rows);
         if log {
+            block_exp_sum_only::<FMA>(xb, mb, sb, rows);
             for si in sb.iter_mut() {
                 *si = si.ln();
             }
@@ -125,6 +137,7 @@ pub(crate) fn softmax_impl<const FMA: bool>(
                 }
             }
         } else {
+            block_exp_sum::<FMA>(xb, ob, mb, sb, rows);
             for orow in ob.chunks_exact_mut(rows.inner) {
                 for (o, si) in orow.iter_mut().zip(sb.iter()) {
                     *o /= *si;
