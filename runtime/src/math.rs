@@ -90,6 +90,30 @@ pub(crate) fn exp_impl<const FMA: bool>(x: f64) -> f64 {
     er * s1 * s2
 }
 
+/// [`exp_impl`] for arguments known to lie in `[-708, 0]`, where the result
+/// is a normal number at most 1: no clamping and one scale factor instead
+/// of two. The caller checks the range (row kernels do, per row, in one
+/// vectorized pass); the polynomial is the same, so are the results.
+#[inline(always)]
+pub(crate) fn exp_normal_nonpositive<const FMA: bool>(x: f64) -> f64 {
+    let madd = madd::<FMA>;
+    let t = madd(x, LOG2E, SHIFT);
+    let n = t - SHIFT;
+    let r = madd(-n, LN2_LO, madd(-n, LN2_HI, x));
+    let r2 = r * r;
+    let r4 = r2 * r2;
+    let (p0, p2) = (madd(C[1], r, C[0]), madd(C[3], r, C[2]));
+    let (p4, p6) = (madd(C[5], r, C[4]), madd(C[7], r, C[6]));
+    let (p8, p10) = (madd(C[9], r, C[8]), madd(C[11], r, C[10]));
+    let q0 = madd(p2, r2, p0);
+    let q1 = madd(p6, r2, p4);
+    let q2 = madd(p10, r2, p8);
+    let p = madd(madd(q2, r4, q1), r4, q0);
+    let er = 1.0 + madd(r2, p, r);
+    let ni = (t.to_bits() as i64).wrapping_sub(SHIFT.to_bits() as i64);
+    er * f64::from_bits(((ni + 1023) as u64) << 52)
+}
+
 /// `a·b + c`, fused with `FMA`. A function, not a closure, so that
 /// `#[inline(always)]` carries it into the AVX2/FMA callers (a closure is
 /// compiled without their target features, where `mul_add` is a libm call).
@@ -372,6 +396,31 @@ mod tests {
                 "expf({x})"
             );
         }
+    }
+
+    #[test]
+    fn the_normal_range_shortcut_is_bit_identical() {
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        for k in 0..1_000_000u32 {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            let u = (state >> 11) as f64 / (1u64 << 53) as f64;
+            let x = if k % 2 == 0 { -708.0 * u } else { -u };
+            for fma in [false, true] {
+                let (fast, full) = if fma {
+                    (exp_normal_nonpositive::<true>(x), exp_impl::<true>(x))
+                } else {
+                    (exp_normal_nonpositive::<false>(x), exp_impl::<false>(x))
+                };
+                assert_eq!(fast.to_bits(), full.to_bits(), "exp({x})");
+            }
+        }
+        assert_eq!(exp_normal_nonpositive::<false>(0.0), 1.0);
+        assert_eq!(
+            exp_normal_nonpositive::<false>(-708.0).to_bits(),
+            exp_impl::<false>(-708.0).to_bits()
+        );
     }
 
     #[test]

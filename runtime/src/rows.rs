@@ -9,7 +9,7 @@
 //! code generator computes the three sizes from the layout; these kernels
 //! then walk memory in order, one vectorized sweep per reduced position.
 
-use crate::math::exp_impl;
+use crate::math::{exp_impl, exp_normal_nonpositive};
 
 /// The shape of a row-wise reduction in storage order.
 #[derive(Clone, Copy, Debug)]
@@ -87,10 +87,18 @@ fn block_exp_sum<const FMA: bool>(
         .chunks_exact(rows.inner)
         .zip(out.chunks_exact_mut(rows.inner))
     {
-        for (((o, v), mi), si) in orow.iter_mut().zip(row).zip(m).zip(s.iter_mut()) {
-            let e = exp_impl::<FMA>(*v - *mi);
-            *o = e;
-            *si += e;
+        if normal_range(row, m) {
+            for (((o, v), mi), si) in orow.iter_mut().zip(row).zip(m).zip(s.iter_mut()) {
+                let e = exp_normal_nonpositive::<FMA>(*v - *mi);
+                *o = e;
+                *si += e;
+            }
+        } else {
+            for (((o, v), mi), si) in orow.iter_mut().zip(row).zip(m).zip(s.iter_mut()) {
+                let e = exp_impl::<FMA>(*v - *mi);
+                *o = e;
+                *si += e;
+            }
         }
     }
 }
@@ -101,10 +109,26 @@ fn block_exp_sum<const FMA: bool>(
 fn block_exp_sum_only<const FMA: bool>(x: &[f64], m: &[f64], s: &mut [f64], rows: Rows) {
     s.fill(0.0);
     for row in x.chunks_exact(rows.inner) {
-        for ((v, mi), si) in row.iter().zip(m).zip(s.iter_mut()) {
-            *si += exp_impl::<FMA>(*v - *mi);
+        if normal_range(row, m) {
+            for ((v, mi), si) in row.iter().zip(m).zip(s.iter_mut()) {
+                *si += exp_normal_nonpositive::<FMA>(*v - *mi);
+            }
+        } else {
+            for ((v, mi), si) in row.iter().zip(m).zip(s.iter_mut()) {
+                *si += exp_impl::<FMA>(*v - *mi);
+            }
         }
     }
+}
+
+/// Whether every `v − m` of a row lies in `[-708, 0]` (false for NaN and
+/// infinities), so the cheaper exponential applies. One branch-free pass.
+#[inline(always)]
+fn normal_range(row: &[f64], m: &[f64]) -> bool {
+    row.iter().zip(m).fold(true, |ok, (v, mi)| {
+        let d = *v - *mi;
+        ok & (-708.0..=0.0).contains(&d)
+    })
 }
 
 #[inline(always)]
