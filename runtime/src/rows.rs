@@ -73,6 +73,25 @@ fn block_max(x: &[f64], m: &mut [f64], rows: Rows) {
     }
 }
 
+/// Row maxima into `m` and minima into `lo`, in the same pass, and whether
+/// every shifted value `x − m` of the block lies in `[-708, 0]` (finite
+/// maxima, minima within 708 of them; NaN fails), so the cheaper
+/// exponential applies to the whole block.
+#[inline(always)]
+fn block_max_in_range(x: &[f64], m: &mut [f64], lo: &mut [f64], rows: Rows) -> bool {
+    m.fill(f64::NEG_INFINITY);
+    lo.fill(f64::INFINITY);
+    for row in x.chunks_exact(rows.inner) {
+        for ((mi, li), v) in m.iter_mut().zip(lo.iter_mut()).zip(row) {
+            *mi = nan_max(*mi, *v);
+            *li = if *v < *li { *v } else { *li };
+        }
+    }
+    m.iter().zip(lo.iter()).fold(true, |ok, (mi, li)| {
+        ok & mi.is_finite() & (*li >= *mi - 708.0)
+    })
+}
+
 /// `out = exp(x − m)` row by row, `s += out`, for one block.
 #[inline(always)]
 fn block_exp_sum<const FMA: bool>(
@@ -81,13 +100,14 @@ fn block_exp_sum<const FMA: bool>(
     m: &[f64],
     s: &mut [f64],
     rows: Rows,
+    fast: bool,
 ) {
     s.fill(0.0);
     for (row, orow) in x
         .chunks_exact(rows.inner)
         .zip(out.chunks_exact_mut(rows.inner))
     {
-        if normal_range(row, m) {
+        if fast {
             for (((o, v), mi), si) in orow.iter_mut().zip(row).zip(m).zip(s.iter_mut()) {
                 let e = exp_normal_nonpositive::<FMA>(*v - *mi);
                 *o = e;
@@ -106,10 +126,16 @@ fn block_exp_sum<const FMA: bool>(
 /// `s += exp(x − m)` row by row for one block, the exponentials not kept
 /// (log-softmax needs only their sums: one store stream fewer).
 #[inline(always)]
-fn block_exp_sum_only<const FMA: bool>(x: &[f64], m: &[f64], s: &mut [f64], rows: Rows) {
+fn block_exp_sum_only<const FMA: bool>(
+    x: &[f64],
+    m: &[f64],
+    s: &mut [f64],
+    rows: Rows,
+    fast: bool,
+) {
     s.fill(0.0);
     for row in x.chunks_exact(rows.inner) {
-        if normal_range(row, m) {
+        if fast {
             for ((v, mi), si) in row.iter().zip(m).zip(s.iter_mut()) {
                 *si += exp_normal_nonpositive::<FMA>(*v - *mi);
             }
@@ -119,16 +145,6 @@ fn block_exp_sum_only<const FMA: bool>(x: &[f64], m: &[f64], s: &mut [f64], rows
             }
         }
     }
-}
-
-/// Whether every `v − m` of a row lies in `[-708, 0]` (false for NaN and
-/// infinities), so the cheaper exponential applies. One branch-free pass.
-#[inline(always)]
-fn normal_range(row: &[f64], m: &[f64]) -> bool {
-    row.iter().zip(m).fold(true, |ok, (v, mi)| {
-        let d = *v - *mi;
-        ok & (-708.0..=0.0).contains(&d)
-    })
 }
 
 #[inline(always)]
@@ -146,9 +162,10 @@ pub(crate) fn softmax_impl<const FMA: bool>(
         let ob = &mut out[o * block..(o + 1) * block];
         let mb = &mut m[o * rows.inner..(o + 1) * rows.inner];
         let sb = &mut s[o * rows.inner..(o + 1) * rows.inner];
-        block_max(xb, mb, rows);
+        // `sb` holds the minima until the sums overwrite it.
+        let fast = block_max_in_range(xb, mb, sb, rows);
         if log {
-            block_exp_sum_only::<FMA>(xb, mb, sb, rows);
+            block_exp_sum_only::<FMA>(xb, mb, sb, rows, fast);
             for si in sb.iter_mut() {
                 *si = si.ln();
             }
@@ -161,7 +178,7 @@ pub(crate) fn softmax_impl<const FMA: bool>(
                 }
             }
         } else {
-            block_exp_sum::<FMA>(xb, ob, mb, sb, rows);
+            block_exp_sum::<FMA>(xb, ob, mb, sb, rows, fast);
             for orow in ob.chunks_exact_mut(rows.inner) {
                 for (o, si) in orow.iter_mut().zip(sb.iter()) {
                     *o /= *si;
