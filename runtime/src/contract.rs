@@ -17,13 +17,24 @@ pub struct GemmStrides {
     pub overwrite: bool,
 }
 
-/// `out[i·out_row + j] += Σ_k a[i·a_row + k·a_inner] · b[k·b_inner + j]` for
-/// `i < rows`, `k < inner`, `j < cols`: rank-1 updates of contiguous output
-/// rows, which vectorize along `j` (4 lanes of FMA on AVX2).
-///
-/// Panics if a slice is too short for the given sizes and strides (the
-/// generated code passes buffers of exactly the right length).
-pub fn gemm_acc_f64(
+crate::dispatch::dispatched! {
+    /// `out[i·out_row + j] += Σ_k a[i·a_row + k·a_inner] · b[k·b_inner + j]`
+    /// (or `=` with `s.overwrite`) for `i < rows`, `k < inner`, `j < cols`:
+    /// 4 × 8 register tiles of the output accumulate over `k` (4 lanes of
+    /// FMA on AVX2), the edges by rank-1 updates of contiguous rows.
+    ///
+    /// Panics if a slice is too short for the given sizes and strides (the
+    /// generated code passes buffers of exactly the right length).
+    pub fn gemm_acc_f64(rows: usize, inner: usize, cols: usize, a: &[f64], b: &[f64], out: &mut [f64], s: GemmStrides) => gemm_f64;
+}
+
+crate::dispatch::dispatched! {
+    /// [`gemm_acc_f64`] for `f32`.
+    pub fn gemm_acc_f32(rows: usize, inner: usize, cols: usize, a: &[f32], b: &[f32], out: &mut [f32], s: GemmStrides) => gemm_f32;
+}
+
+#[inline(always)]
+fn gemm_f64<const FMA: bool>(
     rows: usize,
     inner: usize,
     cols: usize,
@@ -32,15 +43,11 @@ pub fn gemm_acc_f64(
     out: &mut [f64],
     s: GemmStrides,
 ) {
-    #[cfg(target_arch = "x86_64")]
-    if crate::math::avx2_available() {
-        return crate::math::avx2_gemm_acc_f64(rows, inner, cols, a, b, out, s);
-    }
-    gemm_acc::<f64, false>(rows, inner, cols, a, b, out, s);
+    gemm_acc::<f64, FMA>(rows, inner, cols, a, b, out, s);
 }
 
-/// [`gemm_acc_f64`] for `f32`.
-pub fn gemm_acc_f32(
+#[inline(always)]
+fn gemm_f32<const FMA: bool>(
     rows: usize,
     inner: usize,
     cols: usize,
@@ -49,17 +56,13 @@ pub fn gemm_acc_f32(
     out: &mut [f32],
     s: GemmStrides,
 ) {
-    #[cfg(target_arch = "x86_64")]
-    if crate::math::avx2_available() {
-        return crate::math::avx2_gemm_acc_f32(rows, inner, cols, a, b, out, s);
-    }
-    gemm_acc::<f32, false>(rows, inner, cols, a, b, out, s);
+    gemm_acc::<f32, FMA>(rows, inner, cols, a, b, out, s);
 }
 
 /// The portable body; `FMA` fuses the multiply-add (only where the CPU has
 /// it: elsewhere `mul_add` is a libm call).
 #[inline(always)]
-pub(crate) fn gemm_acc<T: MulAdd, const FMA: bool>(
+fn gemm_acc<T: MulAdd, const FMA: bool>(
     rows: usize,
     inner: usize,
     cols: usize,

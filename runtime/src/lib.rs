@@ -13,12 +13,13 @@
 //!   return so that the consumer applies the tensor-dot trick.
 //!
 //! Users normally reach this crate through the facade as `param_graph::runtime`.
-// One audited `unsafe` block pair lives in `math::avx2`: calling code
+// One audited `unsafe` block lives in `dispatch::dispatched!`: calling code
 // compiled for AVX2/FMA after checking the CPU has it. Nothing else may.
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod contract;
+mod dispatch;
 mod kron;
 pub mod math;
 mod products;

@@ -125,168 +125,29 @@ fn madd<const FMA: bool>(a: f64, b: f64, c: f64) -> f64 {
     }
 }
 
-/// Replaces every element of `x` by its exponential ([`exp_f64`]), using
-/// AVX2 and FMA when the CPU has them (checked at run time, once per call).
-pub fn exp_in_place_f64(x: &mut [f64]) {
-    #[cfg(target_arch = "x86_64")]
-    if avx2_available() {
-        return avx2::exp_in_place_f64(x);
-    }
+crate::dispatch::dispatched! {
+    /// Replaces every element of `x` by its exponential ([`exp_f64`]), using
+    /// AVX2 and FMA when the CPU has them (checked at run time, once per call).
+    pub fn exp_in_place_f64(x: &mut [f64]) => exp_slice_f64;
+}
+
+crate::dispatch::dispatched! {
+    /// Replaces every element of `x` by its exponential ([`exp_f32`]), using
+    /// AVX2 and FMA when the CPU has them.
+    pub fn exp_in_place_f32(x: &mut [f32]) => exp_slice_f32;
+}
+
+#[inline(always)]
+fn exp_slice_f64<const FMA: bool>(x: &mut [f64]) {
     for v in x {
-        *v = exp_impl::<false>(*v);
+        *v = exp_impl::<FMA>(*v);
     }
 }
 
-/// Replaces every element of `x` by its exponential ([`exp_f32`]), using
-/// AVX2 and FMA when the CPU has them.
-pub fn exp_in_place_f32(x: &mut [f32]) {
-    #[cfg(target_arch = "x86_64")]
-    if avx2_available() {
-        return avx2::exp_in_place_f32(x);
-    }
+#[inline(always)]
+fn exp_slice_f32<const FMA: bool>(x: &mut [f32]) {
     for v in x {
-        *v = exp_impl::<false>(f64::from(*v)) as f32;
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
-pub(crate) use avx2::{
-    available as avx2_available, gemm_acc_f32 as avx2_gemm_acc_f32,
-    gemm_acc_f64 as avx2_gemm_acc_f64, logsumexp_f64 as avx2_logsumexp_f64,
-    softmax_f64 as avx2_softmax_f64,
-};
-
-/// Run-time dispatch to code compiled for AVX2 + FMA: the crate's only
-/// `unsafe`, each block calling a `#[target_feature]` function after
-/// `available()` confirmed the CPU has the features.
-#[cfg(target_arch = "x86_64")]
-#[allow(unsafe_code)]
-mod avx2 {
-    use super::exp_impl;
-    use crate::contract::{gemm_acc, GemmStrides};
-    use crate::rows::{logsumexp_impl, softmax_impl, Rows};
-
-    pub fn softmax_f64(
-        x: &[f64],
-        out: &mut [f64],
-        m: &mut [f64],
-        s: &mut [f64],
-        rows: Rows,
-        log: bool,
-    ) {
-        // SAFETY: only called after `available()` confirmed both features.
-        unsafe { softmax_f64_avx2(x, out, m, s, rows, log) }
-    }
-
-    pub fn logsumexp_f64(x: &[f64], out: &mut [f64], m: &mut [f64], rows: Rows) {
-        // SAFETY: only called after `available()` confirmed both features.
-        unsafe { logsumexp_f64_avx2(x, out, m, rows) }
-    }
-
-    #[target_feature(enable = "avx2,fma")]
-    fn softmax_f64_avx2(
-        x: &[f64],
-        out: &mut [f64],
-        m: &mut [f64],
-        s: &mut [f64],
-        rows: Rows,
-        log: bool,
-    ) {
-        softmax_impl::<true>(x, out, m, s, rows, log);
-    }
-
-    #[target_feature(enable = "avx2,fma")]
-    fn logsumexp_f64_avx2(x: &[f64], out: &mut [f64], m: &mut [f64], rows: Rows) {
-        logsumexp_impl::<true>(x, out, m, rows);
-    }
-
-    /// Whether this CPU runs AVX2 and FMA (the check is cached by std).
-    #[inline]
-    pub fn available() -> bool {
-        std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
-    }
-
-    pub fn gemm_acc_f64(
-        rows: usize,
-        inner: usize,
-        cols: usize,
-        a: &[f64],
-        b: &[f64],
-        out: &mut [f64],
-        s: GemmStrides,
-    ) {
-        // SAFETY: only called after `available()` confirmed both features.
-        unsafe { gemm_f64_avx2(rows, inner, cols, a, b, out, s) }
-    }
-
-    pub fn gemm_acc_f32(
-        rows: usize,
-        inner: usize,
-        cols: usize,
-        a: &[f32],
-        b: &[f32],
-        out: &mut [f32],
-        s: GemmStrides,
-    ) {
-        // SAFETY: only called after `available()` confirmed both features.
-        unsafe { gemm_f32_avx2(rows, inner, cols, a, b, out, s) }
-    }
-
-    #[target_feature(enable = "avx2,fma")]
-    fn gemm_f64_avx2(
-        rows: usize,
-        inner: usize,
-        cols: usize,
-        a: &[f64],
-        b: &[f64],
-        out: &mut [f64],
-        s: GemmStrides,
-    ) {
-        gemm_acc::<f64, true>(rows, inner, cols, a, b, out, s);
-    }
-
-    #[target_feature(enable = "avx2,fma")]
-    fn gemm_f32_avx2(
-        rows: usize,
-        inner: usize,
-        cols: usize,
-        a: &[f32],
-        b: &[f32],
-        out: &mut [f32],
-        s: GemmStrides,
-    ) {
-        gemm_acc::<f32, true>(rows, inner, cols, a, b, out, s);
-    }
-
-    pub fn exp_in_place_f64(x: &mut [f64]) {
-        // SAFETY: only called after `available()` confirmed both features.
-        unsafe { exp_f64_avx2(x) }
-    }
-
-    pub fn exp_in_place_f32(x: &mut [f32]) {
-        // SAFETY: only called after `available()` confirmed both features.
-        unsafe { exp_f32_avx2(x) }
-    }
-
-    #[target_feature(enable = "avx2,fma")]
-    fn exp_f64_avx2(x: &mut [f64]) {
-        // Two vectors per iteration share the broadcast constants.
-        let mut chunks = x.chunks_exact_mut(8);
-        for chunk in &mut chunks {
-            for v in chunk {
-                *v = exp_impl::<true>(*v);
-            }
-        }
-        for v in chunks.into_remainder() {
-            *v = exp_impl::<true>(*v);
-        }
-    }
-
-    #[target_feature(enable = "avx2,fma")]
-    fn exp_f32_avx2(x: &mut [f32]) {
-        for v in x {
-            *v = exp_impl::<true>(f64::from(*v)) as f32;
-        }
+        *v = exp_impl::<FMA>(f64::from(*v)) as f32;
     }
 }
 

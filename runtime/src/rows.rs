@@ -22,34 +22,19 @@ pub struct Rows {
     pub inner: usize,
 }
 
-/// `softmax` (or, with `log`, `log_softmax`) of `x` along the reduced axis,
-/// into `out`, as torch computes it: shift by the row maximum (NaN
-/// propagating), exponentiate, normalize (one `log` per row). `m` and `s`
-/// are scratch of `outer · inner` elements.
-pub fn softmax_f64(
-    x: &[f64],
-    out: &mut [f64],
-    m: &mut [f64],
-    s: &mut [f64],
-    rows: Rows,
-    log: bool,
-) {
-    #[cfg(target_arch = "x86_64")]
-    if crate::math::avx2_available() {
-        return crate::math::avx2_softmax_f64(x, out, m, s, rows, log);
-    }
-    softmax_impl::<false>(x, out, m, s, rows, log);
+crate::dispatch::dispatched! {
+    /// `softmax` (or, with `log`, `log_softmax`) of `x` along the reduced
+    /// axis, into `out`, as torch computes it: shift by the row maximum (NaN
+    /// propagating), exponentiate, normalize (one `log` per row). `m` and `s`
+    /// are scratch of `outer · inner` elements.
+    pub fn softmax_f64(x: &[f64], out: &mut [f64], m: &mut [f64], s: &mut [f64], rows: Rows, log: bool) => softmax_impl;
 }
 
-/// `log Σ exp(x)` along the reduced axis into `out` (`outer · inner`
-/// elements), as `torch.logsumexp`: shifted by the row maximum, taken as 0
-/// when infinite. `m` is scratch of `outer · inner` elements.
-pub fn logsumexp_f64(x: &[f64], out: &mut [f64], m: &mut [f64], rows: Rows) {
-    #[cfg(target_arch = "x86_64")]
-    if crate::math::avx2_available() {
-        return crate::math::avx2_logsumexp_f64(x, out, m, rows);
-    }
-    logsumexp_impl::<false>(x, out, m, rows);
+crate::dispatch::dispatched! {
+    /// `log Σ exp(x)` along the reduced axis into `out` (`outer · inner`
+    /// elements), as `torch.logsumexp`: shifted by the row maximum, taken as
+    /// 0 when infinite. `m` is scratch of `outer · inner` elements.
+    pub fn logsumexp_f64(x: &[f64], out: &mut [f64], m: &mut [f64], rows: Rows) => logsumexp_impl;
 }
 
 #[inline(always)]
@@ -148,7 +133,7 @@ fn block_exp_sum_only<const FMA: bool>(
 }
 
 #[inline(always)]
-pub(crate) fn softmax_impl<const FMA: bool>(
+fn softmax_impl<const FMA: bool>(
     x: &[f64],
     out: &mut [f64],
     m: &mut [f64],
@@ -189,12 +174,7 @@ pub(crate) fn softmax_impl<const FMA: bool>(
 }
 
 #[inline(always)]
-pub(crate) fn logsumexp_impl<const FMA: bool>(
-    x: &[f64],
-    out: &mut [f64],
-    m: &mut [f64],
-    rows: Rows,
-) {
+fn logsumexp_impl<const FMA: bool>(x: &[f64], out: &mut [f64], m: &mut [f64], rows: Rows) {
     let block = rows.len * rows.inner;
     for o in 0..rows.outer {
         let xb = &x[o * block..(o + 1) * block];
