@@ -181,15 +181,11 @@ impl Lowering {
         let name = call.op.to_string();
         let op_span = SpanRange::of(&call.op);
         if !ops::OP_NAMES.contains(&name.as_str()) {
-            let message = if ops::NOT_YET.contains(&name.as_str()) {
-                format!("`{name}` is a cirkit op that param_graph does not compile yet")
-            } else {
-                let hint = nearest(&name, ops::OP_NAMES.iter().copied())
-                    .map(|m| format!("; did you mean `{m}`?"))
-                    .unwrap_or_else(|| format!("; the ops are {}", ops::OP_NAMES.join(", ")));
-                format!("unknown op `{name}`{hint}")
-            };
-            self.d.push(op_span.error(message));
+            let hint = nearest(&name, ops::OP_NAMES.iter().copied())
+                .map(|m| format!("; did you mean `{m}`?"))
+                .unwrap_or_else(|| format!("; the ops are {}", ops::OP_NAMES.join(", ")));
+            self.d
+                .push(op_span.error(format!("unknown op `{name}`{hint}")));
             return None;
         }
         if let Err(e) = ops::check_extras(&name, call.span, &extras) {

@@ -38,10 +38,6 @@ pub const OP_NAMES: &[&str] = &[
     "polynomial_differential",
 ];
 
-/// cirkit ops this version does not compile yet (none left; the lowering
-/// keeps a dedicated message for any added here).
-pub const NOT_YET: &[&str] = &[];
-
 /// The non-tensor positional arguments of a call.
 pub struct Extras<'a> {
     /// Positional number literals.
