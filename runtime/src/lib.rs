@@ -11,6 +11,12 @@
 //!   stable forms torch uses and with torch's behaviour on `±inf` and NaN.
 //! * [`Kron`]: a Kronecker product kept as its two factors, which a graph can
 //!   return so that the consumer applies the tensor-dot trick.
+//! * [`ProductOps`]: the stable forms of the Gaussian and polynomial products
+//!   of circuit layers.
+//! * [`math`], [`rows`], [`contract`]: the heavy kernels — an `exp` within
+//!   1 ulp of libm that loops vectorize, softmax/log-sum-exp over a reduced
+//!   axis, and a register-tiled contraction — each run with AVX2/FMA when the
+//!   CPU has them (checked at run time, once per call).
 //!
 //! Users normally reach this crate through the facade as `param_graph::runtime`.
 // One audited `unsafe` block lives in `dispatch::dispatched!`: calling code
