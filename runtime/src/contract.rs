@@ -25,6 +25,17 @@ crate::dispatch::dispatched! {
     ///
     /// Panics if a slice is too short for the given sizes and strides (the
     /// generated code passes buffers of exactly the right length).
+    ///
+    /// ```
+    /// use param_graph_runtime::contract::{gemm_acc_f64, GemmStrides};
+    ///
+    /// // Row-major (2×3)·(3×2).
+    /// let (a, b) = ([1.0, 2.0, 3.0, 4.0, 5.0, 6.0], [1.0, 0.0, 0.0, 1.0, 1.0, 1.0]);
+    /// let mut out = [0.0; 4];
+    /// let s = GemmStrides { a_row: 3, a_inner: 1, b_inner: 2, out_row: 2, overwrite: true };
+    /// gemm_acc_f64(2, 3, 2, &a, &b, &mut out, s);
+    /// assert_eq!(out, [4.0, 5.0, 10.0, 11.0]);
+    /// ```
     pub fn gemm_acc_f64(rows: usize, inner: usize, cols: usize, a: &[f64], b: &[f64], out: &mut [f64], s: GemmStrides) => gemm_f64;
 }
 

@@ -27,6 +27,17 @@ crate::dispatch::dispatched! {
     /// axis, into `out`, as torch computes it: shift by the row maximum (NaN
     /// propagating), exponentiate, normalize (one `log` per row). `m` and `s`
     /// are scratch of `outer · inner` elements.
+    ///
+    /// ```
+    /// use param_graph_runtime::rows::{softmax_f64, Rows};
+    ///
+    /// // A column-major 2×3 matrix, softmax along its rows (axis 1): the
+    /// // columns are the reduced positions, stored outside the rows.
+    /// let x = [0.0, 1.0, 0.0, 1.0, 0.0, 1.0];
+    /// let (mut out, mut m, mut s) = ([0.0; 6], [0.0; 2], [0.0; 2]);
+    /// softmax_f64(&x, &mut out, &mut m, &mut s, Rows { outer: 1, len: 3, inner: 2 }, false);
+    /// assert!((out[0] + out[2] + out[4] - 1.0).abs() < 1e-15);
+    /// ```
     pub fn softmax_f64(x: &[f64], out: &mut [f64], m: &mut [f64], s: &mut [f64], rows: Rows, log: bool) => softmax_impl;
 }
 

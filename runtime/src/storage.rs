@@ -36,6 +36,15 @@ pub fn flat<T: Pod, E: Pod, const N: usize>(value: &T) -> &[E; N] {
 }
 
 /// The elements of `value` as a mutable flat array, in storage order.
+///
+/// ```
+/// use param_graph_runtime::{flat_mut, zeroed};
+/// use nalgebra::SMatrix;
+///
+/// let mut m: SMatrix<f64, 2, 2> = zeroed();
+/// flat_mut::<_, f64, 4>(&mut m).copy_from_slice(&[1.0, 2.0, 3.0, 4.0]);
+/// assert_eq!(m[(1, 0)], 2.0); // column-major
+/// ```
 #[inline(always)]
 pub fn flat_mut<T: Pod, E: Pod, const N: usize>(value: &mut T) -> &mut [E; N] {
     const { assert!(size_of::<T>() == size_of::<[E; N]>()) };
