@@ -837,20 +837,9 @@ fn op_attrs(op: &str) -> &'static [&'static str] {
     }
 }
 
+/// The catalogue's own arity, so the fuzz follows the ops.
 fn op_arity(op: &str) -> usize {
-    match op {
-        "add"
-        | "hadamard"
-        | "kron"
-        | "outer_product"
-        | "outer_sum"
-        | "matmul"
-        | "gaussian_product_stddev"
-        | "polynomial_product" => 2,
-        "gaussian_product_mean" | "gaussian_product_log_partition" => 4,
-        "constant" => 0,
-        _ => 1,
-    }
+    crate::graph::ops::tensor_arity(op)
 }
 
 fn name(rng: &mut Rng, scope: &[String]) -> String {
