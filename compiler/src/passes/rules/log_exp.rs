@@ -30,7 +30,7 @@ fn apply(g: &Graph, root: NodeId) -> Option<Rewrite> {
 
 #[cfg(test)]
 mod tests {
-    use crate::rules::testing::{assert_same_values, ops, optimized};
+    use crate::testing::{assert_same_values, ops, optimized};
 
     #[test]
     fn cancels() {

@@ -84,7 +84,7 @@ fn apply(g: &Graph, root: NodeId) -> Option<Rewrite> {
 
 #[cfg(test)]
 mod tests {
-    use crate::rules::testing::{assert_same_values, ops, optimized};
+    use crate::testing::{assert_same_values, ops, optimized};
 
     #[test]
     fn same_axis_becomes_a_product_of_sums() {

@@ -2,15 +2,13 @@
 //!
 //! Dead-node removal always runs: the generated code computes only what the
 //! results need. The optimizer — common-subexpression elimination and the
-//! rewrite rules of [`crate::rules`], applied to a fixed point — runs unless
+//! rewrite rules of [`rules`], applied to a fixed point — runs unless
 //! the fn says `#[param_graph(optimize = false)]`.
 
 mod cse;
-#[cfg(test)]
-mod differential;
+pub mod rules;
 
 use crate::graph::Graph;
-use crate::rules;
 
 /// Removes every node no output depends on, keeping topological order.
 pub fn prune(graph: &mut Graph) {

@@ -6,7 +6,7 @@
 
 mod attrs;
 pub mod lower;
-pub(crate) mod ops;
+pub mod ops;
 mod suggest;
 
 pub use crate::parse::ast::DType;

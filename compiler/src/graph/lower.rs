@@ -3,7 +3,7 @@
 //! signature.
 
 use super::attrs::Attrs;
-use super::ops::{self, Extras};
+use super::ops::{self, Extras, OpCall, OpSpec};
 use super::suggest::nearest;
 use super::{DType, Graph, Node, NodeId, Op};
 use crate::diagnostics::Diagnostics;
@@ -180,19 +180,24 @@ impl Lowering {
 
         let name = call.op.to_string();
         let op_span = SpanRange::of(&call.op);
-        if !ops::OP_NAMES.contains(&name.as_str()) {
-            let hint = nearest(&name, ops::OP_NAMES.iter().copied())
+        let Some(spec) = OpSpec::find(&name) else {
+            let hint = nearest(&name, ops::names())
                 .map(|m| format!("; did you mean `{m}`?"))
-                .unwrap_or_else(|| format!("; the ops are {}", ops::OP_NAMES.join(", ")));
+                .unwrap_or_else(|| {
+                    format!(
+                        "; the ops are {}",
+                        ops::names().collect::<Vec<_>>().join(", ")
+                    )
+                });
             self.d
                 .push(op_span.error(format!("unknown op `{name}`{hint}")));
             return None;
-        }
-        if let Err(e) = ops::check_extras(&name, call.span, &extras) {
+        };
+        if let Err(e) = ops::check_extras(spec, call.span, &extras) {
             self.d.push(e);
             return None;
         }
-        let arity = ops::tensor_arity(&name);
+        let arity = spec.tensors;
         if tensor_spans.len() != arity {
             let plural = if arity == 1 { "" } else { "s" };
             self.d.push(call.span.error(format!(
@@ -201,8 +206,15 @@ impl Lowering {
             )));
             return None;
         }
-        let mut attrs = Attrs::new(&call.op, keywords, &mut self.d);
-        let built = ops::build(&name, call.span, &mut attrs, &extras, self.graph.dtype);
+        let known = spec.attrs.iter().map(|a| a.name).collect();
+        let mut attrs = Attrs::new(&call.op, known, keywords, &mut self.d);
+        let built = (spec.build)(&mut OpCall {
+            spec,
+            span: call.span,
+            attrs: &mut attrs,
+            extras: &extras,
+            dtype: self.graph.dtype,
+        });
         // After an early error the op did not read all its attributes; only
         // a complete build can tell which ones are unknown.
         if built.is_ok() {

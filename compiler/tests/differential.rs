@@ -3,12 +3,8 @@
 //! optimization, evaluated by the IR interpreter, wherever the graph as
 //! written gives a finite value.
 
-use crate::eval::{eval, sample_inputs};
-use crate::rules::testing::graph;
+use param_graph_compiler::testing::{eval, graph, optimize, sample_inputs, Rng as Dice};
 use proptest::prelude::*;
-
-/// The fuzz test's seeded splitmix64 generator, so a failing seed replays.
-use crate::fuzz::Rng as Dice;
 
 fn type_of(shape: &[usize]) -> String {
     match shape {
@@ -124,7 +120,7 @@ proptest! {
         let src = random_program(seed);
         let plain = graph(&src);
         let mut fast = plain.clone();
-        crate::passes::optimize(&mut fast);
+        optimize(&mut fast);
         let inputs = sample_inputs(&plain, input_seed);
         let want = eval(&plain, &inputs);
         let got = eval(&fast, &inputs);
@@ -145,7 +141,7 @@ fn the_random_programs_exercise_every_rule() {
     let mut fired = std::collections::HashSet::new();
     for seed in 0..400 {
         let mut g = graph(&random_program(seed));
-        crate::passes::optimize(&mut g);
+        optimize(&mut g);
         fired.extend(g.nodes.iter().filter_map(|n| n.rule));
     }
     for rule in [

@@ -2,8 +2,6 @@
 //! every op (fused ones included) on row-major tensors, slowly and plainly,
 //! so that rewrite rules can be checked by running graphs before and after.
 
-#![cfg(test)]
-
 use crate::graph::{GaussianPart, Graph, MapOp, Op, OuterKind, ReduceKind, ZipOp};
 
 /// A row-major tensor.

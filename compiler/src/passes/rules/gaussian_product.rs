@@ -88,7 +88,7 @@ fn apply(g: &Graph, root: NodeId) -> Option<Rewrite> {
 
 #[cfg(test)]
 mod tests {
-    use crate::rules::testing::{assert_same_values, ops, optimized};
+    use crate::testing::{assert_same_values, ops, optimized};
 
     const ALL_THREE: &str = "fn f(m1: &SVector<f64, 3>, s1: &SVector<f64, 3>, m2: &SVector<f64, 2>, s2: &SVector<f64, 2>)
         -> (SVector<f64, 6>, SVector<f64, 6>, SVector<f64, 6>) {

@@ -41,7 +41,7 @@ fn count(tokens: TokenStream) -> usize {
 }
 
 fn expand(src: &str) -> TokenStream {
-    crate::expand(src.parse().expect("tokens"), &quote!(::param_graph))
+    param_graph_compiler::expand(src.parse().expect("tokens"), &quote!(::param_graph))
 }
 
 #[test]

@@ -4,7 +4,7 @@
 
 use crate::graph::{Graph, MapOp, Op};
 use crate::parse::ast::GraphFn;
-use crate::rules::RULES;
+use crate::passes::rules::RULES;
 use crate::shape::show;
 
 /// The plan of `graph`, compiled from `f`.

@@ -81,7 +81,7 @@ fn apply(g: &Graph, root: NodeId) -> Option<Rewrite> {
 
 #[cfg(test)]
 mod tests {
-    use crate::rules::testing::{assert_same_values, ops, optimized};
+    use crate::testing::{assert_same_values, ops, optimized};
 
     const ALONE: &str =
         "fn f(x: &SMatrix<f64, 3, 4>) -> SMatrix<f64, 3, 4> { log(softmax(x, axis = 1)) }";

@@ -51,7 +51,7 @@ pub fn parse_items(tokens: TokenStream) -> syn::Result<Vec<syn::ItemFn>> {
 pub use item::parse_fn;
 
 /// Parses a whole block (every fn, every error reported).
-#[cfg(test)]
+#[cfg(any(test, feature = "testing"))]
 pub fn parse_block(tokens: TokenStream) -> syn::Result<Vec<ast::GraphFn>> {
     let mut diagnostics = crate::diagnostics::Diagnostics::default();
     let fns: Vec<_> = parse_items(tokens)?

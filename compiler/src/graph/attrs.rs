@@ -15,40 +15,48 @@ const ALIASES: &[(&str, &str)] = &[
     ("end_dim", "end"),
 ];
 
-/// The attributes of one call, each marked when an op reads it.
+/// The attributes of one call, and the keys its op declares.
 pub struct Attrs<'a> {
     op: &'a Ident,
-    given: Vec<(&'a Ident, &'a AttrValue, bool)>,
+    given: Vec<(&'a Ident, &'a AttrValue)>,
     known: Vec<&'static str>,
 }
 
 impl<'a> Attrs<'a> {
-    /// The attributes given to `op`, duplicates reported into `d`.
-    pub fn new(op: &'a Ident, given: Vec<(&'a Ident, &'a AttrValue)>, d: &mut Diagnostics) -> Self {
-        let mut seen: Vec<(&Ident, &AttrValue, bool)> = Vec::new();
+    /// The attributes given to `op`, whose catalogue entry declares
+    /// `known`; duplicates are reported into `d`.
+    pub fn new(
+        op: &'a Ident,
+        known: Vec<&'static str>,
+        given: Vec<(&'a Ident, &'a AttrValue)>,
+        d: &mut Diagnostics,
+    ) -> Self {
+        let mut seen: Vec<(&Ident, &AttrValue)> = Vec::new();
         for (key, value) in given {
-            if seen.iter().any(|(k, _, _)| *k == key) {
+            if seen.iter().any(|(k, _)| *k == key) {
                 d.push(SpanRange::of(key).error(format!("`{key}` is given twice")));
             } else {
-                seen.push((key, value, false));
+                seen.push((key, value));
             }
         }
         Attrs {
             op,
             given: seen,
-            known: Vec::new(),
+            known,
         }
     }
 
     fn take(&mut self, key: &'static str) -> Option<&'a AttrValue> {
-        self.known.push(key);
+        // A builder reads only what its catalogue entry declares.
+        debug_assert!(
+            self.known.contains(&key),
+            "`{key}` is not in the catalogue entry of `{}`",
+            self.op
+        );
         self.given
-            .iter_mut()
-            .find(|(k, _, _)| *k == key)
-            .map(|(_, value, used)| {
-                *used = true;
-                *value
-            })
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, value)| *value)
     }
 
     /// A number attribute, `None` when absent.
@@ -119,11 +127,11 @@ impl<'a> Attrs<'a> {
 
     /// Reports every attribute no op reader asked for.
     pub fn finish(self, d: &mut Diagnostics) {
-        for (key, _, used) in &self.given {
-            if *used {
+        for (key, _) in &self.given {
+            let name = key.to_string();
+            if self.known.contains(&name.as_str()) {
                 continue;
             }
-            let name = key.to_string();
             let alias = ALIASES
                 .iter()
                 .find(|(alias, _)| *alias == name)

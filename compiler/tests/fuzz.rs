@@ -1,6 +1,6 @@
 //! Never panic: a fuzz-style property test of the expansion function.
 //!
-//! `crate::expand` is driven with four kinds of input, one test each: random
+//! `param_graph_compiler::expand` is driven with four kinds of input, one test each: random
 //! token trees (some shaped like `fn` items); random programs of the
 //! language's grammar with random ops, attributes, types and sizes; well-typed
 //! random programs that get through to the optimizer and codegen (some with
@@ -16,7 +16,7 @@
 //!
 //! ```text
 //! PARAM_GRAPH_FUZZ_SEED=<seed> PARAM_GRAPH_FUZZ_CASE=<index> \
-//!     cargo test -p param-graph-macros fuzz::<test> -- --nocapture
+//!     cargo test -p param-graph-compiler --test fuzz <test> -- --nocapture
 //! ```
 //!
 //! CI runs `CASES` cases per test (about 6 s for the four in a debug build on
@@ -27,6 +27,8 @@
 //! invisible (`Delimiter::None`) group, and a literal such as `-1` may be one
 //! negative literal token: replay the case for the exact tokens.
 
+use param_graph_compiler::expand;
+use param_graph_compiler::testing::{OpSpec, Rng, OPS as CATALOGUE};
 use proc_macro2::{Delimiter, Group, Ident, Literal, Punct, Spacing, Span, TokenStream, TokenTree};
 use quote::quote;
 use std::any::Any;
@@ -310,35 +312,6 @@ fn tokens(src: &str) -> TokenStream {
         .unwrap_or_else(|e| panic!("generated text does not lex ({e}):\n{src}"))
 }
 
-// ---------------------------------------------------------------------------
-// A seeded generator: splitmix64.
-
-pub(crate) struct Rng(pub(crate) u64);
-
-impl Rng {
-    pub(crate) fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n` (`n > 0`).
-    pub(crate) fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n as u64) as usize
-    }
-
-    /// True with probability `percent / 100`.
-    fn chance(&mut self, percent: u64) -> bool {
-        self.next_u64() % 100 < percent
-    }
-
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
-}
-
 /// The generator of one case: independent of every other case, so a case
 /// replays alone.
 fn case_rng(seed: u64, salt: u64, index: usize) -> Rng {
@@ -604,9 +577,6 @@ const FN_NAMES: &[&str] = &["f", "g", "weights", "F", "f_plan", "r#type", "ß", 
 
 const NAMES: &[&str] = &["x", "a", "b", "m", "theta", "p", "__pg_leaf", "_", "self"];
 
-/// Every op of the language: the catalogue itself, so the fuzz follows it.
-const OPS: &[&str] = crate::graph::ops::OP_NAMES;
-
 const OTHER_OPS: &[&str] = &[
     "gaussian_var_sum",
     "gaussian_stddev_from_var",
@@ -823,25 +793,6 @@ fn list(rng: &mut Rng) -> String {
     format!("[{}]", items.join(", "))
 }
 
-/// The attributes an op reads.
-fn op_attrs(op: &str) -> &'static [&'static str] {
-    match op {
-        "scaled_sigmoid" => &["vmin", "vmax"],
-        "clamp" => &["min", "max"],
-        "flatten" => &["start", "end"],
-        "constant" => &["shape"],
-        "polynomial_differential" => &["order"],
-        "reduce_sum" | "reduce_prod" | "reduce_lse" | "softmax" | "log_softmax" | "index"
-        | "outer_product" | "outer_sum" => &["axis"],
-        _ => &[],
-    }
-}
-
-/// The catalogue's own arity, so the fuzz follows the ops.
-fn op_arity(op: &str) -> usize {
-    crate::graph::ops::tensor_arity(op)
-}
-
 fn name(rng: &mut Rng, scope: &[String]) -> String {
     if !scope.is_empty() && rng.chance(92) {
         rng.pick(scope).clone()
@@ -867,26 +818,26 @@ fn expr(rng: &mut Rng, scope: &[String], depth: usize) -> String {
 }
 
 fn call(rng: &mut Rng, scope: &[String], depth: usize) -> String {
-    let op = if rng.chance(92) {
-        *rng.pick(OPS)
-    } else {
-        *rng.pick(OTHER_OPS)
-    };
+    // Every op of the language from the catalogue itself, so the fuzz
+    // follows it: its arity, positional literals and attributes.
+    let spec = rng.chance(92).then(|| rng.pick(CATALOGUE));
+    let op = spec.map_or_else(|| *rng.pick(OTHER_OPS), |s| s.name);
+    let (tensors, lists, numbers) = spec.map_or((1, 0, 0), |s| (s.tensors, s.lists, s.numbers));
     let arity = if rng.chance(90) {
-        op_arity(op)
+        tensors
     } else {
         rng.below(4)
     };
     let mut args: Vec<String> = (0..arity).map(|_| expr(rng, scope, depth - 1)).collect();
-    if op == "index" || rng.chance(3) {
+    if lists > 0 || rng.chance(3) {
         args.push(list(rng));
     }
-    if op == "constant" || rng.chance(3) {
+    if numbers > 0 || rng.chance(3) {
         args.insert(0, attr_value(rng));
     }
-    for key in op_attrs(op) {
+    for key in spec.map_or(&[][..], |s: &OpSpec| s.attrs) {
         if rng.chance(60) {
-            args.push(format!("{key} = {}", attr_value(rng)));
+            args.push(format!("{} = {}", key.name, attr_value(rng)));
         }
     }
     if rng.chance(8) {
@@ -1599,7 +1550,7 @@ fn check(nodes: &[Node]) -> Result<Verdict, Broken> {
     let input = stream_of(nodes);
     let krate = quote!(::param_graph);
     QUIET.with(|q| q.set(true));
-    let result = panic::catch_unwind(AssertUnwindSafe(|| crate::expand(input, &krate)));
+    let result = panic::catch_unwind(AssertUnwindSafe(|| expand(input, &krate)));
     QUIET.with(|q| q.set(false));
     let output = match result {
         Ok(output) => output,
@@ -1704,7 +1655,7 @@ fn run(test: &str, salt: u64, generate: fn(&mut Rng, &Vocab) -> Vec<Node>) {
 #[test]
 fn corpus_programs_compile() {
     for src in CORPUS {
-        let output = crate::expand(tokens(src), &quote!(::param_graph));
+        let output = expand(tokens(src), &quote!(::param_graph));
         let text = output.to_string();
         assert!(!text.contains("compile_error"), "{src}\n=> {text}");
         syn::parse2::<syn::File>(output).unwrap_or_else(|e| panic!("{src}: {e}"));

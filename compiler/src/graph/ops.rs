@@ -1,0 +1,488 @@
+//! The op catalogue: every op of the language, declared once.
+//!
+//! An [`OpSpec`] gives an op's name, how many tensors, positional numbers
+//! and positional lists it takes, its attributes with their defaults, a call
+//! that shows it in use, and the builder that turns a call into an [`Op`].
+//! Everything else that needs to know the ops — name lookup and "did you
+//! mean", arity and positional-argument checks, the attribute list of an
+//! error message, the fuzz generator's schema, the golden generator's op
+//! list — reads [`OPS`]; nothing keeps a copy.
+//!
+//! Adding an op: an entry here, a variant of [`Op`] (or [`MapOp`], …) whose
+//! `name()` is the entry's name (a test checks every entry), its shape rule
+//! in `shape`, its loops in `codegen` and its scalar function in the
+//! runtime; the compiler's exhaustive matches point at each of those.
+
+use super::attrs::{non_negative, Attrs};
+use super::{Axis, GaussianPart, MapOp, Op, OuterKind, ReduceKind, ZipOp};
+use crate::parse::ast::{DType, Number};
+use crate::span::SpanRange;
+
+/// One op of the language.
+pub struct OpSpec {
+    /// The name users call it by.
+    pub name: &'static str,
+    /// How many tensor arguments it takes.
+    pub tensors: usize,
+    /// How many positional number literals it takes (`constant`'s value).
+    pub numbers: usize,
+    /// How many positional lists it takes (`index`'s positions).
+    pub lists: usize,
+    /// Its `key = value` attributes.
+    pub attrs: &'static [AttrSpec],
+    /// A call in the language, quoted by error messages as "as in …".
+    pub example: &'static str,
+    /// Turns a checked call into the op.
+    pub build: fn(&mut OpCall) -> syn::Result<Op>,
+}
+
+/// One `key = value` attribute of an op.
+pub struct AttrSpec {
+    /// The key.
+    pub name: &'static str,
+    /// What it holds.
+    pub kind: AttrKind,
+}
+
+/// The kind of value an attribute holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AttrKind {
+    /// An axis, possibly negative, with its default.
+    Axis(i64),
+    /// A number (finite in the graph's element type).
+    Number,
+    /// A list of sizes, each at least 1.
+    Sizes,
+}
+
+impl OpSpec {
+    /// The catalogue entry called `name`.
+    pub fn find(name: &str) -> Option<&'static OpSpec> {
+        OPS.iter().find(|spec| spec.name == name)
+    }
+
+    /// The default of axis attribute `key`.
+    fn axis_default(&self, key: &str) -> Option<i64> {
+        self.attrs.iter().find_map(|a| match a.kind {
+            AttrKind::Axis(default) if a.name == key => Some(default),
+            _ => None,
+        })
+    }
+}
+
+/// The names of every op, in catalogue order.
+pub fn names() -> impl Iterator<Item = &'static str> + Clone {
+    OPS.iter().map(|spec| spec.name)
+}
+
+const fn axis(name: &'static str, default: i64) -> AttrSpec {
+    AttrSpec {
+        name,
+        kind: AttrKind::Axis(default),
+    }
+}
+
+const fn number(name: &'static str) -> AttrSpec {
+    AttrSpec {
+        name,
+        kind: AttrKind::Number,
+    }
+}
+
+/// An op that takes `tensors` tensors and nothing positional.
+const fn op(
+    name: &'static str,
+    tensors: usize,
+    attrs: &'static [AttrSpec],
+    example: &'static str,
+    build: fn(&mut OpCall) -> syn::Result<Op>,
+) -> OpSpec {
+    OpSpec {
+        name,
+        tensors,
+        numbers: 0,
+        lists: 0,
+        attrs,
+        example,
+        build,
+    }
+}
+
+/// `axis = -1`, the default of every op along one axis (torch's `dim=-1`).
+const AXIS: &[AttrSpec] = &[axis("axis", -1)];
+
+/// Every op a user may call.
+pub const OPS: &[OpSpec] = &[
+    op("exp", 1, &[], "exp(x)", |_| Ok(Op::Map(MapOp::Exp))),
+    op("log", 1, &[], "log(x)", |_| Ok(Op::Map(MapOp::Log))),
+    op("square", 1, &[], "square(x)", |_| {
+        Ok(Op::Map(MapOp::Square))
+    }),
+    op("sigmoid", 1, &[], "sigmoid(x)", |_| {
+        Ok(Op::Map(MapOp::Sigmoid))
+    }),
+    op("softplus", 1, &[], "softplus(x)", |_| {
+        Ok(Op::Map(MapOp::Softplus))
+    }),
+    op("conjugate", 1, &[], "conjugate(x)", |_| {
+        Ok(Op::Map(MapOp::Conjugate))
+    }),
+    op(
+        "scaled_sigmoid",
+        1,
+        &[number("vmin"), number("vmax")],
+        "scaled_sigmoid(x, vmin = 0.0, vmax = 1.0)",
+        scaled_sigmoid,
+    ),
+    op(
+        "clamp",
+        1,
+        &[number("min"), number("max")],
+        "clamp(x, min = 0.0)",
+        clamp,
+    ),
+    op("reduce_sum", 1, AXIS, "reduce_sum(x, axis = 1)", |c| {
+        reduce(c, ReduceKind::Sum)
+    }),
+    op("reduce_prod", 1, AXIS, "reduce_prod(x, axis = 1)", |c| {
+        reduce(c, ReduceKind::Prod)
+    }),
+    op("reduce_lse", 1, AXIS, "reduce_lse(x, axis = 1)", |c| {
+        reduce(c, ReduceKind::Lse)
+    }),
+    op("softmax", 1, AXIS, "softmax(x, axis = 1)", |c| {
+        Ok(Op::Softmax {
+            axis: c.axis("axis")?,
+        })
+    }),
+    op("log_softmax", 1, AXIS, "log_softmax(x, axis = 1)", |c| {
+        Ok(Op::LogSoftmax {
+            axis: c.axis("axis")?,
+        })
+    }),
+    OpSpec {
+        name: "index",
+        tensors: 1,
+        numbers: 0,
+        lists: 1,
+        attrs: AXIS,
+        example: "index(x, [2, 0, 1], axis = 0)",
+        build: index,
+    },
+    op("add", 2, &[], "add(x, y)", |_| Ok(Op::Zip(ZipOp::Add))),
+    op("hadamard", 2, &[], "hadamard(x, y)", |_| {
+        Ok(Op::Zip(ZipOp::Hadamard))
+    }),
+    op("kron", 2, &[], "kron(x, y)", |_| Ok(Op::Kron)),
+    op(
+        "outer_product",
+        2,
+        AXIS,
+        "outer_product(x, y, axis = 1)",
+        |c| outer(c, OuterKind::Product),
+    ),
+    op("outer_sum", 2, AXIS, "outer_sum(x, y, axis = 1)", |c| {
+        outer(c, OuterKind::Sum)
+    }),
+    op("matmul", 2, &[], "matmul(x, y)", |_| Ok(Op::MatMul)),
+    op(
+        "flatten",
+        1,
+        &[axis("start", 0), axis("end", -1)],
+        "flatten(x, start = 0, end = 1)",
+        |c| {
+            Ok(Op::Flatten {
+                start: c.axis("start")?,
+                end: c.axis("end")?,
+            })
+        },
+    ),
+    OpSpec {
+        name: "constant",
+        tensors: 0,
+        numbers: 1,
+        lists: 0,
+        attrs: &[AttrSpec {
+            name: "shape",
+            kind: AttrKind::Sizes,
+        }],
+        example: "constant(0.5, shape = [3, 4])",
+        build: constant,
+    },
+    op("mixing_weight", 1, &[], "mixing_weight(x)", |_| {
+        Ok(Op::MixingWeight)
+    }),
+    op(
+        "gaussian_product_mean",
+        4,
+        &[],
+        "gaussian_product_mean(m1, s1, m2, s2)",
+        |_| Ok(Op::Gaussian(GaussianPart::Mean)),
+    ),
+    op(
+        "gaussian_product_stddev",
+        2,
+        &[],
+        "gaussian_product_stddev(s1, s2)",
+        |_| Ok(Op::Gaussian(GaussianPart::Stddev)),
+    ),
+    op(
+        "gaussian_product_log_partition",
+        4,
+        &[],
+        "gaussian_product_log_partition(m1, s1, m2, s2)",
+        |_| Ok(Op::Gaussian(GaussianPart::LogPartition)),
+    ),
+    op(
+        "polynomial_product",
+        2,
+        &[],
+        "polynomial_product(p, q)",
+        |_| Ok(Op::PolynomialProduct),
+    ),
+    op(
+        "polynomial_differential",
+        1,
+        &[number("order")],
+        "polynomial_differential(p, order = 1)",
+        |c| {
+            Ok(Op::PolynomialDifferential {
+                order: derivative_order(c)?,
+            })
+        },
+    ),
+];
+
+/// The non-tensor positional arguments of a call.
+pub struct Extras<'a> {
+    /// Positional number literals.
+    pub numbers: Vec<&'a Number>,
+    /// Positional lists.
+    pub lists: Vec<(&'a [Number], SpanRange)>,
+}
+
+/// A call being built: its catalogue entry, its attributes and positional
+/// literals, and the graph's element type.
+pub struct OpCall<'a, 'b> {
+    /// The op's catalogue entry.
+    pub spec: &'static OpSpec,
+    /// The whole call.
+    pub span: SpanRange,
+    /// Its `key = value` attributes.
+    pub attrs: &'b mut Attrs<'a>,
+    /// Its positional numbers and lists (counts already checked).
+    pub extras: &'b Extras<'a>,
+    /// The element type of the graph.
+    pub dtype: DType,
+}
+
+impl OpCall<'_, '_> {
+    /// The axis attribute `key`, or its catalogue default.
+    fn axis(&mut self, key: &'static str) -> syn::Result<Axis> {
+        let default = self.spec.axis_default(key).unwrap_or(-1);
+        self.attrs.axis(key, default)
+    }
+
+    /// A required number attribute.
+    fn required(&mut self, key: &'static str) -> syn::Result<Number> {
+        self.attrs.required_number(key, self.spec.example)
+    }
+
+    /// A float that must be finite in the graph's element type: the code
+    /// generator writes it as a typed literal.
+    fn finite(&self, n: Number) -> syn::Result<f64> {
+        let ok = match self.dtype {
+            DType::F64 => n.value.is_finite(),
+            DType::F32 => (n.value as f32).is_finite(),
+        };
+        if ok {
+            Ok(n.value)
+        } else {
+            Err(n.span.error(format!(
+                "this number is not a finite `{}`: it overflows to infinity",
+                self.dtype.name()
+            )))
+        }
+    }
+}
+
+fn scaled_sigmoid(c: &mut OpCall) -> syn::Result<Op> {
+    let vmin = c.required("vmin")?;
+    let vmax = c.required("vmax")?;
+    let (lo, hi) = (c.finite(vmin)?, c.finite(vmax)?);
+    if lo < 0.0 {
+        return Err(vmin.span.error(format!(
+            "`vmin` must be at least 0 (cirkit's scaled sigmoid maps into [vmin, vmax] with 0 <= vmin < vmax), found {lo:?}"
+        )));
+    }
+    if lo >= hi {
+        return Err(vmin.span.to(vmax.span).error(format!(
+            "`vmin` must be smaller than `vmax`, found vmin = {lo:?} and vmax = {hi:?}"
+        )));
+    }
+    Ok(Op::Map(MapOp::ScaledSigmoid { vmin: lo, vmax: hi }))
+}
+
+fn clamp(c: &mut OpCall) -> syn::Result<Op> {
+    let min = c.attrs.number("min")?;
+    let max = c.attrs.number("max")?;
+    match (min, max) {
+        (None, None) => {
+            return Err(c.span.error(format!(
+                "`clamp` needs `min`, `max` or both, as in `{}`",
+                c.spec.example
+            )))
+        }
+        (Some(lo), Some(hi)) if lo.value > hi.value => {
+            return Err(lo.span.to(hi.span).error(format!(
+                "`min` must not exceed `max`, found min = {:?} and max = {:?}",
+                lo.value, hi.value
+            )))
+        }
+        _ => {}
+    }
+    Ok(Op::Map(MapOp::Clamp {
+        min: min.map(|n| c.finite(n)).transpose()?,
+        max: max.map(|n| c.finite(n)).transpose()?,
+    }))
+}
+
+fn reduce(c: &mut OpCall, kind: ReduceKind) -> syn::Result<Op> {
+    Ok(Op::Reduce {
+        kind,
+        axis: c.axis("axis")?,
+    })
+}
+
+fn outer(c: &mut OpCall, kind: OuterKind) -> syn::Result<Op> {
+    Ok(Op::Outer {
+        kind,
+        axis: c.axis("axis")?,
+    })
+}
+
+fn index(c: &mut OpCall) -> syn::Result<Op> {
+    let axis = c.axis("axis")?;
+    let (list, span) = c.extras.lists[0];
+    let indices = list
+        .iter()
+        .map(|n| non_negative(n, "an `index` position"))
+        .collect::<syn::Result<Vec<_>>>()?;
+    if indices.is_empty() {
+        return Err(span.error("`index` needs at least one position"));
+    }
+    Ok(Op::Index {
+        axis,
+        indices,
+        spans: super::Spans(list.iter().map(|n| n.span).collect()),
+    })
+}
+
+fn constant(c: &mut OpCall) -> syn::Result<Op> {
+    let value = *c.extras.numbers[0];
+    let shape = c.attrs.usize_list("shape")?.ok_or_else(|| {
+        c.span.error(format!(
+            "`constant` needs its shape, as in `{}`; `shape = []` is a scalar",
+            c.spec.example
+        ))
+    })?;
+    if shape
+        .iter()
+        .try_fold(1usize, |n, d| n.checked_mul(*d))
+        .is_none()
+    {
+        return Err(c
+            .span
+            .error("this constant has more elements than fit in memory"));
+    }
+    Ok(Op::Constant {
+        value: c.finite(value)?,
+        shape,
+    })
+}
+
+/// `order` of `polynomial_differential`: an integer of at least 1, default 1
+/// (cirkit's default).
+fn derivative_order(c: &mut OpCall) -> syn::Result<usize> {
+    let Some(n) = c.attrs.number("order")? else {
+        return Ok(1);
+    };
+    match n.integer {
+        Some(v) if v >= 1 => usize::try_from(v).map_err(|_| n.span.error("`order` is too large")),
+        Some(v) => Err(n.span.error(format!(
+            "`order` is how many times to differentiate and must be at least 1, found {v}"
+        ))),
+        None => Err(n.span.error(format!(
+            "`order` is how many times to differentiate and takes an integer such as `1`, found {:?}",
+            n.value
+        ))),
+    }
+}
+
+/// The positional literals of a call against its entry's counts.
+pub fn check_extras(spec: &OpSpec, call_span: SpanRange, extras: &Extras) -> syn::Result<()> {
+    let name = spec.name;
+    if extras.lists.len() > spec.lists {
+        let (_, span) = extras.lists[spec.lists];
+        return Err(span.error(format!(
+            "`{name}` takes no list here; attributes are written `key = value`"
+        )));
+    }
+    if extras.numbers.len() > spec.numbers {
+        return Err(extras.numbers[spec.numbers].span.error(format!(
+            "`{name}` takes no number here: a tensor argument is a name or an op call (write `constant(value, shape = [...])` for a constant tensor), and attributes are written `key = value`, as in `axis = 1`"
+        )));
+    }
+    if extras.lists.len() < spec.lists {
+        return Err(call_span.error(format!(
+            "`{name}` needs the list of positions, as in `{}`",
+            spec.example
+        )));
+    }
+    if extras.numbers.len() < spec.numbers {
+        return Err(call_span.error(format!(
+            "`{name}` needs its value, as in `{}`",
+            spec.example
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph::lower::lower;
+    use crate::parse::parse_block;
+
+    /// Every entry's example lowers to one node whose op has the entry's
+    /// name and which reads the entry's arity.
+    #[test]
+    fn every_entry_builds_an_op_of_its_own_name() {
+        let leaves = ["x", "y", "m1", "s1", "m2", "s2", "p", "q"]
+            .map(|n| format!("{n}: &SMatrix<f64, 2, 2>"))
+            .join(", ");
+        for spec in OPS {
+            let src = format!(
+                "fn f({leaves}) -> SMatrix<f64, 2, 2> {{ {} }}",
+                spec.example
+            );
+            let fns = parse_block(src.parse().unwrap()).unwrap();
+            let g = lower(&fns[0]).unwrap_or_else(|e| panic!("{}: {e}", spec.name));
+            let node = &g.nodes[g.outputs[0]];
+            assert_eq!(node.op.name(), spec.name);
+            assert_eq!(node.args.len(), spec.tensors, "{}", spec.name);
+        }
+    }
+
+    #[test]
+    fn names_are_unique_and_examples_call_their_op() {
+        for (k, spec) in OPS.iter().enumerate() {
+            assert!(
+                OPS[..k].iter().all(|other| other.name != spec.name),
+                "{} twice",
+                spec.name
+            );
+            assert!(spec.example.starts_with(&format!("{}(", spec.name)));
+        }
+    }
+}

@@ -1,0 +1,145 @@
+//! The compiler behind `param_graph!`, as a plain library: the proc-macro
+//! crate (`param-graph-macros`) is a shim over [`expand`], so every stage is
+//! built and tested without the compiler bridge.
+//!
+//! The pipeline is one module per stage, in the order the data flows:
+//!
+//! 1. `parse`: tokens → syntax tree of the language (syn);
+//! 2. `graph`: syntax tree → graph IR (names resolved, ops looked up in the
+//!    catalogue `graph::ops`, attributes validated); the IR carries the
+//!    fn's signature, so no later stage reads the syntax tree;
+//! 3. `shape`: shape inference and checks against the declared types;
+//! 4. `passes`: dead-node removal, common-subexpression elimination and the
+//!    rewrite rules of `passes::rules`, to a fixed point;
+//! 5. `codegen`: the graph as plain nalgebra-facing Rust.
+//!
+//! With the `testing` feature, [`testing`] adds an interpreter of the IR and
+//! helpers that compile a source text to a graph, for tests only.
+
+mod codegen;
+mod diagnostics;
+mod graph;
+mod parse;
+mod passes;
+mod shape;
+mod span;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+
+use diagnostics::Diagnostics;
+use proc_macro2::TokenStream;
+
+/// Runs the whole pipeline over the tokens of one `param_graph! { ... }`
+/// block, with `krate` the path of the facade crate (e.g. `::param_graph`):
+/// the items of every fn that compiled, plus a
+/// `compile_error!` for each problem found. Emitting the good fns keeps the
+/// errors to the real ones: their callers do not fail too.
+pub fn expand(input: TokenStream, krate: &TokenStream) -> TokenStream {
+    let items = match parse::parse_items(input) {
+        Ok(items) => items,
+        Err(e) => return e.into_compile_error(),
+    };
+    let mut d = Diagnostics::default();
+    let unique = check_unique_names(&items, &mut d);
+    let mut out = TokenStream::new();
+    for (item, unique) in items.into_iter().zip(unique) {
+        if !unique {
+            continue;
+        }
+        if let Some(code) = d.take(compile_fn(item, krate)) {
+            out.extend(code);
+        }
+    }
+    if let Err(e) = d.finish(()) {
+        out.extend(e.into_compile_error());
+    }
+    out
+}
+
+/// Two fns of one block may not share a name, nor a `NAME_PLAN` constant
+/// (`f` and `F` would both make `F_PLAN`).
+/// Returns, per item, whether it is the first of its name.
+fn check_unique_names(items: &[syn::ItemFn], d: &mut Diagnostics) -> Vec<bool> {
+    let mut seen: Vec<(String, &syn::Ident)> = Vec::new();
+    let mut unique = Vec::with_capacity(items.len());
+    for item in items {
+        let name = &item.sig.ident;
+        let plan = codegen::plan_const_name(&name.to_string());
+        let into = codegen::into_name(name).to_string();
+        let clash = items.iter().find(|other| other.sig.ident == into);
+        if let Some(other) = clash {
+            d.error(
+                other.sig.ident.span(),
+                format!("`{into}` is generated for `{name}` (it writes the result into caller storage): rename this fn"),
+            );
+        }
+        if let Some((_, first)) = seen.iter().find(|(p, _)| *p == plan) {
+            let message = if *first == name {
+                format!("a fn named `{name}` is already defined in this block")
+            } else {
+                format!(
+                    "`{first}` and `{name}` would both generate the constant `{plan}`: rename one"
+                )
+            };
+            d.error(name.span(), message);
+            unique.push(false);
+        } else {
+            seen.push((plan, name));
+            unique.push(true);
+        }
+    }
+    unique
+}
+
+fn compile_fn(item: syn::ItemFn, krate: &TokenStream) -> syn::Result<TokenStream> {
+    let f = parse::parse_fn(item)?;
+    let f = &f;
+    let mut graph = graph::lower::lower(f)?;
+    shape::infer(&mut graph, &f.ret.outputs())?;
+    if f.options.optimize {
+        passes::optimize(&mut graph);
+    } else {
+        passes::prune(&mut graph);
+    }
+    Ok(codegen::expand_fn(f, &graph, krate))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quote::quote;
+
+    fn expand_str(src: &str) -> String {
+        expand(src.parse().unwrap(), &quote!(::param_graph)).to_string()
+    }
+
+    #[test]
+    fn expands_to_a_plain_fn_with_absolute_helper_paths() {
+        let code = expand_str(
+            "/// Docs stay.
+            pub fn w(theta: &SMatrix<f64, 3, 4>) -> SMatrix<f64, 3, 4> { log(softmax(theta, axis = 1)) }",
+        );
+        assert!(
+            code.contains(
+                "pub fn w (theta : & SMatrix < f64 , 3 , 4 >) -> SMatrix < f64 , 3 , 4 >"
+            ),
+            "{code}"
+        );
+        assert!(code.contains("# [doc = \" Docs stay.\"]"), "{code}");
+        assert!(
+            code.contains(":: param_graph :: runtime :: flat (theta)"),
+            "{code}"
+        );
+        assert!(!code.contains("compile_error"), "{code}");
+    }
+
+    #[test]
+    fn errors_of_several_fns_are_all_reported() {
+        let code = expand_str(
+            "fn a(x: &SVector<f64, 3>) -> SVector<f64, 3> { sofmax(x) }
+             fn b(x: &SVector<f64, 3>) -> SVector<f64, 3> { x * x }",
+        );
+        assert_eq!(code.matches("compile_error").count(), 2, "{code}");
+        assert!(code.contains("did you mean `softmax`"), "{code}");
+    }
+}

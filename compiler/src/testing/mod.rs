@@ -1,0 +1,89 @@
+//! Test support (the `testing` feature): compile a source text to its graph
+//! IR, run the passes on it, and evaluate it with a slow interpreter, so
+//! rules, passes and the optimizer as a whole are checked by running graphs
+//! before and after. Nothing here is used to expand the macro.
+
+mod eval;
+
+pub use crate::graph::ops::{OpSpec, OPS};
+pub use crate::graph::Graph;
+pub use eval::{eval, sample_inputs, Tensor};
+
+use crate::graph::lower::lower;
+use crate::parse::parse_block;
+
+/// The graph of `src` (one fn) as written, shapes inferred and dead nodes
+/// removed. Panics with the compiler's message when `src` does not compile.
+pub fn graph(src: &str) -> Graph {
+    let tokens = src.parse().expect("the source lexes");
+    let fns = parse_block(tokens).unwrap_or_else(|e| panic!("{e}: {src}"));
+    let mut g = lower(&fns[0]).unwrap_or_else(|e| panic!("{e}: {src}"));
+    crate::shape::infer(&mut g, &fns[0].ret.outputs()).unwrap_or_else(|e| panic!("{e}: {src}"));
+    crate::passes::prune(&mut g);
+    g
+}
+
+/// Runs the optimizer on `graph` (what a fn without `optimize = false` gets).
+pub fn optimize(graph: &mut Graph) {
+    crate::passes::optimize(graph);
+}
+
+/// The same graph after the optimizer.
+pub fn optimized(src: &str) -> Graph {
+    let mut g = graph(src);
+    optimize(&mut g);
+    g
+}
+
+/// The ops of a graph, in order.
+pub fn ops(g: &Graph) -> Vec<&'static str> {
+    g.nodes.iter().map(|n| n.op.name()).collect()
+}
+
+/// Asserts that `src` evaluates to the same outputs before and after the
+/// optimizer, on deterministic pseudo-random inputs, within relative `rel`.
+pub fn assert_same_values(src: &str, rel: f64) {
+    let plain = graph(src);
+    let fast = optimized(src);
+    let inputs: Vec<Tensor> = sample_inputs(&plain, 7);
+    let want = eval(&plain, &inputs);
+    let got = eval(&fast, &inputs);
+    for (w, g) in want.iter().zip(&got) {
+        assert_eq!(w.shape, g.shape);
+        for (x, y) in w.data.iter().zip(&g.data) {
+            assert!(
+                (x - y).abs() <= rel * x.abs().max(1e-300) || (x.is_nan() && y.is_nan()),
+                "{x} vs {y} in {src}"
+            );
+        }
+    }
+}
+
+/// A seeded generator (splitmix64), so a failing random case replays.
+pub struct Rng(pub u64);
+
+impl Rng {
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `0..n` (`n > 0`).
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n as u64) as usize
+    }
+
+    /// True with probability `percent / 100`.
+    pub fn chance(&mut self, percent: u64) -> bool {
+        self.next_u64() % 100 < percent
+    }
+
+    /// One of `items`, uniformly.
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len())]
+    }
+}
