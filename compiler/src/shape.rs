@@ -7,7 +7,7 @@
 
 use crate::diagnostics::Diagnostics;
 use crate::graph::{Axis, GaussianPart, Graph, Node, Op};
-use crate::parse::ast::{TensorType, TypeForm};
+use crate::parse::ast::{DType, TensorType, TypeForm};
 use crate::span::SpanRange;
 
 /// Fills in `graph`'s shapes and checks them against `declared`.
@@ -96,20 +96,24 @@ pub fn show(shape: &[usize]) -> String {
 }
 
 fn suggest_type(shape: &[usize], ty: &TensorType) -> String {
-    let t = ty.dtype.name();
-    let spelled = match shape {
+    format!(": declare `{}`", type_name(shape, ty.dtype))
+}
+
+/// The type a user writes for a tensor of `shape`: the scalar, an
+/// `SVector`, an `SMatrix`, or nested arrays of `SMatrix` for rank 3 and up
+/// (the one spelling of a shape as a type; error messages and tests use it).
+pub fn type_name(shape: &[usize], dtype: DType) -> String {
+    let t = dtype.name();
+    match shape {
         [] => t.to_string(),
         [n] => format!("SVector<{t}, {n}>"),
-        [r, c] => format!("SMatrix<{t}, {r}, {c}>"),
-        [outer @ .., r, c] => {
-            let mut s = format!("SMatrix<{t}, {r}, {c}>");
-            for n in outer.iter().rev() {
-                s = format!("[{s}; {n}]");
-            }
-            s
-        }
-    };
-    format!(": declare `{spelled}`")
+        [outer @ .., r, c] => outer
+            .iter()
+            .rev()
+            .fold(format!("SMatrix<{t}, {r}, {c}>"), |s, n| {
+                format!("[{s}; {n}]")
+            }),
+    }
 }
 
 /// Resolves a possibly negative axis against `rank`.

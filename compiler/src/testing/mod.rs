@@ -6,7 +6,8 @@
 mod eval;
 
 pub use crate::graph::ops::{OpSpec, OPS};
-pub use crate::graph::Graph;
+pub use crate::graph::{DType, Graph};
+pub use crate::shape::type_name;
 pub use eval::{eval, sample_inputs, Tensor};
 
 use crate::graph::lower::lower;
