@@ -93,15 +93,14 @@ fn check_unique_names(items: &[syn::ItemFn], d: &mut Diagnostics) -> Vec<bool> {
 
 fn compile_fn(item: syn::ItemFn, krate: &TokenStream) -> syn::Result<TokenStream> {
     let f = parse::parse_fn(item)?;
-    let f = &f;
-    let mut graph = graph::lower::lower(f)?;
-    shape::infer(&mut graph, &f.ret.outputs())?;
-    if f.options.optimize {
+    let mut graph = graph::lower::lower(&f)?;
+    shape::infer(&mut graph)?;
+    if graph.sig.optimize {
         passes::optimize(&mut graph);
     } else {
         passes::prune(&mut graph);
     }
-    Ok(codegen::expand_fn(f, &graph, krate))
+    Ok(codegen::expand_fn(&graph, krate))
 }
 
 #[cfg(test)]

@@ -6,12 +6,12 @@
 //! not again by everything downstream of it.
 
 use crate::diagnostics::Diagnostics;
+use crate::graph::DType;
 use crate::graph::{Axis, GaussianPart, Graph, Node, Op};
-use crate::parse::ast::{DType, TensorType, TypeForm};
 use crate::span::SpanRange;
 
-/// Fills in `graph`'s shapes and checks them against `declared`.
-pub fn infer(graph: &mut Graph, declared: &[&TensorType]) -> syn::Result<()> {
+/// Fills in `graph`'s shapes and checks them against its declared results.
+pub fn infer(graph: &mut Graph) -> syn::Result<()> {
     let mut d = Diagnostics::default();
     let mut failed = vec![false; graph.nodes.len()];
     for id in 0..graph.nodes.len() {
@@ -38,11 +38,11 @@ pub fn infer(graph: &mut Graph, declared: &[&TensorType]) -> syn::Result<()> {
             }
         }
     }
-    for (output, ty) in graph.outputs.iter().zip(declared) {
+    for (output, ty) in graph.outputs.iter().zip(&graph.sig.outputs) {
         if failed[*output] {
             continue;
         }
-        if let TypeForm::Kron([p, q, r, s]) = ty.form {
+        if let Some([p, q, r, s]) = ty.kron {
             let node = &graph.nodes[*output];
             let factors: Vec<&Vec<usize>> =
                 node.args.iter().map(|a| &graph.nodes[*a].shape).collect();
@@ -67,13 +67,13 @@ pub fn infer(graph: &mut Graph, declared: &[&TensorType]) -> syn::Result<()> {
             continue;
         }
         let found = &graph.nodes[*output].shape;
-        let wanted = ty.shape();
-        if *found != wanted {
+        let wanted = &ty.shape;
+        if found != wanted {
             d.push(ty.span.error(format!(
                 "the declared result has shape {} but the graph computes shape {}{}",
-                show(&wanted),
+                show(wanted),
                 show(found),
-                suggest_type(found, ty)
+                suggest_type(found, graph.dtype)
             )));
         }
     }
@@ -95,8 +95,8 @@ pub fn show(shape: &[usize]) -> String {
     }
 }
 
-fn suggest_type(shape: &[usize], ty: &TensorType) -> String {
-    format!(": declare `{}`", type_name(shape, ty.dtype))
+fn suggest_type(shape: &[usize], dtype: DType) -> String {
+    format!(": declare `{}`", type_name(shape, dtype))
 }
 
 /// The type a user writes for a tensor of `shape`: the scalar, an
@@ -388,7 +388,7 @@ mod tests {
         let fns = parse_block(src.parse().unwrap())?;
         let f = &fns[0];
         let mut g = lower(f)?;
-        infer(&mut g, &f.ret.outputs())?;
+        infer(&mut g)?;
         Ok(g.nodes.iter().map(|n| n.shape.clone()).collect())
     }
 

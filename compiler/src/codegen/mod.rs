@@ -18,8 +18,7 @@ mod nodes;
 mod plan;
 mod products;
 
-use crate::graph::{Graph, Op};
-use crate::parse::ast::{GraphFn, ReturnType, TensorType, TypeForm};
+use crate::graph::{Graph, Op, Output, Signature};
 use kernels::{Ctx, Input};
 use layout::Layout;
 use nodes::Placement;
@@ -37,30 +36,31 @@ pub fn into_name(name: &Ident) -> Ident {
     )
 }
 
-/// The generated items for `f`, whose graph is `graph`.
-pub fn expand_fn(f: &GraphFn, graph: &Graph, krate: &TokenStream) -> TokenStream {
-    let declared = f.ret.outputs();
-    let placements = nodes::placements(f, graph);
+/// The generated items for `graph`, named and typed by its signature.
+pub fn expand_fn(graph: &Graph, krate: &TokenStream) -> TokenStream {
+    let f = &graph.sig;
+    let declared = &f.outputs;
+    let placements = nodes::placements(graph);
     let layouts: Vec<Layout> = placements.iter().map(|p| p.layout().clone()).collect();
-    let factored = factored_krons(graph, &declared);
+    let factored = factored_krons(graph);
 
     // Each output lives behind `&mut` in the caller's storage; a node whose
     // layout is that type's storage order is computed right there.
     let views: Vec<Ident> = (0..declared.len()).map(|k| hygienic("o", k)).collect();
     let mut direct: Vec<Option<usize>> = vec![None; graph.nodes.len()];
-    for (k, (&id, ty)) in graph.outputs.iter().zip(&declared).enumerate() {
+    for (k, (&id, ty)) in graph.outputs.iter().zip(declared).enumerate() {
         let fits = matches!(placements[id], Placement::Own(_))
             && !matches!(graph.nodes[id].op, Op::Leaf { .. })
-            && !matches!(ty.form, TypeForm::Kron(_))
-            && layouts[id] == Layout(ty.storage_order());
+            && ty.kron.is_none()
+            && layouts[id] == Layout(ty.storage_order.clone());
         if fits && direct[id].is_none() {
             direct[id] = Some(k);
         }
     }
     let pod_views: Vec<Ident> = views
         .iter()
-        .zip(&declared)
-        .filter(|(_, ty)| !matches!(ty.form, TypeForm::Kron(_)))
+        .zip(declared)
+        .filter(|(_, ty)| ty.kron.is_none())
         .map(|(v, _)| v.clone())
         .collect();
     let ctx = Ctx {
@@ -73,11 +73,11 @@ pub fn expand_fn(f: &GraphFn, graph: &Graph, krate: &TokenStream) -> TokenStream
     let mut body = TokenStream::new();
     // Bind the caller's storage: `&mut` views of the plain results.
     let refs: Vec<Ident> = (0..declared.len()).map(|k| hygienic("r", k)).collect();
-    for ((view, r), ty) in views.iter().zip(&refs).zip(&declared) {
-        if !matches!(ty.form, TypeForm::Kron(_)) {
+    for ((view, r), ty) in views.iter().zip(&refs).zip(declared) {
+        if ty.kron.is_none() {
             let (elem, n) = (
                 ctx.elem(),
-                Literal::usize_unsuffixed(ty.shape().iter().product()),
+                Literal::usize_unsuffixed(ty.shape.iter().product()),
             );
             body.extend(quote! { let #view: &mut [#elem; #n] = #krate::runtime::flat_mut(#r); });
         }
@@ -96,16 +96,16 @@ pub fn expand_fn(f: &GraphFn, graph: &Graph, krate: &TokenStream) -> TokenStream
         };
         // A kron returned as `Kron` and read by nothing else is never formed.
         if !factored[id] && !matches!(placements[id], Placement::Alias(_)) {
-            body.extend(nodes::emit(&ctx, f, graph, id, &buf, &bufs, &layouts));
+            body.extend(nodes::emit(&ctx, graph, id, &buf, &bufs, &layouts));
         }
         bufs.push(buf);
     }
 
-    for (k, (&id, ty)) in graph.outputs.iter().zip(&declared).enumerate() {
+    for (k, (&id, ty)) in graph.outputs.iter().zip(declared).enumerate() {
         if direct[id] == Some(k) {
             continue;
         }
-        if let TypeForm::Kron(_) = ty.form {
+        if ty.kron.is_some() {
             body.extend(kron_factors(&ctx, graph, id, &refs[k], &bufs, &layouts, k));
             continue;
         }
@@ -114,7 +114,7 @@ pub fn expand_fn(f: &GraphFn, graph: &Graph, krate: &TokenStream) -> TokenStream
             layout: &layouts[id],
             shape: &graph.nodes[id].shape,
         };
-        let want = Layout(ty.storage_order());
+        let want = Layout(ty.storage_order.clone());
         body.extend(kernels::copy(&ctx, &views[k], &x, &want.strides(x.shape)));
     }
 
@@ -129,7 +129,7 @@ pub fn expand_fn(f: &GraphFn, graph: &Graph, krate: &TokenStream) -> TokenStream
         });
     let body = quote! { #(#unused)* #body };
     let stack_bytes = ctx.stack.get();
-    let plan = plan::render(f, graph, stack_bytes);
+    let plan = plan::render(graph, stack_bytes);
     let items = fn_items(f, &plan, &refs, body, krate);
     let vis = &f.vis;
     let const_name = Ident::new(&plan::const_name(&f.name.to_string()), f.name.span());
@@ -193,15 +193,16 @@ fn kron_factors(
 
 /// Nodes returned through a `Kron` result type and read by nothing else:
 /// their dense product is never computed.
-fn factored_krons(graph: &Graph, declared: &[&TensorType]) -> Vec<bool> {
+fn factored_krons(graph: &Graph) -> Vec<bool> {
     let mut factored = vec![false; graph.nodes.len()];
+    let declared = &graph.sig.outputs;
     for (&out, ty) in graph.outputs.iter().zip(declared) {
-        if matches!(ty.form, TypeForm::Kron(_)) {
+        if ty.kron.is_some() {
             factored[out] = true;
         }
     }
     for (&out, ty) in graph.outputs.iter().zip(declared) {
-        if !matches!(ty.form, TypeForm::Kron(_)) {
+        if ty.kron.is_none() {
             factored[out] = false;
         }
     }
@@ -216,7 +217,7 @@ fn factored_krons(graph: &Graph, declared: &[&TensorType]) -> Vec<bool> {
 /// `name` (the signature as written, result by value, the plan in its
 /// docs) and `name_into` (the same parameters plus the caller's storage).
 fn fn_items(
-    f: &GraphFn,
+    f: &Signature,
     plan: &str,
     refs: &[Ident],
     body: TokenStream,
@@ -240,7 +241,7 @@ fn fn_items(
         .params
         .iter()
         .map(|p| {
-            let (n, ty) = (&p.name, &p.ty.syn_type);
+            let (n, ty) = (&p.name, &p.ty);
             if p.by_ref {
                 quote! { #n: &#ty }
             } else {
@@ -250,14 +251,14 @@ fn fn_items(
         .collect();
     let args = f.params.iter().map(|p| &p.name);
     let out = Ident::new("out", Span::mixed_site());
-    let outputs = f.ret.outputs();
-    let zero = |ty: &TensorType| match ty.form {
-        TypeForm::Kron(_) => quote! { #krate::runtime::Kron::zeros() },
-        _ => quote! { #krate::runtime::zeroed() },
+    let outputs = &f.outputs;
+    let zero = |ty: &Output| match ty.kron {
+        Some(_) => quote! { #krate::runtime::Kron::zeros() },
+        None => quote! { #krate::runtime::zeroed() },
     };
-    let (ret, out_param, bind_refs, call_out, values) = match &f.ret {
-        ReturnType::Single(t) => {
-            let (ty, r, z) = (&t.syn_type, &refs[0], zero(t));
+    let (ret, out_param, bind_refs, call_out, values) = match outputs.as_slice() {
+        [t] if !f.tuple => {
+            let (ty, r, z) = (&t.ty, &refs[0], zero(t));
             (
                 quote!(#ty),
                 quote! { #out: &mut #ty },
@@ -266,9 +267,9 @@ fn fn_items(
                 (quote! { let mut #r: #ty = #z; }, quote!(#r)),
             )
         }
-        ReturnType::Tuple(ts, _) => {
-            let tys: Vec<&syn::Type> = ts.iter().map(|t| &t.syn_type).collect();
-            let zeros = outputs.iter().map(|t| zero(t));
+        ts => {
+            let tys: Vec<&syn::Type> = ts.iter().map(|t| &t.ty).collect();
+            let zeros = outputs.iter().map(zero);
             (
                 quote! { (#(#tys),*) },
                 quote! { #out: (#(&mut #tys),*) },

@@ -4,7 +4,6 @@ use super::kernels::{self, Ctx, Input};
 use super::layout::Layout;
 use super::products;
 use crate::graph::{Graph, NodeId, Op};
-use crate::parse::ast::GraphFn;
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::quote;
 
@@ -29,12 +28,14 @@ impl Placement {
 
 /// The placement of every node: each op picks the layout that lets it walk
 /// its main input in storage order (leaves keep their type's storage order).
-pub fn placements(f: &GraphFn, graph: &Graph) -> Vec<Placement> {
+pub fn placements(graph: &Graph) -> Vec<Placement> {
     let mut out: Vec<Placement> = Vec::with_capacity(graph.nodes.len());
     for node in &graph.nodes {
         let arg = |k: usize| out[node.args[k]].layout().clone();
         let placement = match &node.op {
-            Op::Leaf { param } => Placement::Own(Layout(f.params[*param].ty.storage_order())),
+            Op::Leaf { param } => {
+                Placement::Own(Layout(graph.sig.params[*param].storage_order.clone()))
+            }
             Op::Constant { shape, .. } => Placement::Own(Layout::row_major(shape.len())),
             Op::Map(_)
             | Op::Zip(_)
@@ -69,7 +70,6 @@ pub fn placements(f: &GraphFn, graph: &Graph) -> Vec<Placement> {
 /// buffer of node `k` (earlier nodes only).
 pub fn emit(
     ctx: &Ctx,
-    f: &GraphFn,
     graph: &Graph,
     id: NodeId,
     out: &Ident,
@@ -88,7 +88,7 @@ pub fn emit(
     let scratch = |kind: &str| Ident::new(&format!("__pg_{kind}{id}"), Span::mixed_site());
     match &node.op {
         Op::Leaf { param } => {
-            let p = &f.params[*param];
+            let p = &graph.sig.params[*param];
             let (name, elem, krate) = (&p.name, ctx.elem(), ctx.krate);
             let n = Literal::usize_unsuffixed(node.shape.iter().product());
             let arg = if p.by_ref {

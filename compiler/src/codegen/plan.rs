@@ -3,12 +3,12 @@
 //! it. It is emitted as `NAME_PLAN` and in the fn's doc comment.
 
 use crate::graph::{Graph, MapOp, Op};
-use crate::parse::ast::GraphFn;
 use crate::passes::rules::RULES;
 use crate::shape::show;
 
-/// The plan of `graph`, compiled from `f`.
-pub fn render(f: &GraphFn, graph: &Graph, stack_bytes: usize) -> String {
+/// The plan of `graph`.
+pub fn render(graph: &Graph, stack_bytes: usize) -> String {
+    let f = &graph.sig;
     let mut lines = Vec::new();
     for (id, node) in graph.nodes.iter().enumerate() {
         let args: Vec<String> = node.args.iter().map(|a| format!("%{a}")).collect();
@@ -29,7 +29,7 @@ pub fn render(f: &GraphFn, graph: &Graph, stack_bytes: usize) -> String {
     }
     let outs: Vec<String> = graph.outputs.iter().map(|o| format!("%{o}")).collect();
     lines.push(format!("return {}", outs.join(", ")));
-    let mode = if f.options.optimize {
+    let mode = if f.optimize {
         "optimized"
     } else {
         "as written (optimize = false)"

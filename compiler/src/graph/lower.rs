@@ -5,7 +5,7 @@
 use super::attrs::Attrs;
 use super::ops::{self, Extras, OpCall, OpSpec};
 use super::suggest::nearest;
-use super::{DType, Graph, Node, NodeId, Op};
+use super::{DType, Graph, Node, NodeId, Op, Signature};
 use crate::diagnostics::Diagnostics;
 use crate::parse::ast::{Arg, Call, Expr, GraphFn, ReturnType};
 use crate::span::SpanRange;
@@ -36,6 +36,7 @@ pub fn lower(f: &GraphFn) -> syn::Result<Graph> {
 
     let mut lowering = Lowering {
         graph: Graph {
+            sig: Signature::of(f),
             dtype,
             nodes: Vec::new(),
             outputs: Vec::new(),

@@ -7,10 +7,12 @@
 mod attrs;
 pub mod lower;
 pub mod ops;
+mod signature;
 mod suggest;
 
 pub use crate::parse::ast::DType;
 use crate::span::SpanRange;
+pub use signature::{Output, Signature};
 
 /// Index of a node in [`Graph::nodes`].
 pub type NodeId = usize;
@@ -18,6 +20,8 @@ pub type NodeId = usize;
 /// One compiled parameter graph.
 #[derive(Clone, Debug)]
 pub struct Graph {
+    /// The fn the graph is compiled for: leaves and declared results.
+    pub sig: Signature,
     /// Element type of every tensor.
     pub dtype: DType,
     /// Nodes in topological order: a node's arguments come before it.

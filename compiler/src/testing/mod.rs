@@ -19,7 +19,7 @@ pub fn graph(src: &str) -> Graph {
     let tokens = src.parse().expect("the source lexes");
     let fns = parse_block(tokens).unwrap_or_else(|e| panic!("{e}: {src}"));
     let mut g = lower(&fns[0]).unwrap_or_else(|e| panic!("{e}: {src}"));
-    crate::shape::infer(&mut g, &fns[0].ret.outputs()).unwrap_or_else(|e| panic!("{e}: {src}"));
+    crate::shape::infer(&mut g).unwrap_or_else(|e| panic!("{e}: {src}"));
     crate::passes::prune(&mut g);
     g
 }

@@ -1,0 +1,110 @@
+//! The signature a graph is compiled for: what the generated fns take and
+//! return, carried by the IR so that shape checks, the plan and codegen
+//! never read the syntax tree.
+
+use crate::parse::ast::{GraphFn, ReturnType, TensorType, TypeForm};
+use crate::span::SpanRange;
+use proc_macro2::Ident;
+
+/// The fn around a graph: its name, items passed through, leaves and
+/// declared results.
+#[derive(Clone)]
+pub struct Signature {
+    /// Outer attributes (doc comments included), passed through.
+    pub attrs: Vec<syn::Attribute>,
+    /// Visibility, as written.
+    pub vis: syn::Visibility,
+    /// The fn's name.
+    pub name: Ident,
+    /// Whether the rewrite rules run (`#[param_graph(optimize = false)]`).
+    pub optimize: bool,
+    /// The leaves, in signature order.
+    pub params: Vec<Leaf>,
+    /// The declared results, in order.
+    pub outputs: Vec<Output>,
+    /// `-> (A, B, ...)` rather than `-> A`.
+    pub tuple: bool,
+}
+
+/// A leaf parameter `name: Type` or `name: &Type`.
+#[derive(Clone)]
+pub struct Leaf {
+    /// The parameter's name.
+    pub name: Ident,
+    /// `true` for `name: &Type`.
+    pub by_ref: bool,
+    /// The type as written, re-emitted in the signature.
+    pub ty: syn::Type,
+    /// Its tensor shape.
+    pub shape: Vec<usize>,
+    /// Its axes from the largest memory stride to the smallest.
+    pub storage_order: Vec<usize>,
+}
+
+/// A declared result.
+#[derive(Clone)]
+pub struct Output {
+    /// The type as written.
+    pub ty: syn::Type,
+    /// The whole type, for diagnostics.
+    pub span: SpanRange,
+    /// The dense shape it denotes.
+    pub shape: Vec<usize>,
+    /// Its axes from the largest memory stride to the smallest.
+    pub storage_order: Vec<usize>,
+    /// `Kron<T, P, Q, R, S>`: the factored form, `A: (P, Q)` and `B: (R, S)`
+    /// kept apart instead of `A ⊗ B`.
+    pub kron: Option<[usize; 4]>,
+}
+
+impl Signature {
+    /// The signature of a parsed fn.
+    pub fn of(f: &GraphFn) -> Self {
+        Signature {
+            attrs: f.attrs.clone(),
+            vis: f.vis.clone(),
+            name: f.name.clone(),
+            optimize: f.options.optimize,
+            params: f
+                .params
+                .iter()
+                .map(|p| Leaf {
+                    name: p.name.clone(),
+                    by_ref: p.by_ref,
+                    ty: p.ty.syn_type.clone(),
+                    shape: p.ty.shape(),
+                    storage_order: p.ty.storage_order(),
+                })
+                .collect(),
+            outputs: f.ret.outputs().into_iter().map(Output::of).collect(),
+            tuple: matches!(f.ret, ReturnType::Tuple(..)),
+        }
+    }
+}
+
+impl Output {
+    fn of(t: &TensorType) -> Self {
+        Output {
+            ty: t.syn_type.clone(),
+            span: t.span,
+            shape: t.shape(),
+            storage_order: t.storage_order(),
+            kron: match t.form {
+                TypeForm::Kron(sizes) => Some(sizes),
+                _ => None,
+            },
+        }
+    }
+}
+
+impl std::fmt::Debug for Signature {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let leaves: Vec<_> = self
+            .params
+            .iter()
+            .map(|p| (p.name.to_string(), &p.shape))
+            .collect();
+        let outputs: Vec<_> = self.outputs.iter().map(|o| (&o.shape, o.kron)).collect();
+        write!(f, "fn {}{leaves:?} -> {outputs:?}", self.name)
+    }
+}
