@@ -93,13 +93,21 @@ fn check_unique_names(items: &[syn::ItemFn], d: &mut Diagnostics) -> Vec<bool> {
 
 fn compile_fn(item: syn::ItemFn, krate: &TokenStream) -> syn::Result<TokenStream> {
     let f = parse::parse_fn(item)?;
-    let mut graph = graph::lower::lower(&f)?;
-    shape::infer(&mut graph)?;
-    if graph.sig.optimize {
-        passes::optimize(&mut graph);
+    let mut graph = shape::infer(graph::lower::lower(&f)?)?;
+    let checked = if graph.sig.optimize {
+        passes::optimize(&mut graph)
     } else {
         passes::prune(&mut graph);
-    }
+        passes::validate(&graph)
+    };
+    // A broken invariant is the compiler's bug: say so instead of emitting
+    // code that may compute something else.
+    checked.map_err(|bug| {
+        syn::Error::new(
+            graph.sig.name.span(),
+            format!("internal error in param_graph! (a bug; please report it with this fn): {bug}"),
+        )
+    })?;
     Ok(codegen::expand_fn(&graph, krate))
 }
 

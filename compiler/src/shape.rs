@@ -6,53 +6,53 @@
 //! not again by everything downstream of it.
 
 use crate::diagnostics::Diagnostics;
-use crate::graph::DType;
-use crate::graph::{Axis, GaussianPart, Graph, Node, Op};
+use crate::graph::{Axis, DType, GaussianPart, Graph, Node, Op, Signature, WrittenAxis};
 use crate::span::SpanRange;
 
-/// Fills in `graph`'s shapes and checks them against its declared results.
-pub fn infer(graph: &mut Graph) -> syn::Result<()> {
+/// Resolves every axis of `written`, infers every node's shape and checks
+/// the results against the declared types: the graph every later stage
+/// works on.
+pub fn infer(written: Graph<WrittenAxis>) -> syn::Result<Graph> {
     let mut d = Diagnostics::default();
-    let mut failed = vec![false; graph.nodes.len()];
-    for id in 0..graph.nodes.len() {
-        if graph.nodes[id].args.iter().any(|a| failed[*a]) {
-            failed[id] = true;
-            continue;
-        }
-        let arg_shapes: Vec<Vec<usize>> = graph.nodes[id]
+    let Graph {
+        sig,
+        dtype,
+        nodes: written_nodes,
+        outputs,
+    } = written;
+    // `None` for a node that failed or reads one that did.
+    let mut nodes: Vec<Option<Node>> = Vec::with_capacity(written_nodes.len());
+    for node in written_nodes {
+        let args: Option<Vec<&[usize]>> = node
             .args
             .iter()
-            .map(|a| graph.nodes[*a].shape.clone())
+            .map(|a| nodes[*a].as_ref().map(|n| n.shape.as_slice()))
             .collect();
-        let inferred = infer_node(&mut graph.nodes[id], &arg_shapes).and_then(|shape| {
-            match element_count(&shape) {
-                Some(_) => Ok(shape),
-                None => Err(too_large(graph.nodes[id].span)),
-            }
-        });
-        match inferred {
-            Ok(shape) => graph.nodes[id].shape = shape,
-            Err(e) => {
-                d.push(e);
-                failed[id] = true;
-            }
-        }
+        let resolved = match args {
+            Some(args) => d.take(resolve_node(node, &args, &sig)),
+            None => None,
+        };
+        nodes.push(resolved);
     }
-    for (output, ty) in graph.outputs.iter().zip(&graph.sig.outputs) {
-        if failed[*output] {
+    for (output, ty) in outputs.iter().zip(&sig.outputs) {
+        let Some(node) = &nodes[*output] else {
             continue;
-        }
+        };
         if let Some([p, q, r, s]) = ty.kron {
-            let node = &graph.nodes[*output];
-            let factors: Vec<&Vec<usize>> =
-                node.args.iter().map(|a| &graph.nodes[*a].shape).collect();
-            let fits = matches!(node.op, Op::Kron) && factors == [&vec![p, q], &vec![r, s]];
+            let factors: Vec<Option<&Vec<usize>>> = node
+                .args
+                .iter()
+                .map(|a| nodes[*a].as_ref().map(|n| &n.shape))
+                .collect();
+            let fits =
+                matches!(node.op, Op::Kron) && factors == [Some(&vec![p, q]), Some(&vec![r, s])];
             if !fits {
                 let found = if matches!(node.op, Op::Kron) {
                     format!(
                         "`kron` of shapes {}",
                         factors
                             .iter()
+                            .flatten()
                             .map(|s| show(s))
                             .collect::<Vec<_>>()
                             .join(" and ")
@@ -66,18 +66,80 @@ pub fn infer(graph: &mut Graph) -> syn::Result<()> {
             }
             continue;
         }
-        let found = &graph.nodes[*output].shape;
+        let found = &node.shape;
         let wanted = &ty.shape;
         if found != wanted {
             d.push(ty.span.error(format!(
                 "the declared result has shape {} but the graph computes shape {}{}",
                 show(wanted),
                 show(found),
-                suggest_type(found, graph.dtype)
+                suggest_type(found, dtype)
             )));
         }
     }
-    d.finish(())
+    d.finish(())?;
+    // Every node is shaped once no error was reported.
+    let nodes = nodes
+        .into_iter()
+        .collect::<Option<Vec<Node>>>()
+        .ok_or_else(|| {
+            syn::Error::new(
+                sig.name.span(),
+                "internal error in param_graph!: a node was left unshaped",
+            )
+        })?;
+    Ok(Graph {
+        sig,
+        dtype,
+        nodes,
+        outputs,
+    })
+}
+
+/// One node with its axes resolved against its first argument's rank and
+/// its shape inferred.
+fn resolve_node(node: Node<WrittenAxis>, args: &[&[usize]], sig: &Signature) -> syn::Result<Node> {
+    let op_name = node.op.name();
+    let rank = args.first().map_or(0, |a| a.len());
+    let written_range = match &node.op {
+        Op::Flatten { start, end } => Some((*start, *end)),
+        _ => None,
+    };
+    let op = node
+        .op
+        .resolve_axes(|axis, key| resolve(axis, rank, key, op_name))?;
+    if let (Some((start, end)), Op::Flatten { start: s, end: e }) = (written_range, &op) {
+        let (s, e) = (s.get(), e.get());
+        if s > e {
+            let resolved = if start.index < 0 || end.index < 0 {
+                format!(" (axes {s} and {e} of a rank-{rank} tensor)")
+            } else {
+                String::new()
+            };
+            return Err(start.span.to(end.span).error(format!(
+                "`flatten` needs start <= end, found start = {} and end = {}{resolved}",
+                start.index, end.index
+            )));
+        }
+    }
+    let sites = Sites {
+        span: node.span,
+        args: &node.arg_spans,
+        literals: &node.literal_spans,
+    };
+    let shape = shape_of(&op, args, &sites, sig)?;
+    if element_count(&shape).is_none() {
+        return Err(too_large(node.span));
+    }
+    Ok(Node {
+        op,
+        args: node.args,
+        arg_spans: node.arg_spans,
+        span: node.span,
+        literal_spans: node.literal_spans,
+        shape,
+        rule: node.rule,
+    })
 }
 
 /// `(3, 4)`, `(5,)`, `()`.
@@ -117,7 +179,7 @@ pub fn type_name(shape: &[usize], dtype: DType) -> String {
 }
 
 /// Resolves a possibly negative axis against `rank`.
-fn resolve(axis: &mut Axis, rank: usize, what: &str, op: &str) -> syn::Result<usize> {
+fn resolve(axis: WrittenAxis, rank: usize, what: &str, op: &str) -> syn::Result<Axis> {
     let r = i64::try_from(rank).unwrap_or(i64::MAX);
     let index = if axis.index < 0 {
         axis.index + r
@@ -129,58 +191,96 @@ fn resolve(axis: &mut Axis, rank: usize, what: &str, op: &str) -> syn::Result<us
             "`{op}` needs an axis, but its argument is a scalar (shape ())"
         )));
     }
-    if !(0..r).contains(&index) {
-        return Err(axis.span.error(format!(
+    match usize::try_from(index) {
+        Ok(index) if index < rank => Ok(Axis::checked(index)),
+        _ => Err(axis.span.error(format!(
             "{what} {} is out of range for a tensor of rank {rank}: use 0..={} or -{rank}..=-1",
             axis.index,
             rank - 1
-        )));
+        ))),
     }
-    axis.index = index;
-    Ok(axis.get())
 }
 
-fn infer_node(node: &mut Node, args: &[Vec<usize>]) -> syn::Result<Vec<usize>> {
-    let op_name = node.op.name();
-    let spans = node.arg_spans.clone();
-    let node_span = node.span;
-    match &mut node.op {
-        // Leaves carry their declared shape; fused ops only come from rewrite
-        // rules, which set their shapes themselves.
-        Op::Leaf { .. }
-        | Op::RowMax { .. }
-        | Op::RowSumExp { .. }
-        | Op::Normalize { .. }
-        | Op::OuterContract { .. }
-        | Op::KronMatMul
-        | Op::GaussianVarSum
-        | Op::GaussianFromVar(_) => Ok(node.shape.clone()),
+/// Where a node's pieces were written, for its shape errors. Nodes a rule
+/// adds carry their root's sites.
+pub struct Sites<'a> {
+    /// The op.
+    pub span: SpanRange,
+    /// Each tensor argument.
+    pub args: &'a [SpanRange],
+    /// Each positional literal (`index` positions).
+    pub literals: &'a [SpanRange],
+}
+
+impl Sites<'_> {
+    fn arg(&self, k: usize) -> SpanRange {
+        self.args.get(k).copied().unwrap_or(self.span)
+    }
+}
+
+/// The shape of `op` applied to arguments of shapes `args`: the one shape
+/// rule of every op, the fused ones included (rules and the validator ask
+/// it too). Errors point into `at`.
+pub fn shape_of(
+    op: &Op,
+    args: &[&[usize]],
+    at: &Sites,
+    sig: &Signature,
+) -> syn::Result<Vec<usize>> {
+    let op_name = op.name();
+    let spans = at.args;
+    let node_span = at.span;
+    match op {
+        Op::Leaf { param } => Ok(sig.params[*param].shape.clone()),
         Op::Constant { shape, .. } => Ok(shape.clone()),
-        Op::Map(_) => Ok(args[0].clone()),
+        Op::Map(_) => Ok(args[0].to_vec()),
+        Op::RowMax { axis } | Op::RowSumExp { axis } => {
+            let mut shape = args[0].to_vec();
+            shape.remove(axis.get());
+            Ok(shape)
+        }
+        // Read from `(x, m, s)`: x's shape.
+        Op::Normalize { .. } => Ok(args[0].to_vec()),
+        // The summed variances, the last argument, have the result's shape.
+        Op::GaussianFromVar(_) => Ok(args[args.len() - 1].to_vec()),
+        Op::OuterContract { outer, reduce } => {
+            let mut shape = outer_shape(op_name, args, at, outer.get())?;
+            shape.remove(reduce.get());
+            Ok(shape)
+        }
+        Op::KronMatMul => {
+            let kron = kron_shape(args, at)?;
+            matmul_shape(&[&kron, args[2]], at)
+        }
+        Op::GaussianVarSum => {
+            let (k1, k2) = (args[0][0], args[1][0]);
+            Ok(vec![checked(&[k1, k2], node_span)?])
+        }
         Op::Zip(_) => {
             if args[0] != args[1] {
-                return Err(both(&spans, format!(
-                    "`{op_name}` needs two tensors of equal shape, found {} and {}",
-                    show(&args[0]),
-                    show(&args[1])
-                )));
+                return Err(both(
+                    spans,
+                    format!(
+                        "`{op_name}` needs two tensors of equal shape, found {} and {}",
+                        show(args[0]),
+                        show(args[1])
+                    ),
+                ));
             }
-            Ok(args[0].clone())
+            Ok(args[0].to_vec())
         }
         Op::Reduce { axis, .. } => {
-            let a = resolve(axis, args[0].len(), "axis", op_name)?;
-            let mut shape = args[0].clone();
+            let a = axis.get();
+            let mut shape = args[0].to_vec();
             shape.remove(a);
             Ok(shape)
         }
-        Op::Softmax { axis } | Op::LogSoftmax { axis } => {
-            resolve(axis, args[0].len(), "axis", op_name)?;
-            Ok(args[0].clone())
-        }
-        Op::Index { axis, indices, spans: index_spans } => {
-            let a = resolve(axis, args[0].len(), "axis", op_name)?;
+        Op::Softmax { .. } | Op::LogSoftmax { .. } => Ok(args[0].to_vec()),
+        Op::Index { axis, indices } => {
+            let a = axis.get();
             let size = args[0][a];
-            for (i, span) in indices.iter().zip(index_spans.0.iter()) {
+            for (k, i) in indices.iter().enumerate() {
+                let span = at.literals.get(k).copied().unwrap_or(node_span);
                 if *i >= size {
                     return Err(span.error(format!(
                         "index {i} is out of range: axis {a} has size {size} (valid indices 0..={})",
@@ -188,109 +288,113 @@ fn infer_node(node: &mut Node, args: &[Vec<usize>]) -> syn::Result<Vec<usize>> {
                     )));
                 }
             }
-            let mut shape = args[0].clone();
+            let mut shape = args[0].to_vec();
             shape[a] = indices.len();
             Ok(shape)
         }
-        Op::Kron => {
-            if args[0].len() != args[1].len() {
-                return Err(both(&spans, format!(
-                    "`kron` needs two tensors of equal rank, found rank {} {} and rank {} {}",
-                    args[0].len(),
-                    show(&args[0]),
-                    args[1].len(),
-                    show(&args[1])
-                )));
-            }
-            args[0]
-                .iter()
-                .zip(&args[1])
-                .map(|(x, y)| x.checked_mul(*y))
-                .collect::<Option<Vec<_>>>()
-                .ok_or_else(|| too_large(node_span))
-        }
-        Op::Outer { axis, .. } => {
-            if args[0].len() != args[1].len() {
-                return Err(both(&spans, format!(
-                    "`{op_name}` needs two tensors of equal rank, found {} and {}",
-                    show(&args[0]),
-                    show(&args[1])
-                )));
-            }
-            let a = resolve(axis, args[0].len(), "axis", op_name)?;
-            let differ = (0..args[0].len()).find(|k| *k != a && args[0][*k] != args[1][*k]);
-            if let Some(k) = differ {
-                return Err(both(&spans, format!(
-                    "`{op_name}` along axis {a} needs equal sizes on every other axis, but axis {k} has {} and {} (shapes {} and {})",
-                    args[0][k],
-                    args[1][k],
-                    show(&args[0]),
-                    show(&args[1])
-                )));
-            }
-            let mut shape = args[0].clone();
-            shape[a] = args[0][a]
-                .checked_mul(args[1][a])
-                .ok_or_else(|| too_large(node_span))?;
-            Ok(shape)
-        }
-        Op::MatMul => match (args[0].as_slice(), args[1].as_slice()) {
-            ([m, k1], [k2, n]) if k1 == k2 => Ok(vec![*m, *n]),
-            ([_, k1], [k2, _]) => Err(both(&spans, format!(
-                "`matmul` inner sizes differ: {} · {} needs the left's columns ({k1}) to equal the right's rows ({k2})",
-                show(&args[0]),
-                show(&args[1])
-            ))),
-            _ => {
-                let (k, shape) = if args[0].len() != 2 { (0, &args[0]) } else { (1, &args[1]) };
-                Err(spans[k].error(format!(
-                    "`matmul` multiplies matrices (rank 2), found shape {}",
-                    show(shape)
-                )))
-            }
-        },
+        Op::Kron => kron_shape(args, at),
+        Op::Outer { axis, .. } => outer_shape(op_name, args, at, axis.get()),
+        Op::MatMul => matmul_shape(args, at),
         Op::MixingWeight => {
-            let [k, h] = matrix(op_name, &spans, args, 0, "(K, H)")?;
+            let [k, h] = matrix(op_name, at, args, 0, "(K, H)")?;
             // The element count (k·k·h) is checked with every node's.
             Ok(vec![k, checked(&[k, h], node_span)?])
         }
-        Op::Gaussian(part) => gaussian(op_name, *part, &spans, args, node_span),
+        Op::Gaussian(part) => gaussian(op_name, *part, at, args),
         Op::PolynomialProduct => {
-            let [k1, d1] = matrix(op_name, &spans, args, 0, "(K1, D1)")?;
-            let [k2, d2] = matrix(op_name, &spans, args, 1, "(K2, D2)")?;
+            let [k1, d1] = matrix(op_name, at, args, 0, "(K1, D1)")?;
+            let [k2, d2] = matrix(op_name, at, args, 1, "(K2, D2)")?;
             let rows = checked(&[k1, k2], node_span)?;
             // Both at least 1 and each a buffer's size: no overflow.
             Ok(vec![rows, d1 + d2 - 1])
         }
         Op::PolynomialDifferential { order } => {
-            let [k, d] = matrix(op_name, &spans, args, 0, "(K, D)")?;
+            let [k, d] = matrix(op_name, at, args, 0, "(K, D)")?;
             Ok(vec![k, d.saturating_sub(*order).max(1)])
         }
         Op::Flatten { start, end } => {
-            let rank = args[0].len();
-            let written = (start.index, end.index);
-            let s = resolve(start, rank, "start", op_name)?;
-            let e = resolve(end, rank, "end", op_name)?;
-            if s > e {
-                let resolved = if written.0 < 0 || written.1 < 0 {
-                    format!(" (axes {s} and {e} of a rank-{rank} tensor)")
-                } else {
-                    String::new()
-                };
-                return Err(start.span.to(end.span).error(format!(
-                    "`flatten` needs start <= end, found start = {} and end = {}{resolved}",
-                    written.0, written.1
-                )));
-            }
+            let (s, e) = (start.get(), end.get());
             let mut shape = args[0][..s].to_vec();
-            shape.push(
-                args[0][s..=e]
-                    .iter()
-                    .try_fold(1usize, |n, d| n.checked_mul(*d))
-                    .ok_or_else(|| too_large(node_span))?,
-            );
+            shape.push(checked(&args[0][s..=e], node_span)?);
             shape.extend_from_slice(&args[0][e + 1..]);
             Ok(shape)
+        }
+    }
+}
+
+/// `kron(a, b)`: equal ranks, sizes multiplied per axis.
+fn kron_shape(args: &[&[usize]], at: &Sites) -> syn::Result<Vec<usize>> {
+    let (a, b) = (args[0], args[1]);
+    if a.len() != b.len() {
+        return Err(both(
+            at.args,
+            format!(
+                "`kron` needs two tensors of equal rank, found rank {} {} and rank {} {}",
+                a.len(),
+                show(a),
+                b.len(),
+                show(b)
+            ),
+        ));
+    }
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| x.checked_mul(*y))
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(|| too_large(at.span))
+}
+
+/// `outer_product`/`outer_sum` along `axis`: equal elsewhere, that axis's
+/// sizes multiplied.
+fn outer_shape(
+    op_name: &str,
+    args: &[&[usize]],
+    at: &Sites,
+    axis: usize,
+) -> syn::Result<Vec<usize>> {
+    let (x, y) = (args[0], args[1]);
+    if x.len() != y.len() {
+        return Err(both(
+            at.args,
+            format!(
+                "`{op_name}` needs two tensors of equal rank, found {} and {}",
+                show(x),
+                show(y)
+            ),
+        ));
+    }
+    let differ = (0..x.len()).find(|k| *k != axis && x[*k] != y[*k]);
+    if let Some(k) = differ {
+        return Err(both(at.args, format!(
+            "`{op_name}` along axis {axis} needs equal sizes on every other axis, but axis {k} has {} and {} (shapes {} and {})",
+            x[k],
+            y[k],
+            show(x),
+            show(y)
+        )));
+    }
+    let mut shape = x.to_vec();
+    shape[axis] = x[axis]
+        .checked_mul(y[axis])
+        .ok_or_else(|| too_large(at.span))?;
+    Ok(shape)
+}
+
+/// `(m, k) · (k, n) → (m, n)`.
+fn matmul_shape(args: &[&[usize]], at: &Sites) -> syn::Result<Vec<usize>> {
+    match (args[0], args[1]) {
+        ([m, k1], [k2, n]) if k1 == k2 => Ok(vec![*m, *n]),
+        ([_, k1], [k2, _]) => Err(both(at.args, format!(
+            "`matmul` inner sizes differ: {} · {} needs the left's columns ({k1}) to equal the right's rows ({k2})",
+            show(args[0]),
+            show(args[1])
+        ))),
+        _ => {
+            let k = if args[0].len() != 2 { 0 } else { 1 };
+            Err(at.arg(k).error(format!(
+                "`matmul` multiplies matrices (rank 2), found shape {}",
+                show(args[k])
+            )))
         }
     }
 }
@@ -299,14 +403,14 @@ fn infer_node(node: &mut Node, args: &[Vec<usize>]) -> syn::Result<Vec<usize>> {
 /// as cirkit does, without the fold axis).
 fn matrix(
     op: &str,
-    spans: &[SpanRange],
-    args: &[Vec<usize>],
+    at: &Sites,
+    args: &[&[usize]],
     k: usize,
     what: &str,
 ) -> syn::Result<[usize; 2]> {
-    match args[k].as_slice() {
+    match args[k] {
         [r, c] => Ok([*r, *c]),
-        other => Err(spans[k].error(format!(
+        other => Err(at.arg(k).error(format!(
             "`{op}` takes a matrix of shape {what}, found shape {}",
             show(other)
         ))),
@@ -326,9 +430,8 @@ fn checked(sizes: &[usize], span: SpanRange) -> syn::Result<usize> {
 fn gaussian(
     op: &str,
     part: GaussianPart,
-    spans: &[SpanRange],
-    args: &[Vec<usize>],
-    node_span: SpanRange,
+    at: &Sites,
+    args: &[&[usize]],
 ) -> syn::Result<Vec<usize>> {
     let names: &[&str] = match part {
         GaussianPart::Stddev => &["s1", "s2"],
@@ -336,7 +439,7 @@ fn gaussian(
     };
     for (k, (shape, name)) in args.iter().zip(names).enumerate() {
         if shape.len() != 1 {
-            return Err(spans[k].error(format!(
+            return Err(at.arg(k).error(format!(
                 "`{op}` takes vectors of shape (K,), one entry per Gaussian of a layer; its argument `{name}` has shape {}",
                 show(shape)
             )));
@@ -344,9 +447,10 @@ fn gaussian(
     }
     if part != GaussianPart::Stddev {
         for (layer, pair) in [(1, 0), (2, 2)] {
-            let (m, s) = (&args[pair], &args[pair + 1]);
+            let (m, s) = (args[pair], args[pair + 1]);
             if m != s {
-                return Err(both(&spans[pair..pair + 2], format!(
+                let spans = at.args.get(pair..pair + 2).unwrap_or(at.args);
+                return Err(both(spans, format!(
                     "`{op}` needs the means and the standard deviations of layer {layer} to have equal shapes, found {} and {}",
                     show(m),
                     show(s)
@@ -355,7 +459,7 @@ fn gaussian(
         }
     }
     let (k1, k2) = (args[0][0], args[args.len() - 1][0]);
-    Ok(vec![checked(&[k1, k2], node_span)?])
+    Ok(vec![checked(&[k1, k2], at.span)?])
 }
 
 /// One error underlining both arguments of a binary op.
@@ -387,8 +491,7 @@ mod tests {
     fn shapes(src: &str) -> syn::Result<Vec<Vec<usize>>> {
         let fns = parse_block(src.parse().unwrap())?;
         let f = &fns[0];
-        let mut g = lower(f)?;
-        infer(&mut g)?;
+        let g = infer(lower(f)?)?;
         Ok(g.nodes.iter().map(|n| n.shape.clone()).collect())
     }
 

@@ -6,8 +6,8 @@
 //! random programs that get through to the optimizer and codegen (some with
 //! sizes at the edge of what a buffer may hold); and token-level mutations of
 //! a corpus of valid programs. Whatever the input, `expand` must return code
-//! or a `compile_error!` (never panic, never nothing), and what it returns
-//! must parse as a sequence of Rust items.
+//! or a `compile_error!` (never panic, never nothing, never an internal
+//! error), and what it returns must parse as a sequence of Rust items.
 //!
 //! The inputs come from a small seeded generator (splitmix64) instead of a
 //! property-test runner, so the count and the seed are the constants below.
@@ -1575,6 +1575,13 @@ fn check(nodes: &[Node]) -> Result<Verdict, Broken> {
         return Err(Broken {
             key: format!("output does not parse: {e}"),
             details: format!("returned tokens that do not parse as items ({e}):\n{text}"),
+        });
+    }
+    // A broken invariant is reported, not panicked on; it is still a bug.
+    if text.contains("internal error in param_graph!") {
+        return Err(Broken {
+            key: "internal error".into(),
+            details: format!("reported an internal error:\n{text}"),
         });
     }
     Ok(if text.contains("compile_error") {

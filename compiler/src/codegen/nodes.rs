@@ -102,10 +102,10 @@ pub fn emit(
         Op::Constant { value, shape } => {
             let n = shape.iter().product();
             if ctx.views.contains(out) {
-                ctx.decl(out, n, *value)
+                ctx.decl(out, n, value.0)
             } else {
                 ctx.count(n);
-                let (lit, n) = (ctx.lit(*value), Literal::usize_unsuffixed(n));
+                let (lit, n) = (ctx.lit(value.0), Literal::usize_unsuffixed(n));
                 quote! { let #out = [#lit; #n]; }
             }
         }

@@ -50,7 +50,7 @@ fn pattern(rule: &str) -> String {
 }
 
 fn attributes(op: &Op) -> Vec<String> {
-    let axis = |name: &str, a: &crate::graph::Axis| format!("{name} = {}", a.index);
+    let axis = |name: &str, a: &crate::graph::Axis| format!("{name} = {}", a.get());
     match op {
         Op::Map(MapOp::ScaledSigmoid { vmin, vmax }) => {
             vec![format!("vmin = {vmin}"), format!("vmax = {vmax}")]

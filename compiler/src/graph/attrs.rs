@@ -1,7 +1,7 @@
 //! Reading the `key = value` attributes of one call, with typed errors.
 
 use super::suggest::nearest;
-use super::Axis;
+use super::WrittenAxis;
 use crate::diagnostics::Diagnostics;
 use crate::parse::ast::{AttrValue, Number};
 use crate::span::SpanRange;
@@ -81,14 +81,14 @@ impl<'a> Attrs<'a> {
     }
 
     /// An integer attribute naming an axis, with a default when absent.
-    pub fn axis(&mut self, key: &'static str, default: i64) -> syn::Result<Axis> {
+    pub fn axis(&mut self, key: &'static str, default: i64) -> syn::Result<WrittenAxis> {
         match self.number(key)? {
-            None => Ok(Axis {
+            None => Ok(WrittenAxis {
                 index: default,
                 span: SpanRange::single(self.op.span()),
             }),
             Some(n) => match n.integer {
-                Some(index) => Ok(Axis {
+                Some(index) => Ok(WrittenAxis {
                     index,
                     span: n.span,
                 }),

@@ -5,14 +5,14 @@
 use super::attrs::Attrs;
 use super::ops::{self, Extras, OpCall, OpSpec};
 use super::suggest::nearest;
-use super::{DType, Graph, Node, NodeId, Op, Signature};
+use super::{DType, Graph, Node, NodeId, Op, Signature, WrittenAxis};
 use crate::diagnostics::Diagnostics;
 use crate::parse::ast::{Arg, Call, Expr, GraphFn, ReturnType};
 use crate::span::SpanRange;
 use std::collections::BTreeMap;
 
 /// Builds the graph of `f`, reporting every independent problem.
-pub fn lower(f: &GraphFn) -> syn::Result<Graph> {
+pub fn lower(f: &GraphFn) -> syn::Result<Graph<WrittenAxis>> {
     let mut d = Diagnostics::default();
     let outputs = f.ret.outputs();
     let dtype = outputs.first().map_or(DType::F64, |t| t.dtype);
@@ -66,6 +66,7 @@ pub fn lower(f: &GraphFn) -> syn::Result<Graph> {
             args: Vec::new(),
             arg_spans: Vec::new(),
             span: SpanRange::of(&param.name),
+            literal_spans: Vec::new(),
             shape: param.ty.shape(),
             rule: None,
         });
@@ -83,7 +84,7 @@ pub fn lower(f: &GraphFn) -> syn::Result<Graph> {
 }
 
 struct Lowering {
-    graph: Graph,
+    graph: Graph<WrittenAxis>,
     /// Names in scope; `None` for one whose definition failed.
     scope: BTreeMap<String, Option<NodeId>>,
     d: Diagnostics,
@@ -225,13 +226,20 @@ impl Lowering {
         if !args_ok {
             return None;
         }
-        Some(self.graph.push(Node {
-            op,
-            args: tensors,
-            arg_spans: tensor_spans,
-            span: op_span,
-            shape: Vec::new(),
-            rule: None,
-        }))
+        Some(
+            self.graph.push(Node {
+                op,
+                args: tensors,
+                arg_spans: tensor_spans,
+                span: op_span,
+                literal_spans: extras
+                    .lists
+                    .iter()
+                    .flat_map(|(items, _)| items.iter().map(|n| n.span))
+                    .collect(),
+                shape: Vec::new(),
+                rule: None,
+            }),
+        )
     }
 }

@@ -17,73 +17,95 @@ pub use signature::{Output, Signature};
 /// Index of a node in [`Graph::nodes`].
 pub type NodeId = usize;
 
-/// One compiled parameter graph.
+/// One compiled parameter graph, with axes of type `A` (see [`Op`]).
 #[derive(Clone, Debug)]
-pub struct Graph {
+pub struct Graph<A = Axis> {
     /// The fn the graph is compiled for: leaves and declared results.
     pub sig: Signature,
     /// Element type of every tensor.
     pub dtype: DType,
     /// Nodes in topological order: a node's arguments come before it.
-    pub nodes: Vec<Node>,
+    pub nodes: Vec<Node<A>>,
     /// The nodes the function returns, in order.
     pub outputs: Vec<NodeId>,
 }
 
 /// One operation and the nodes it reads.
 #[derive(Clone, Debug)]
-pub struct Node {
+pub struct Node<A = Axis> {
     /// What the node computes.
-    pub op: Op,
+    pub op: Op<A>,
     /// Tensor arguments.
     pub args: Vec<NodeId>,
     /// Source of each tensor argument, for shape errors.
     pub arg_spans: Vec<SpanRange>,
     /// Source of the op (its name for a call), for errors about the node.
     pub span: SpanRange,
+    /// Source of each of the op's positional literals (`index` positions),
+    /// for range errors; not part of what the node computes.
+    pub literal_spans: Vec<SpanRange>,
     /// Result shape; filled in by shape inference.
     pub shape: Vec<usize>,
     /// Which rule produced the node, `None` when the user wrote it.
     pub rule: Option<&'static str>,
 }
 
-/// An axis attribute. Before shape inference `index` is as written (possibly
-/// negative); inference replaces it by the non-negative axis.
-#[derive(Clone, Copy)]
-pub struct Axis {
-    /// The axis.
+/// An axis as written: possibly negative, with its literal (or the op, when
+/// the default was used) for errors. Only the graph before shape inference
+/// holds these.
+#[derive(Clone, Copy, Debug)]
+pub struct WrittenAxis {
+    /// The axis as written.
     pub index: i64,
     /// The literal, or the op when the default was used.
     pub span: SpanRange,
 }
 
-/// Only the index: two ops that differ only in where they were written are
-/// the same computation (common-subexpression elimination keys on this).
-impl std::fmt::Debug for Axis {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.index)
-    }
-}
-
-/// Source ranges that do not take part in an op's identity.
-#[derive(Clone, Default)]
-pub struct Spans(pub Vec<SpanRange>);
-
-impl std::fmt::Debug for Spans {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("_")
-    }
-}
+/// An axis resolved by shape inference: non-negative and in range of the
+/// tensor it indexes. Shape inference is the only maker, so no other stage
+/// can turn a bad axis into a valid-looking one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Axis(usize);
 
 impl Axis {
-    /// The resolved axis (valid after shape inference).
-    pub fn get(&self) -> usize {
-        usize::try_from(self.index).unwrap_or(0)
+    /// The axis.
+    pub fn get(self) -> usize {
+        self.0
+    }
+
+    /// An axis known to be in range of its tensor (shape inference only).
+    pub(crate) fn checked(axis: usize) -> Self {
+        Axis(axis)
+    }
+}
+
+/// A float attribute, compared and hashed by its bits: two ops are the same
+/// computation exactly when their literals are the same value.
+#[derive(Clone, Copy, Debug)]
+pub struct Float(pub f64);
+
+impl PartialEq for Float {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.to_bits() == other.0.to_bits()
+    }
+}
+
+impl Eq for Float {}
+
+impl std::hash::Hash for Float {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.to_bits().hash(state);
+    }
+}
+
+impl std::fmt::Display for Float {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
     }
 }
 
 /// Elementwise functions of one tensor.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum MapOp {
     /// `exp(x)`.
     Exp,
@@ -100,23 +122,23 @@ pub enum MapOp {
     /// `vmin + (vmax - vmin) * sigmoid(x)`.
     ScaledSigmoid {
         /// Lower end.
-        vmin: f64,
+        vmin: Float,
         /// Upper end.
-        vmax: f64,
+        vmax: Float,
     },
     /// `log(sigmoid(x)) = -softplus(-x)`, computed without underflow (fused).
     LogSigmoid,
     /// `min(max(x, min), max)`, NaN kept.
     Clamp {
         /// Lower bound.
-        min: Option<f64>,
+        min: Option<Float>,
         /// Upper bound.
-        max: Option<f64>,
+        max: Option<Float>,
     },
 }
 
 /// Reductions along one axis.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ReduceKind {
     /// Sum.
     Sum,
@@ -127,7 +149,7 @@ pub enum ReduceKind {
 }
 
 /// The two outer ops of cirkit.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum OuterKind {
     /// `a[i] * b[j]`.
     Product,
@@ -136,7 +158,7 @@ pub enum OuterKind {
 }
 
 /// Elementwise combinations of two equal-shaped tensors.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ZipOp {
     /// `a + b`.
     Add,
@@ -150,7 +172,7 @@ pub enum ZipOp {
 /// two layers' components, at index `i·K2 + j`:
 /// `s² = s1²·s2² / (s1² + s2²)`, `m = (m1·s2² + m2·s1²) / (s1² + s2²)` and
 /// `log Z = log N(m1; m2, s1² + s2²)`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum GaussianPart {
     /// The mean `m`.
     Mean,
@@ -160,9 +182,10 @@ pub enum GaussianPart {
     LogPartition,
 }
 
-/// What a node computes.
-#[derive(Clone, Debug)]
-pub enum Op {
+/// What a node computes, with its axes of type `A`: [`WrittenAxis`] from
+/// lowering until shape inference resolves them into [`Axis`].
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Op<A = Axis> {
     /// The function's parameter number `param`.
     Leaf {
         /// Position in the signature.
@@ -171,7 +194,7 @@ pub enum Op {
     /// A tensor filled with one value.
     Constant {
         /// The value.
-        value: f64,
+        value: Float,
         /// The shape.
         shape: Vec<usize>,
     },
@@ -184,26 +207,24 @@ pub enum Op {
         /// Which reduction.
         kind: ReduceKind,
         /// The reduced axis.
-        axis: Axis,
+        axis: A,
     },
     /// `exp(x) / sum(exp(x))` along `axis`.
     Softmax {
         /// The normalized axis.
-        axis: Axis,
+        axis: A,
     },
     /// `x - logsumexp(x)` along `axis`.
     LogSoftmax {
         /// The normalized axis.
-        axis: Axis,
+        axis: A,
     },
     /// `index_select` along `axis`.
     Index {
         /// The indexed axis.
-        axis: Axis,
+        axis: A,
         /// Positions taken, in order (repeats allowed).
         indices: Vec<usize>,
-        /// Source of each index, for range errors.
-        spans: Spans,
     },
     /// Kronecker product of two tensors of equal rank.
     Kron,
@@ -212,33 +233,33 @@ pub enum Op {
         /// Product or sum.
         kind: OuterKind,
         /// The axis whose sizes multiply.
-        axis: Axis,
+        axis: A,
     },
     /// `(m, k) · (k, n)`.
     MatMul,
     /// Axes `start..=end` merged into one, row-major.
     Flatten {
         /// First merged axis.
-        start: Axis,
+        start: A,
         /// Last merged axis.
-        end: Axis,
+        end: A,
     },
     /// Fused: the row maxima of `x` along `axis` (NaN-propagating), the
     /// shift torch's softmax subtracts.
     RowMax {
         /// The normalized axis.
-        axis: Axis,
+        axis: A,
     },
     /// Fused: `sum(exp(x - m))` along `axis`, for arguments `(x, m)`.
     RowSumExp {
         /// The normalized axis.
-        axis: Axis,
+        axis: A,
     },
     /// Fused: softmax (`exp(x - m) / s`) or log-softmax (`x - m - log(s)`)
     /// from shared row statistics, for arguments `(x, m, s)`.
     Normalize {
         /// The normalized axis.
-        axis: Axis,
+        axis: A,
         /// `true` for log-softmax.
         log: bool,
     },
@@ -247,9 +268,9 @@ pub enum Op {
     /// directly.
     OuterContract {
         /// The axis whose sizes multiply.
-        outer: Axis,
+        outer: A,
         /// The summed axis.
-        reduce: Axis,
+        reduce: A,
     },
     /// Fused: `matmul(kron(a, b), x)` by the tensor-dot trick, for arguments
     /// `(a, b, x)`, never forming `a ⊗ b`.
@@ -264,9 +285,10 @@ pub enum Op {
     /// Fused: the summed variances `s1[i]² + s2[j]²` at `i·K2 + j`, shared by
     /// the [`Op::GaussianFromVar`] nodes of one product.
     GaussianVarSum,
-    /// Fused: a Gaussian product parameter from the summed variances `v`
-    /// (last argument): `(m1, s1, m2, v)` for the mean, `(s1, s2, v)` for the
-    /// standard deviation, `(m1, m2, v)` for the log-partition.
+    /// Fused: a Gaussian product parameter from the summed variances `v`:
+    /// the arguments of the [`Op::Gaussian`] it replaces, then `v` —
+    /// `(m1, s1, m2, s2, v)` for the mean and the log-partition,
+    /// `(s1, s2, v)` for the standard deviation.
     GaussianFromVar(GaussianPart),
     /// Products of two layers of polynomials, `(K1, D1)` and `(K2, D2)`
     /// coefficients (lowest degree first) into `(K1·K2, D1 + D2 − 1)`, the
@@ -280,7 +302,7 @@ pub enum Op {
     },
 }
 
-impl Op {
+impl<A> Op<A> {
     /// The op's name in the language (used in plans and errors).
     pub fn name(&self) -> &'static str {
         match self {
@@ -342,9 +364,63 @@ impl Op {
     }
 }
 
-impl Graph {
+impl Op<WrittenAxis> {
+    /// The same op with every axis resolved by `resolve(axis, key)`, `key`
+    /// being the attribute's name (`axis`, `start`, `end`).
+    pub fn resolve_axes(
+        self,
+        mut resolve: impl FnMut(WrittenAxis, &'static str) -> syn::Result<Axis>,
+    ) -> syn::Result<Op> {
+        let mut axis = |a| resolve(a, "axis");
+        Ok(match self {
+            Op::Leaf { param } => Op::Leaf { param },
+            Op::Constant { value, shape } => Op::Constant { value, shape },
+            Op::Map(m) => Op::Map(m),
+            Op::Zip(z) => Op::Zip(z),
+            Op::Reduce { kind, axis: a } => Op::Reduce {
+                kind,
+                axis: axis(a)?,
+            },
+            Op::Softmax { axis: a } => Op::Softmax { axis: axis(a)? },
+            Op::LogSoftmax { axis: a } => Op::LogSoftmax { axis: axis(a)? },
+            Op::Index { axis: a, indices } => Op::Index {
+                axis: axis(a)?,
+                indices,
+            },
+            Op::Kron => Op::Kron,
+            Op::Outer { kind, axis: a } => Op::Outer {
+                kind,
+                axis: axis(a)?,
+            },
+            Op::MatMul => Op::MatMul,
+            Op::Flatten { start, end } => Op::Flatten {
+                start: resolve(start, "start")?,
+                end: resolve(end, "end")?,
+            },
+            Op::RowMax { axis: a } => Op::RowMax { axis: axis(a)? },
+            Op::RowSumExp { axis: a } => Op::RowSumExp { axis: axis(a)? },
+            Op::Normalize { axis: a, log } => Op::Normalize {
+                axis: axis(a)?,
+                log,
+            },
+            Op::OuterContract { outer, reduce } => Op::OuterContract {
+                outer: resolve(outer, "outer")?,
+                reduce: resolve(reduce, "reduce")?,
+            },
+            Op::KronMatMul => Op::KronMatMul,
+            Op::MixingWeight => Op::MixingWeight,
+            Op::Gaussian(part) => Op::Gaussian(part),
+            Op::GaussianVarSum => Op::GaussianVarSum,
+            Op::GaussianFromVar(part) => Op::GaussianFromVar(part),
+            Op::PolynomialProduct => Op::PolynomialProduct,
+            Op::PolynomialDifferential { order } => Op::PolynomialDifferential { order },
+        })
+    }
+}
+
+impl<A> Graph<A> {
     /// Appends a node and returns its id.
-    pub fn push(&mut self, node: Node) -> NodeId {
+    pub fn push(&mut self, node: Node<A>) -> NodeId {
         self.nodes.push(node);
         self.nodes.len() - 1
     }
@@ -407,7 +483,7 @@ impl Graph {
         for (new, &old) in order.iter().enumerate() {
             renumber[old] = new;
         }
-        let mut old_nodes: Vec<Option<Node>> = std::mem::take(&mut self.nodes)
+        let mut old_nodes: Vec<Option<Node<A>>> = std::mem::take(&mut self.nodes)
             .into_iter()
             .map(Some)
             .collect();

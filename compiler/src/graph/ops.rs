@@ -14,7 +14,7 @@
 //! runtime; the compiler's exhaustive matches point at each of those.
 
 use super::attrs::{non_negative, Attrs};
-use super::{Axis, GaussianPart, MapOp, Op, OuterKind, ReduceKind, ZipOp};
+use super::{Float, GaussianPart, MapOp, Op, OuterKind, ReduceKind, WrittenAxis, ZipOp};
 use crate::parse::ast::{DType, Number};
 use crate::span::SpanRange;
 
@@ -33,7 +33,7 @@ pub struct OpSpec {
     /// A call in the language, quoted by error messages as "as in …".
     pub example: &'static str,
     /// Turns a checked call into the op.
-    pub build: fn(&mut OpCall) -> syn::Result<Op>,
+    pub build: fn(&mut OpCall) -> syn::Result<Op<WrittenAxis>>,
 }
 
 /// One `key = value` attribute of an op.
@@ -95,7 +95,7 @@ const fn op(
     tensors: usize,
     attrs: &'static [AttrSpec],
     example: &'static str,
-    build: fn(&mut OpCall) -> syn::Result<Op>,
+    build: fn(&mut OpCall) -> syn::Result<Op<WrittenAxis>>,
 ) -> OpSpec {
     OpSpec {
         name,
@@ -278,7 +278,7 @@ pub struct OpCall<'a, 'b> {
 
 impl OpCall<'_, '_> {
     /// The axis attribute `key`, or its catalogue default.
-    fn axis(&mut self, key: &'static str) -> syn::Result<Axis> {
+    fn axis(&mut self, key: &'static str) -> syn::Result<WrittenAxis> {
         let default = self.spec.axis_default(key).unwrap_or(-1);
         self.attrs.axis(key, default)
     }
@@ -306,7 +306,7 @@ impl OpCall<'_, '_> {
     }
 }
 
-fn scaled_sigmoid(c: &mut OpCall) -> syn::Result<Op> {
+fn scaled_sigmoid(c: &mut OpCall) -> syn::Result<Op<WrittenAxis>> {
     let vmin = c.required("vmin")?;
     let vmax = c.required("vmax")?;
     let (lo, hi) = (c.finite(vmin)?, c.finite(vmax)?);
@@ -320,10 +320,13 @@ fn scaled_sigmoid(c: &mut OpCall) -> syn::Result<Op> {
             "`vmin` must be smaller than `vmax`, found vmin = {lo:?} and vmax = {hi:?}"
         )));
     }
-    Ok(Op::Map(MapOp::ScaledSigmoid { vmin: lo, vmax: hi }))
+    Ok(Op::Map(MapOp::ScaledSigmoid {
+        vmin: Float(lo),
+        vmax: Float(hi),
+    }))
 }
 
-fn clamp(c: &mut OpCall) -> syn::Result<Op> {
+fn clamp(c: &mut OpCall) -> syn::Result<Op<WrittenAxis>> {
     let min = c.attrs.number("min")?;
     let max = c.attrs.number("max")?;
     match (min, max) {
@@ -342,26 +345,26 @@ fn clamp(c: &mut OpCall) -> syn::Result<Op> {
         _ => {}
     }
     Ok(Op::Map(MapOp::Clamp {
-        min: min.map(|n| c.finite(n)).transpose()?,
-        max: max.map(|n| c.finite(n)).transpose()?,
+        min: min.map(|n| c.finite(n).map(Float)).transpose()?,
+        max: max.map(|n| c.finite(n).map(Float)).transpose()?,
     }))
 }
 
-fn reduce(c: &mut OpCall, kind: ReduceKind) -> syn::Result<Op> {
+fn reduce(c: &mut OpCall, kind: ReduceKind) -> syn::Result<Op<WrittenAxis>> {
     Ok(Op::Reduce {
         kind,
         axis: c.axis("axis")?,
     })
 }
 
-fn outer(c: &mut OpCall, kind: OuterKind) -> syn::Result<Op> {
+fn outer(c: &mut OpCall, kind: OuterKind) -> syn::Result<Op<WrittenAxis>> {
     Ok(Op::Outer {
         kind,
         axis: c.axis("axis")?,
     })
 }
 
-fn index(c: &mut OpCall) -> syn::Result<Op> {
+fn index(c: &mut OpCall) -> syn::Result<Op<WrittenAxis>> {
     let axis = c.axis("axis")?;
     let (list, span) = c.extras.lists[0];
     let indices = list
@@ -371,14 +374,10 @@ fn index(c: &mut OpCall) -> syn::Result<Op> {
     if indices.is_empty() {
         return Err(span.error("`index` needs at least one position"));
     }
-    Ok(Op::Index {
-        axis,
-        indices,
-        spans: super::Spans(list.iter().map(|n| n.span).collect()),
-    })
+    Ok(Op::Index { axis, indices })
 }
 
-fn constant(c: &mut OpCall) -> syn::Result<Op> {
+fn constant(c: &mut OpCall) -> syn::Result<Op<WrittenAxis>> {
     let value = *c.extras.numbers[0];
     let shape = c.attrs.usize_list("shape")?.ok_or_else(|| {
         c.span.error(format!(
@@ -396,7 +395,7 @@ fn constant(c: &mut OpCall) -> syn::Result<Op> {
             .error("this constant has more elements than fit in memory"));
     }
     Ok(Op::Constant {
-        value: c.finite(value)?,
+        value: Float(c.finite(value)?),
         shape,
     })
 }

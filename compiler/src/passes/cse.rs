@@ -2,22 +2,23 @@
 //!
 //! Two nodes with the same op, the same attributes and the same arguments
 //! compute the same tensor: the later one is dropped and its readers read the
-//! earlier one. Source spans are not part of a node's identity (see the
-//! `Debug` impls of `Axis` and `Spans`), so `softmax(x, axis = 1)` written
-//! twice is computed once.
+//! earlier one. Nodes are keyed on the op's derived `Eq`/`Hash` and the
+//! argument ids; source spans live in the node, outside the op, so
+//! `softmax(x, axis = 1)` written twice is computed once.
 
-use crate::graph::Graph;
+use crate::graph::{Graph, NodeId, Op};
 use std::collections::HashMap;
 
 /// Merges duplicate nodes; `true` when anything changed.
 pub fn eliminate(graph: &mut Graph) -> bool {
-    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut seen: HashMap<(Op, Vec<NodeId>), NodeId> = HashMap::new();
     let mut changed = false;
-    // Nodes are in topological order, so arguments are canonical already
-    // when a node is keyed.
+    // Nodes are in topological order and a duplicate's readers are
+    // redirected at once, so arguments are canonical when a node is keyed:
+    // whole duplicated subgraphs merge in one call.
     for id in 0..graph.nodes.len() {
         let node = &graph.nodes[id];
-        let key = format!("{:?}{:?}", node.op, node.args);
+        let key = (node.op.clone(), node.args.clone());
         match seen.get(&key) {
             Some(&first) => {
                 graph.redirect(id, first);
@@ -52,8 +53,7 @@ mod tests {
             .unwrap(),
         )
         .unwrap();
-        let mut g = lower(&fns[0]).unwrap();
-        crate::shape::infer(&mut g).unwrap();
+        let mut g = crate::shape::infer(lower(&fns[0]).unwrap()).unwrap();
         assert!(eliminate(&mut g));
         let ops: Vec<&str> = g.nodes.iter().map(|n| n.op.name()).collect();
         // axis = -1 resolved to 1 by shape inference, so both softmaxes match.

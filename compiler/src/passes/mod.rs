@@ -8,25 +8,38 @@
 mod cse;
 pub mod rules;
 
+pub use validate::validate;
+
 use crate::graph::Graph;
+
+mod validate;
+
+/// Sweeps after which the optimizer gives up: every rule strictly shrinks
+/// what it matches or merges nodes, so reaching this is a bug (two rules
+/// undoing each other), reported as an internal error.
+const MAX_SWEEPS: usize = 1000;
 
 /// Removes every node no output depends on, keeping topological order.
 pub fn prune(graph: &mut Graph) {
     graph.reorder();
 }
 
-/// Runs the optimizer to a fixed point.
-pub fn optimize(graph: &mut Graph) {
+/// Runs the optimizer to a fixed point, validating the graph after every
+/// sweep. An error is a bug in a rule or pass (an internal error).
+pub fn optimize(graph: &mut Graph) -> Result<(), String> {
     prune(graph);
-    // Each round strictly shrinks the matched patterns or merges nodes; the
-    // bound only guards against a rule pair that would undo each other.
-    for _ in 0..1000 {
+    validate(graph)?;
+    for _ in 0..MAX_SWEEPS {
         let merged = cse::eliminate(graph);
-        let rewritten = rules::apply_largest(graph);
+        let rewritten = rules::apply_largest(graph)?;
+        validate(graph)?;
         if !merged && !rewritten {
-            break;
+            return Ok(());
         }
     }
+    Err(format!(
+        "the rewrite rules did not reach a fixed point in {MAX_SWEEPS} sweeps"
+    ))
 }
 
 #[cfg(test)]
@@ -47,7 +60,7 @@ mod tests {
             .unwrap(),
         )
         .unwrap();
-        let mut g = lower(&fns[0]).unwrap();
+        let mut g = crate::shape::infer(lower(&fns[0]).unwrap()).unwrap();
         prune(&mut g);
         let ops: Vec<&str> = g.nodes.iter().map(|n| n.op.name()).collect();
         assert_eq!(ops, vec!["leaf", "log", "add"]);

@@ -95,11 +95,11 @@ fn map(op: MapOp, x: f64) -> f64 {
             }
         }
         MapOp::Conjugate => x,
-        MapOp::ScaledSigmoid { vmin, vmax } => vmin + (vmax - vmin) * sigmoid(x),
+        MapOp::ScaledSigmoid { vmin, vmax } => vmin.0 + (vmax.0 - vmin.0) * sigmoid(x),
         MapOp::LogSigmoid => -((-x).exp().ln_1p()),
         MapOp::Clamp { min, max } => {
-            let lo = min.map_or(x, |m| if x < m { m } else { x });
-            max.map_or(lo, |m| if lo > m { m } else { lo })
+            let lo = min.map_or(x, |m| if x < m.0 { m.0 } else { x });
+            max.map_or(lo, |m| if lo > m.0 { m.0 } else { lo })
         }
     }
 }
@@ -111,7 +111,7 @@ pub fn eval(graph: &Graph, inputs: &[Tensor]) -> Vec<Tensor> {
         let arg = |k: usize| &values[node.args[k]];
         let v = match &node.op {
             Op::Leaf { param } => inputs[*param].clone(),
-            Op::Constant { value, shape } => Tensor::build(shape.clone(), |_| *value),
+            Op::Constant { value, shape } => Tensor::build(shape.clone(), |_| value.0),
             Op::Map(op) => Tensor::build(arg(0).shape.clone(), |i| map(*op, arg(0).at(i))),
             Op::Zip(op) => Tensor::build(arg(0).shape.clone(), |i| match op {
                 ZipOp::Add => arg(0).at(i) + arg(1).at(i),

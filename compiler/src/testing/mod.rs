@@ -18,15 +18,18 @@ use crate::parse::parse_block;
 pub fn graph(src: &str) -> Graph {
     let tokens = src.parse().expect("the source lexes");
     let fns = parse_block(tokens).unwrap_or_else(|e| panic!("{e}: {src}"));
-    let mut g = lower(&fns[0]).unwrap_or_else(|e| panic!("{e}: {src}"));
-    crate::shape::infer(&mut g).unwrap_or_else(|e| panic!("{e}: {src}"));
+    let written = lower(&fns[0]).unwrap_or_else(|e| panic!("{e}: {src}"));
+    let mut g = crate::shape::infer(written).unwrap_or_else(|e| panic!("{e}: {src}"));
     crate::passes::prune(&mut g);
     g
 }
 
-/// Runs the optimizer on `graph` (what a fn without `optimize = false` gets).
+/// Runs the optimizer on `graph` (what a fn without `optimize = false`
+/// gets); panics on an internal error (a broken rule).
 pub fn optimize(graph: &mut Graph) {
-    crate::passes::optimize(graph);
+    if let Err(bug) = crate::passes::optimize(graph) {
+        panic!("internal error: {bug}");
+    }
 }
 
 /// The same graph after the optimizer.

@@ -18,17 +18,17 @@ pub(super) fn map_expr(ctx: &Ctx, op: MapOp, x: TokenStream) -> TokenStream {
         MapOp::Conjugate => x,
         MapOp::LogSigmoid => ctx.real("log_sigmoid", x),
         MapOp::ScaledSigmoid { vmin, vmax } => {
-            let (lo, hi) = (ctx.lit(vmin), ctx.lit(vmax));
+            let (lo, hi) = (ctx.lit(vmin.0), ctx.lit(vmax.0));
             ctx.real("scaled_sigmoid", quote! { #x, #lo, #hi })
         }
         MapOp::Clamp { min, max } => {
             let mut e = x;
             if let Some(lo) = min {
-                let lo = ctx.lit(lo);
+                let lo = ctx.lit(lo.0);
                 e = ctx.real("clamp_min", quote! { #e, #lo });
             }
             if let Some(hi) = max {
-                let hi = ctx.lit(hi);
+                let hi = ctx.lit(hi.0);
                 e = ctx.real("clamp_max", quote! { #e, #hi });
             }
             e

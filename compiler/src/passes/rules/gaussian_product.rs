@@ -59,7 +59,6 @@ fn apply(g: &Graph, root: NodeId) -> Option<Rewrite> {
     if siblings.is_empty() {
         return None;
     }
-    let shape = g.nodes[root].shape.clone();
     let shared = siblings
         .iter()
         .copied()
@@ -71,7 +70,6 @@ fn apply(g: &Graph, root: NodeId) -> Option<Rewrite> {
             nodes.push(NewNode {
                 op: Op::GaussianVarSum,
                 args: vec![Ref::Old(pair.0), Ref::Old(pair.1)],
-                shape: shape.clone(),
             });
             Ref::New(0)
         }
@@ -81,7 +79,6 @@ fn apply(g: &Graph, root: NodeId) -> Option<Rewrite> {
     nodes.push(NewNode {
         op: Op::GaussianFromVar(part),
         args,
-        shape,
     });
     Some(Rewrite::single(vec![root], nodes))
 }

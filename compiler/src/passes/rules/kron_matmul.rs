@@ -40,7 +40,6 @@ fn apply(g: &Graph, root: NodeId) -> Option<Rewrite> {
         vec![NewNode {
             op: Op::KronMatMul,
             args: vec![Ref::Old(a), Ref::Old(b), Ref::Old(x)],
-            shape: g.nodes[root].shape.clone(),
         }],
     ))
 }

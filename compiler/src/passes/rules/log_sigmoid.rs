@@ -30,7 +30,6 @@ fn apply(g: &Graph, root: NodeId) -> Option<Rewrite> {
         vec![NewNode {
             op: Op::Map(MapOp::LogSigmoid),
             args: vec![Ref::Old(x)],
-            shape: g.nodes[root].shape.clone(),
         }],
     ))
 }

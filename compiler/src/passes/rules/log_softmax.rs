@@ -37,19 +37,15 @@ fn apply(g: &Graph, root: NodeId) -> Option<Rewrite> {
         return None;
     };
     let x = g.nodes[softmax].args[0];
-    let shape = g.nodes[root].shape.clone();
     if g.uses(softmax) == 1 {
         return Some(Rewrite::single(
             vec![root, softmax],
             vec![NewNode {
                 op: Op::LogSoftmax { axis },
                 args: vec![Ref::Old(x)],
-                shape,
             }],
         ));
     }
-    let mut rows = shape.clone();
-    rows.remove(axis.get());
     let stats = vec![Ref::Old(x), Ref::New(0), Ref::New(1)];
     Some(Rewrite {
         matched: vec![root, softmax],
@@ -57,22 +53,18 @@ fn apply(g: &Graph, root: NodeId) -> Option<Rewrite> {
             NewNode {
                 op: Op::RowMax { axis },
                 args: vec![Ref::Old(x)],
-                shape: rows.clone(),
             },
             NewNode {
                 op: Op::RowSumExp { axis },
                 args: vec![Ref::Old(x), Ref::New(0)],
-                shape: rows,
             },
             NewNode {
                 op: Op::Normalize { axis, log: false },
                 args: stats.clone(),
-                shape: shape.clone(),
             },
             NewNode {
                 op: Op::Normalize { axis, log: true },
                 args: stats,
-                shape,
             },
         ],
         replace: vec![(softmax, Ref::New(2)), (root, Ref::New(3))],

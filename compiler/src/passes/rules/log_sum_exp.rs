@@ -41,7 +41,6 @@ fn apply(g: &Graph, root: NodeId) -> Option<Rewrite> {
                 axis,
             },
             args: vec![Ref::Old(x)],
-            shape: g.nodes[root].shape.clone(),
         }],
     ))
 }

@@ -8,9 +8,11 @@
 //! graph and applies the one that covers the most nodes (cirkit's
 //! `LARGEST_MATCH` strategy), then the caller repeats until nothing matches.
 //!
-//! A rewrite never changes the shape of a node it replaces, so the function's
-//! declared types always hold; [`apply_largest`] checks this and skips a
-//! rewrite that would break it.
+//! The nodes a rewrite adds get their shapes from shape inference
+//! ([`crate::shape::shape_of`]), never from the rule. A rewrite must not
+//! change the shape of a node it replaces (the declared types must hold):
+//! [`apply_largest`] reports one that would as an internal error, a bug in
+//! the rule that the tests see, instead of skipping it.
 
 mod gaussian_product;
 mod kron_matmul;
@@ -21,6 +23,7 @@ mod log_sum_exp;
 mod sum_outer;
 
 use crate::graph::{Graph, Node, NodeId, Op};
+use crate::shape::{shape_of, show, Sites};
 
 /// A named pattern and its rewrite.
 pub struct Rule {
@@ -52,14 +55,12 @@ pub enum Ref {
     New(usize),
 }
 
-/// A node a rewrite adds.
+/// A node a rewrite adds; shape inference gives its shape.
 pub struct NewNode {
     /// What it computes.
     pub op: Op,
     /// Its tensor arguments.
     pub args: Vec<Ref>,
-    /// Its shape (the rule knows it).
-    pub shape: Vec<usize>,
 }
 
 /// The outcome of a match.
@@ -93,15 +94,14 @@ pub fn arg_of(graph: &Graph, id: NodeId, pred: impl Fn(&Op) -> bool) -> Option<N
 
 /// Applies every match of one sweep, largest first: a match that overlaps
 /// one already applied is left for the next sweep (where it may no longer
-/// match). `true` when anything was applied.
-pub fn apply_largest(graph: &mut Graph) -> bool {
+/// match). `Ok(true)` when anything was applied; an error describes a rule
+/// that broke the graph (a bug).
+pub fn apply_largest(graph: &mut Graph) -> Result<bool, String> {
     let mut found: Vec<(&Rule, Rewrite)> = Vec::new();
     for id in 0..graph.nodes.len() {
         for rule in RULES {
             if let Some(rewrite) = (rule.apply)(graph, id) {
-                if keeps_shapes(graph, &rewrite) {
-                    found.push((rule, rewrite));
-                }
+                found.push((rule, rewrite));
             }
         }
     }
@@ -116,29 +116,16 @@ pub fn apply_largest(graph: &mut Graph) -> bool {
         for &id in &rewrite.matched {
             taken[id] = true;
         }
-        apply(graph, rule.name, rewrite);
+        apply(graph, rule.name, rewrite)?;
         applied = true;
     }
     if applied {
         graph.reorder();
     }
-    applied
+    Ok(applied)
 }
 
-fn keeps_shapes(graph: &Graph, rewrite: &Rewrite) -> bool {
-    rewrite.replace.iter().all(|(old, new)| {
-        let shape = match new {
-            Ref::Old(id) => &graph.nodes[*id].shape,
-            Ref::New(k) => match rewrite.nodes.get(*k) {
-                Some(n) => &n.shape,
-                None => return false,
-            },
-        };
-        *shape == graph.nodes[*old].shape
-    })
-}
-
-fn apply(graph: &mut Graph, rule: &'static str, rewrite: Rewrite) {
+fn apply(graph: &mut Graph, rule: &'static str, rewrite: Rewrite) -> Result<(), String> {
     let base = graph.nodes.len();
     let resolve = |r: Ref| match r {
         Ref::Old(id) => id,
@@ -148,17 +135,45 @@ fn apply(graph: &mut Graph, rule: &'static str, rewrite: Rewrite) {
     let span = graph.nodes[root].span;
     let arg_spans = graph.nodes[root].arg_spans.clone();
     for node in rewrite.nodes {
+        let args: Vec<NodeId> = node.args.into_iter().map(resolve).collect();
+        if let Some(bad) = args.iter().find(|a| **a >= graph.nodes.len()) {
+            return Err(format!("rule `{rule}` reads %{bad}, which does not exist"));
+        }
+        let shapes: Vec<&[usize]> = args
+            .iter()
+            .map(|a| graph.nodes[*a].shape.as_slice())
+            .collect();
+        let sites = Sites {
+            span,
+            args: &arg_spans,
+            literals: &[],
+        };
+        let shape = shape_of(&node.op, &shapes, &sites, &graph.sig).map_err(|e| {
+            format!(
+                "rule `{rule}` adds a `{}` node that does not type: {e}",
+                node.op.name()
+            )
+        })?;
         graph.nodes.push(Node {
             op: node.op,
-            args: node.args.into_iter().map(resolve).collect(),
+            args,
             arg_spans: arg_spans.clone(),
             span,
-            shape: node.shape,
+            literal_spans: Vec::new(),
+            shape,
             rule: Some(rule),
         });
     }
     for (old, new) in rewrite.replace {
         let new = resolve(new);
+        let (was, now) = (&graph.nodes[old].shape, &graph.nodes[new].shape);
+        if was != now {
+            return Err(format!(
+                "rule `{rule}` replaces %{old} of shape {} by a node of shape {}",
+                show(was),
+                show(now)
+            ));
+        }
         // New nodes read old ones, never the replaced ones; redirecting
         // only the old part of the graph keeps it acyclic.
         for node in &mut graph.nodes[..base] {
@@ -174,4 +189,5 @@ fn apply(graph: &mut Graph, rule: &'static str, rewrite: Rewrite) {
             }
         }
     }
+    Ok(())
 }

@@ -45,7 +45,6 @@ fn apply(g: &Graph, root: NodeId) -> Option<Rewrite> {
         return None;
     };
     let (a, b) = (g.nodes[outer].args[0], g.nodes[outer].args[1]);
-    let shape = g.nodes[root].shape.clone();
     let matched = vec![root, outer];
     if r.get() != d.get() {
         return Some(Rewrite::single(
@@ -56,7 +55,6 @@ fn apply(g: &Graph, root: NodeId) -> Option<Rewrite> {
                     reduce: r,
                 },
                 args: vec![Ref::Old(a), Ref::Old(b)],
-                shape,
             }],
         ));
     }
@@ -66,7 +64,6 @@ fn apply(g: &Graph, root: NodeId) -> Option<Rewrite> {
             axis: d,
         },
         args: vec![Ref::Old(x)],
-        shape: shape.clone(),
     };
     Some(Rewrite::single(
         matched,
@@ -76,7 +73,6 @@ fn apply(g: &Graph, root: NodeId) -> Option<Rewrite> {
             NewNode {
                 op: Op::Zip(ZipOp::Hadamard),
                 args: vec![Ref::New(0), Ref::New(1)],
-                shape: shape.clone(),
             },
         ],
     ))
