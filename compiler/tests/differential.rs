@@ -3,21 +3,14 @@
 //! optimization, evaluated by the IR interpreter, wherever the graph as
 //! written gives a finite value.
 
-use param_graph_compiler::testing::{eval, graph, optimize, sample_inputs, Rng as Dice};
+use param_graph_compiler::testing::{
+    eval, graph, optimize, sample_inputs, type_name, DType, Rng as Dice,
+};
 use proptest::prelude::*;
 
+/// The type of a tensor of `shape` (every graph here is `f64`).
 fn type_of(shape: &[usize]) -> String {
-    match shape {
-        [] => "f64".into(),
-        [n] => format!("SVector<f64, {n}>"),
-        [r, c] => format!("SMatrix<f64, {r}, {c}>"),
-        [outer @ .., r, c] => outer
-            .iter()
-            .rev()
-            .fold(format!("SMatrix<f64, {r}, {c}>"), |t, n| {
-                format!("[{t}; {n}]")
-            }),
-    }
+    type_name(shape, DType::F64)
 }
 
 /// A random well-shaped program; returns its source.

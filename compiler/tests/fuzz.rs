@@ -28,7 +28,7 @@
 //! negative literal token: replay the case for the exact tokens.
 
 use param_graph_compiler::expand;
-use param_graph_compiler::testing::{OpSpec, Rng, OPS as CATALOGUE};
+use param_graph_compiler::testing::{type_name, DType, OpSpec, Rng, OPS as CATALOGUE};
 use proc_macro2::{Delimiter, Group, Ident, Literal, Punct, Spacing, Span, TokenStream, TokenTree};
 use quote::quote;
 use std::any::Any;
@@ -967,7 +967,7 @@ impl Term {
 }
 
 struct Typed {
-    dtype: &'static str,
+    dtype: DType,
     huge: bool,
     env: Vec<Term>,
 }
@@ -1010,7 +1010,6 @@ impl Typed {
 
     /// One of the type spellings of `shape`.
     fn spell(&self, rng: &mut Rng, shape: &[usize]) -> String {
-        let t = self.dtype;
         let path = if rng.chance(10) {
             *rng.pick(&["nalgebra::", "param_graph::nalgebra::", "::nalgebra::"])
         } else {
@@ -1023,11 +1022,13 @@ impl Typed {
         }
         .min(shape.len());
         let (outer, tail) = shape.split_at(shape.len() - inner);
-        let base = match tail {
-            [] => t.to_string(),
-            [n] => format!("{path}SVector<{t}, {n}>"),
-            [r, c] => format!("{path}SMatrix<{t}, {r}, {c}>"),
-            _ => unreachable!("at most two axes go into the nalgebra type"),
+        // The scalar, or the nalgebra type (with its optional path) of the
+        // last one or two axes, as the compiler spells it.
+        let base = type_name(tail, self.dtype);
+        let base = if tail.is_empty() {
+            base
+        } else {
+            format!("{path}{base}")
         };
         outer
             .iter()
@@ -1245,7 +1246,7 @@ impl Typed {
             Some([p, q, r, s]) if rng.chance(50) => format!(
                 "{}Kron<{}, {p}, {q}, {r}, {s}>",
                 rng.pick(&["", "param_graph::runtime::"]),
-                self.dtype
+                self.dtype.name()
             ),
             _ => self.spell(rng, &t.shape),
         }
@@ -1259,7 +1260,11 @@ fn list_of(items: &[usize]) -> String {
 
 fn well_typed_fn(rng: &mut Rng, huge: bool, name: &str, out: &mut String) {
     let mut g = Typed {
-        dtype: if rng.chance(75) { "f64" } else { "f32" },
+        dtype: if rng.chance(75) {
+            DType::F64
+        } else {
+            DType::F32
+        },
         huge,
         env: Vec::new(),
     };

@@ -22,6 +22,7 @@
 //! `param_graph!` bodies are left alone by rustfmt), and [`normalize`] lets the
 //! freshness check ignore layout if a rustfmt version disagrees.
 
+use param_graph_compiler::testing::{type_name, DType};
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
@@ -484,20 +485,17 @@ pub fn sanitize(name: &str) -> String {
     }
 }
 
-/// The Rust type of a tensor shape: rank 0 `f64`, rank 1 `SVector`, rank 2
-/// `SMatrix`, rank 3 and 4 arrays of `SMatrix` over the leading axes.
+/// The Rust type of a tensor shape, as the compiler spells it
+/// (`testing::type_name` with `f64`), or why the generator does not use the
+/// shape: an empty axis (no such tensor type), or a rank above 4.
 pub fn rust_type(shape: &[usize]) -> Result<String, String> {
     if shape.contains(&0) {
         return Err(format!("shape {shape:?} has an empty axis"));
     }
-    Ok(match shape {
-        [] => "f64".to_string(),
-        [n] => format!("SVector<f64, {n}>"),
-        [r, c] => format!("SMatrix<f64, {r}, {c}>"),
-        [a, b, c] => format!("[SMatrix<f64, {b}, {c}>; {a}]"),
-        [a, b, c, d] => format!("[[SMatrix<f64, {c}, {d}>; {b}]; {a}]"),
-        _ => return Err(format!("rank {} is above 4", shape.len())),
-    })
+    if shape.len() > 4 {
+        return Err(format!("rank {} is above 4", shape.len()));
+    }
+    Ok(type_name(shape, DType::F64))
 }
 
 /// A value as a Rust `f64` expression: the shortest literal that reads back

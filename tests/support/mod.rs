@@ -6,14 +6,15 @@
 //! - [`close`]: tolerant float comparison and the fixture's number parser.
 //! - [`reference`]: a slow, obviously-correct evaluator of the ops over plain
 //!   row-major tensors, written independently of the macro and the runtime.
-//! - [`body`]: evaluates a graph body's text with the reference evaluator.
+//! - [`ir`]: evaluates a graph body's text with the reference evaluator,
+//!   node by node of the graph the compiler's front end builds from it.
 
 // Each test binary uses a different part of this module.
 #![allow(dead_code, unused_imports)]
 
-pub mod body;
 pub mod close;
 pub mod counting;
+pub mod ir;
 pub mod reference;
 pub mod row_major;
 

@@ -1,13 +1,17 @@
 //! Test support (the `testing` feature): compile a source text to its graph
 //! IR, run the passes on it, and evaluate it with a slow interpreter, so
 //! rules, passes and the optimizer as a whole are checked by running graphs
-//! before and after. Nothing here is used to expand the macro.
+//! before and after; and describe a graph's nodes with plain values
+//! ([`calls`]), so the facade's reference evaluator can run the graph the
+//! front end built. Nothing here is used to expand the macro.
 
+mod describe;
 mod eval;
 
 pub use crate::graph::ops::{OpSpec, OPS};
 pub use crate::graph::{DType, Graph};
 pub use crate::shape::type_name;
+pub use describe::{calls, Attr, Call};
 pub use eval::{eval, sample_inputs, Tensor};
 
 use crate::graph::lower::lower;

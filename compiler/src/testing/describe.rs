@@ -1,0 +1,184 @@
+//! The graph IR described with plain values, so a test outside the crate
+//! (the facade's reference evaluator) can read every node without matching
+//! on the compiler's own types: the op's name as users write it, its
+//! argument nodes, and its attributes resolved (axes non-negative, defaults
+//! filled in, lists and numbers as written).
+
+use crate::graph::{Axis, Graph, MapOp, NodeId, Op};
+
+/// One attribute value.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Attr {
+    /// An axis (resolved, non-negative) or a count (`order`, `param`).
+    Int(usize),
+    /// A number (`vmin`, `min`, a constant's value, …).
+    Number(f64),
+    /// A list (`index`'s positions, `constant`'s shape).
+    List(Vec<usize>),
+}
+
+/// One node of a graph, described.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Call {
+    /// The op's name ([`Op::name`]): the language's name for the ops users
+    /// write (`"leaf"` for a parameter), the fused op's name otherwise.
+    pub op: &'static str,
+    /// The argument nodes, indices into the graph's nodes (and into the
+    /// result of [`calls`]).
+    pub args: Vec<NodeId>,
+    /// The parameter position, for a leaf.
+    pub leaf: Option<usize>,
+    /// The attributes, keyed by the language's attribute names (`axis`,
+    /// `start`, `vmin`, `order`, `shape`, …); positional values are `value`
+    /// (a constant's) and `indices` (an index's). An optional attribute that
+    /// is absent (`clamp`'s `min` or `max`) is left out.
+    pub attrs: Vec<(&'static str, Attr)>,
+    /// The inferred result shape.
+    pub shape: Vec<usize>,
+}
+
+impl Call {
+    /// Attribute `key`, if present.
+    pub fn attr(&self, key: &str) -> Option<&Attr> {
+        self.attrs.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
+    }
+
+    fn missing(&self, key: &str, what: &str) -> ! {
+        panic!(
+            "`{}` has no {what} attribute `{key}` (it has {:?})",
+            self.op, self.attrs
+        )
+    }
+
+    /// Integer attribute `key` (an axis or a count); panics if absent.
+    pub fn int(&self, key: &str) -> usize {
+        match self.attr(key) {
+            Some(Attr::Int(n)) => *n,
+            _ => self.missing(key, "integer"),
+        }
+    }
+
+    /// Number attribute `key`, or `None` if absent; panics if it is not a
+    /// number.
+    pub fn number_opt(&self, key: &str) -> Option<f64> {
+        match self.attr(key) {
+            Some(Attr::Number(x)) => Some(*x),
+            None => None,
+            Some(_) => self.missing(key, "number"),
+        }
+    }
+
+    /// Number attribute `key`; panics if absent.
+    pub fn number(&self, key: &str) -> f64 {
+        self.number_opt(key)
+            .unwrap_or_else(|| self.missing(key, "number"))
+    }
+
+    /// List attribute `key`; panics if absent.
+    pub fn list(&self, key: &str) -> &[usize] {
+        match self.attr(key) {
+            Some(Attr::List(l)) => l,
+            _ => self.missing(key, "list"),
+        }
+    }
+}
+
+/// Every node of `graph`, in order (arguments before readers).
+pub fn calls(graph: &Graph) -> Vec<Call> {
+    graph
+        .nodes
+        .iter()
+        .map(|node| {
+            let (leaf, attrs) = attrs(&node.op);
+            Call {
+                op: node.op.name(),
+                args: node.args.clone(),
+                leaf,
+                attrs,
+                shape: node.shape.clone(),
+            }
+        })
+        .collect()
+}
+
+/// The leaf's parameter and the attributes of `op`.
+fn attrs(op: &Op) -> (Option<usize>, Vec<(&'static str, Attr)>) {
+    let axis = |key, a: &Axis| (key, Attr::Int(a.get()));
+    let attrs = match op {
+        Op::Leaf { param } => return (Some(*param), Vec::new()),
+        Op::Constant { value, shape } => vec![
+            ("value", Attr::Number(*value)),
+            ("shape", Attr::List(shape.clone())),
+        ],
+        Op::Map(m) => match m {
+            MapOp::ScaledSigmoid { vmin, vmax } => {
+                vec![("vmin", Attr::Number(*vmin)), ("vmax", Attr::Number(*vmax))]
+            }
+            MapOp::Clamp { min, max } => [("min", min), ("max", max)]
+                .into_iter()
+                .filter_map(|(k, v)| v.map(|v| (k, Attr::Number(v))))
+                .collect(),
+            MapOp::Exp
+            | MapOp::Log
+            | MapOp::Square
+            | MapOp::Sigmoid
+            | MapOp::Softplus
+            | MapOp::Conjugate
+            | MapOp::LogSigmoid => Vec::new(),
+        },
+        Op::Reduce { axis: a, .. }
+        | Op::Softmax { axis: a }
+        | Op::LogSoftmax { axis: a }
+        | Op::Outer { axis: a, .. }
+        | Op::RowMax { axis: a }
+        | Op::RowSumExp { axis: a }
+        | Op::Normalize { axis: a, .. } => vec![axis("axis", a)],
+        Op::Index {
+            axis: a, indices, ..
+        } => {
+            vec![axis("axis", a), ("indices", Attr::List(indices.clone()))]
+        }
+        Op::Flatten { start, end } => vec![axis("start", start), axis("end", end)],
+        Op::OuterContract { outer, reduce } => {
+            vec![axis("outer", outer), axis("reduce", reduce)]
+        }
+        Op::PolynomialDifferential { order } => vec![("order", Attr::Int(*order))],
+        Op::Zip(_)
+        | Op::Kron
+        | Op::MatMul
+        | Op::KronMatMul
+        | Op::MixingWeight
+        | Op::Gaussian(_)
+        | Op::GaussianVarSum
+        | Op::GaussianFromVar(_)
+        | Op::PolynomialProduct => Vec::new(),
+    };
+    (None, attrs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn describes_nodes_with_resolved_attributes() {
+        let g = super::super::graph(
+            "fn f(x: &SMatrix<f64, 2, 3>) -> SMatrix<f64, 2, 2> {
+                let c = clamp(x, min = -0.5);
+                let s = softmax(c);
+                index(s, [2, 0], axis = -1)
+            }",
+        );
+        let calls = calls(&g);
+        let ops: Vec<&str> = calls.iter().map(|c| c.op).collect();
+        assert_eq!(ops, ["leaf", "clamp", "softmax", "index"]);
+        assert_eq!(calls[0].leaf, Some(0));
+        assert_eq!(calls[1].args, [0]);
+        assert_eq!(calls[1].number_opt("min"), Some(-0.5));
+        assert_eq!(calls[1].number_opt("max"), None);
+        assert_eq!(calls[2].int("axis"), 1, "the default axis, resolved");
+        assert_eq!(calls[3].int("axis"), 1);
+        assert_eq!(calls[3].list("indices"), [2, 0]);
+        assert_eq!(calls[3].shape, [2, 2]);
+    }
+}
