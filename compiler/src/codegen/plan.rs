@@ -2,7 +2,7 @@
 //! one node per line with its op, attributes, shape and the rule that made
 //! it. It is emitted as `NAME_PLAN` and in the fn's doc comment.
 
-use crate::graph::{Graph, MapOp, Op};
+use crate::graph::{Graph, Op};
 use crate::passes::rules::RULES;
 use crate::shape::show;
 
@@ -49,36 +49,23 @@ fn pattern(rule: &str) -> String {
         .unwrap_or_default()
 }
 
+/// `key = value` for each attribute, an index's positions bare (as written).
 fn attributes(op: &Op) -> Vec<String> {
-    let axis = |name: &str, a: &crate::graph::Axis| format!("{name} = {}", a.get());
-    match op {
-        Op::Map(MapOp::ScaledSigmoid { vmin, vmax }) => {
-            vec![format!("vmin = {vmin}"), format!("vmax = {vmax}")]
-        }
-        Op::Map(MapOp::Clamp { min, max }) => min
-            .iter()
-            .map(|v| format!("min = {v}"))
-            .chain(max.iter().map(|v| format!("max = {v}")))
-            .collect(),
-        Op::Reduce { axis: a, .. }
-        | Op::Softmax { axis: a }
-        | Op::LogSoftmax { axis: a }
-        | Op::Outer { axis: a, .. }
-        | Op::RowMax { axis: a }
-        | Op::RowSumExp { axis: a }
-        | Op::Normalize { axis: a, .. } => vec![axis("axis", a)],
-        Op::Index {
-            axis: a, indices, ..
-        } => vec![format!("{indices:?}"), axis("axis", a)],
-        Op::Flatten { start, end } => vec![axis("start", start), axis("end", end)],
-        Op::OuterContract { outer, reduce } => vec![axis("outer", outer), axis("reduce", reduce)],
+    let mut parts: Vec<String> = op
+        .attributes()
+        .into_iter()
+        .map(|(key, value)| match key {
+            "indices" => value.to_string(),
+            _ => format!("{key} = {value}"),
+        })
+        .collect();
+    if let Op::PolynomialProduct = op {
         // Always the direct O(D1·D2) convolution (cirkit uses an FFT): no
         // FFT round-off, and faster at the small degrees circuits use; there
         // is no FFT path for large ones.
-        Op::PolynomialProduct => vec!["method = direct".to_string()],
-        Op::PolynomialDifferential { order } => vec![format!("order = {order}")],
-        _ => Vec::new(),
+        parts.push("method = direct".to_string());
     }
+    parts
 }
 
 /// `NAME_PLAN` for a fn called `name` (raw identifiers lose their `r#`).

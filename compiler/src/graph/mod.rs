@@ -4,6 +4,7 @@
 //! (`ops`) and validates its attributes, so that everything after this stage
 //! works on well-formed nodes. Shapes are filled in by the next stage.
 
+mod attributes;
 mod attrs;
 pub mod lower;
 pub mod ops;
@@ -12,6 +13,7 @@ mod suggest;
 
 pub use crate::parse::ast::DType;
 use crate::span::SpanRange;
+pub use attributes::Attr;
 pub use signature::{Output, Signature};
 
 /// Index of a node in [`Graph::nodes`].

@@ -4,18 +4,8 @@
 //! argument nodes, and its attributes resolved (axes non-negative, defaults
 //! filled in, lists and numbers as written).
 
-use crate::graph::{Axis, Graph, MapOp, NodeId, Op};
-
-/// One attribute value.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Attr {
-    /// An axis (resolved, non-negative) or a count (`order`, `param`).
-    Int(usize),
-    /// A number (`vmin`, `min`, a constant's value, …).
-    Number(f64),
-    /// A list (`index`'s positions, `constant`'s shape).
-    List(Vec<usize>),
-}
+pub use crate::graph::Attr;
+use crate::graph::{Graph, NodeId, Op};
 
 /// One node of a graph, described.
 #[derive(Clone, Debug, PartialEq)]
@@ -89,71 +79,19 @@ pub fn calls(graph: &Graph) -> Vec<Call> {
         .nodes
         .iter()
         .map(|node| {
-            let (leaf, attrs) = attrs(&node.op);
+            let leaf = match node.op {
+                Op::Leaf { param } => Some(param),
+                _ => None,
+            };
             Call {
                 op: node.op.name(),
                 args: node.args.clone(),
                 leaf,
-                attrs,
+                attrs: node.op.attributes(),
                 shape: node.shape.clone(),
             }
         })
         .collect()
-}
-
-/// The leaf's parameter and the attributes of `op`.
-fn attrs(op: &Op) -> (Option<usize>, Vec<(&'static str, Attr)>) {
-    let axis = |key, a: &Axis| (key, Attr::Int(a.get()));
-    let attrs = match op {
-        Op::Leaf { param } => return (Some(*param), Vec::new()),
-        Op::Constant { value, shape } => vec![
-            ("value", Attr::Number(*value)),
-            ("shape", Attr::List(shape.clone())),
-        ],
-        Op::Map(m) => match m {
-            MapOp::ScaledSigmoid { vmin, vmax } => {
-                vec![("vmin", Attr::Number(*vmin)), ("vmax", Attr::Number(*vmax))]
-            }
-            MapOp::Clamp { min, max } => [("min", min), ("max", max)]
-                .into_iter()
-                .filter_map(|(k, v)| v.map(|v| (k, Attr::Number(v))))
-                .collect(),
-            MapOp::Exp
-            | MapOp::Log
-            | MapOp::Square
-            | MapOp::Sigmoid
-            | MapOp::Softplus
-            | MapOp::Conjugate
-            | MapOp::LogSigmoid => Vec::new(),
-        },
-        Op::Reduce { axis: a, .. }
-        | Op::Softmax { axis: a }
-        | Op::LogSoftmax { axis: a }
-        | Op::Outer { axis: a, .. }
-        | Op::RowMax { axis: a }
-        | Op::RowSumExp { axis: a }
-        | Op::Normalize { axis: a, .. } => vec![axis("axis", a)],
-        Op::Index {
-            axis: a, indices, ..
-        } => {
-            vec![axis("axis", a), ("indices", Attr::List(indices.clone()))]
-        }
-        Op::Flatten { start, end } => vec![axis("start", start), axis("end", end)],
-        Op::OuterContract { outer, reduce } => {
-            vec![axis("outer", outer), axis("reduce", reduce)]
-        }
-        Op::PolynomialDifferential { order } => vec![("order", Attr::Int(*order))],
-        Op::Zip(_)
-        | Op::Kron
-        | Op::MatMul
-        | Op::KronMatMul
-        | Op::MixingWeight
-        | Op::Gaussian(_)
-        | Op::GaussianVarSum
-        | Op::GaussianFromVar(_)
-        | Op::PolynomialProduct => Vec::new(),
-    };
-    (None, attrs)
 }
 
 #[cfg(test)]

@@ -28,6 +28,54 @@ pub fn graph(src: &str) -> Graph {
     g
 }
 
+/// The shapes the leaves of a rule's pattern get ([`pattern_graph`]): any
+/// pattern over these names type-checks (`kron(a, b)` is `(4, 6)`, so
+/// `matmul(kron(a, b), x)` fits).
+pub const PATTERN_LEAVES: &[(&str, &[usize])] = &[
+    ("a", &[2, 3]),
+    ("b", &[2, 2]),
+    ("x", &[6, 4]),
+    ("m1", &[3]),
+    ("s1", &[3]),
+    ("m2", &[2]),
+    ("s2", &[2]),
+];
+
+/// The graph of a rule's pattern, a body in the language over the leaves
+/// of [`PATTERN_LEAVES`] whose axis metavariables `d` and `r` (`axis = d`)
+/// stand for any axis: here `d = 1` and `r = 0`. A tuple pattern has several
+/// results. The result types are whatever the body computes.
+pub fn pattern_graph(pattern: &str) -> Graph {
+    let body = pattern.replace("= d)", "= 1)").replace("= r)", "= 0)");
+    let leaves: Vec<String> = PATTERN_LEAVES
+        .iter()
+        .filter(|(name, _)| {
+            body.split(|c: char| !c.is_alphanumeric() && c != '_')
+                .any(|word| word == *name)
+        })
+        .map(|(name, shape)| format!("{name}: &{}", type_name(shape, DType::F64)))
+        .collect();
+    let results = match syn::parse_str::<syn::Expr>(&body) {
+        Ok(syn::Expr::Tuple(t)) => t.elems.len(),
+        Ok(_) => 1,
+        Err(e) => panic!("pattern `{pattern}` is not an expression: {e}"),
+    };
+    let ret = match results {
+        1 => "f64".to_string(),
+        n => format!("({})", vec!["f64"; n].join(", ")),
+    };
+    let src = format!("fn pattern({}) -> {ret} {{ {body} }}", leaves.join(", "));
+    let fns = parse_block(src.parse().expect("the pattern lexes"))
+        .unwrap_or_else(|e| panic!("{e}: {src}"));
+    let written = lower(&fns[0]).unwrap_or_else(|e| panic!("{e}: {src}"));
+    let mut g = crate::shape::infer_nodes(written, false).unwrap_or_else(|e| panic!("{e}: {src}"));
+    for (k, &out) in g.outputs.iter().enumerate() {
+        g.sig.outputs[k].shape = g.nodes[out].shape.clone();
+    }
+    crate::passes::prune(&mut g);
+    g
+}
+
 /// Runs the optimizer on `graph` (what a fn without `optimize = false`
 /// gets); panics on an internal error (a broken rule).
 pub fn optimize(graph: &mut Graph) {
@@ -38,14 +86,25 @@ pub fn optimize(graph: &mut Graph) {
 
 /// The same graph after the optimizer.
 pub fn optimized(src: &str) -> Graph {
-    let mut g = graph(src);
-    optimize(&mut g);
-    g
+    optimized_graph(graph(src))
+}
+
+/// `graph` after the optimizer.
+pub fn optimized_graph(mut graph: Graph) -> Graph {
+    optimize(&mut graph);
+    graph
 }
 
 /// The ops of a graph, in order.
 pub fn ops(g: &Graph) -> Vec<&'static str> {
     g.nodes.iter().map(|n| n.op.name()).collect()
+}
+
+/// Asserts that the optimizer turns `src` into the ops `want` and that the
+/// values stay the same within relative `rel` ([`assert_same_values`]).
+pub fn assert_rewrites(src: &str, want: &[&str], rel: f64) {
+    assert_eq!(ops(&optimized(src)), want, "{src}");
+    assert_same_values(src, rel);
 }
 
 /// Asserts that `src` evaluates to the same outputs before and after the

@@ -29,11 +29,11 @@ use super::{NewNode, Ref, Rewrite, Rule};
 use crate::graph::{GaussianPart, Graph, NodeId, Op};
 
 /// The rule.
-pub const RULE: Rule = Rule {
-    name: "gaussian_product",
-    pattern: "gaussian_product_*(.., s1, .., s2) beside another on (s1, s2)",
+pub const RULE: Rule = Rule::new(
+    "gaussian_product",
+    "(gaussian_product_mean(m1, s1, m2, s2), gaussian_product_stddev(s1, s2))",
     apply,
-};
+);
 
 /// The `(s1, s2)` a Gaussian product node reads, with its part.
 fn stddevs(g: &Graph, id: NodeId) -> Option<(NodeId, NodeId)> {

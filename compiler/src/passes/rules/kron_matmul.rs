@@ -17,11 +17,7 @@ use super::{NewNode, Ref, Rewrite, Rule};
 use crate::graph::{Graph, NodeId, Op};
 
 /// The rule.
-pub const RULE: Rule = Rule {
-    name: "kron_matmul",
-    pattern: "matmul(kron(a, b), x)",
-    apply,
-};
+pub const RULE: Rule = Rule::new("kron_matmul", "matmul(kron(a, b), x)", apply);
 
 fn apply(g: &Graph, root: NodeId) -> Option<Rewrite> {
     if !matches!(g.nodes[root].op, Op::MatMul) {
@@ -42,19 +38,4 @@ fn apply(g: &Graph, root: NodeId) -> Option<Rewrite> {
             args: vec![Ref::Old(a), Ref::Old(b), Ref::Old(x)],
         }],
     ))
-}
-
-#[cfg(test)]
-mod tests {
-    use crate::testing::{assert_same_values, ops, optimized};
-
-    #[test]
-    fn never_forms_the_kronecker_product() {
-        let src = "fn f(a: &SMatrix<f64, 2, 3>, b: &SMatrix<f64, 4, 2>, x: &SMatrix<f64, 6, 3>) -> SMatrix<f64, 8, 3> {
-            matmul(kron(a, b), x)
-        }";
-        let g = optimized(src);
-        assert_eq!(ops(&g), vec!["leaf", "leaf", "leaf", "kron_matmul"]);
-        assert_same_values(src, 1e-12);
-    }
 }

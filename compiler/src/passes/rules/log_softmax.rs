@@ -25,11 +25,7 @@ use super::{arg_of, NewNode, Ref, Rewrite, Rule};
 use crate::graph::{Graph, MapOp, NodeId, Op};
 
 /// The rule.
-pub const RULE: Rule = Rule {
-    name: "log_softmax",
-    pattern: "log(softmax(x, axis))",
-    apply,
-};
+pub const RULE: Rule = Rule::new("log_softmax", "log(softmax(x, axis = d))", apply);
 
 fn apply(g: &Graph, root: NodeId) -> Option<Rewrite> {
     let softmax = arg_of(g, root, |op| matches!(op, Op::Map(MapOp::Log)))?;

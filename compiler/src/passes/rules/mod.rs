@@ -29,10 +29,28 @@ use crate::shape::{shape_of, show, Sites};
 pub struct Rule {
     /// Name shown in plans (`[rule: name]`).
     pub name: &'static str,
-    /// The pattern, in the language, for documentation and plans.
+    /// The pattern: a body in the language that the rule rewrites, shown in
+    /// plans. Its leaves are named as in `testing::PATTERN_LEAVES` and `d`,
+    /// `r` stand for any axis; a test compiles every pattern and checks that
+    /// its rule fires on it, so a pattern cannot drift from its matcher.
     pub pattern: &'static str,
     /// Matches at `root` and returns the rewrite.
     pub apply: fn(&Graph, NodeId) -> Option<Rewrite>,
+}
+
+impl Rule {
+    /// The rule `name` rewriting `pattern` by `apply`.
+    pub const fn new(
+        name: &'static str,
+        pattern: &'static str,
+        apply: fn(&Graph, NodeId) -> Option<Rewrite>,
+    ) -> Self {
+        Rule {
+            name,
+            pattern,
+            apply,
+        }
+    }
 }
 
 /// Every rule, in no particular order: overlaps are resolved by match size.
@@ -190,4 +208,67 @@ fn apply(graph: &mut Graph, rule: &'static str, rewrite: Rewrite) -> Result<(), 
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{assert_rewrites, optimized_graph, pattern_graph};
+
+    #[test]
+    fn every_pattern_compiles_and_its_rule_rewrites_it() {
+        for rule in RULES {
+            let g = pattern_graph(rule.pattern);
+            let Some(rewrite) = (0..g.nodes.len()).find_map(|id| (rule.apply)(&g, id)) else {
+                panic!(
+                    "`{}` does not match its pattern {}",
+                    rule.name, rule.pattern
+                );
+            };
+            let g = optimized_graph(g);
+            let still = (0..g.nodes.len()).any(|id| (rule.apply)(&g, id).is_some());
+            assert!(!still, "`{}` still matches after the optimizer", rule.name);
+            // A rewrite that adds nodes tags them with its name.
+            let tagged = g.nodes.iter().any(|n| n.rule == Some(rule.name));
+            assert!(
+                tagged || rewrite.nodes.is_empty(),
+                "`{}` lost to another rule on its own pattern {}",
+                rule.name,
+                rule.pattern
+            );
+        }
+    }
+
+    /// Each rule on a graph of its own: the ops it leaves, and the values
+    /// before and after within the relative tolerance given (round-off of
+    /// the fused form; `log_exp` is exact but for `exp`'s last bit).
+    #[test]
+    fn rewrites_keep_values() {
+        let cases: &[(&str, &[&str], f64)] = &[
+            (
+                "fn f(x: &SVector<f64, 5>) -> SVector<f64, 5> { log(sigmoid(x)) }",
+                &["leaf", "log_sigmoid"],
+                1e-13,
+            ),
+            (
+                "fn f(x: &[SMatrix<f64, 3, 4>; 2]) -> SMatrix<f64, 2, 4> { log(reduce_sum(exp(x), axis = 1)) }",
+                &["leaf", "reduce_lse"],
+                1e-13,
+            ),
+            (
+                "fn f(x: &SVector<f64, 3>) -> SVector<f64, 3> { square(log(exp(x))) }",
+                &["leaf", "square"],
+                1e-15,
+            ),
+            // Never forms the Kronecker product.
+            (
+                "fn f(a: &SMatrix<f64, 2, 3>, b: &SMatrix<f64, 4, 2>, x: &SMatrix<f64, 6, 3>) -> SMatrix<f64, 8, 3> { matmul(kron(a, b), x) }",
+                &["leaf", "leaf", "leaf", "kron_matmul"],
+                1e-12,
+            ),
+        ];
+        for (src, want, rel) in cases {
+            assert_rewrites(src, want, *rel);
+        }
+    }
 }

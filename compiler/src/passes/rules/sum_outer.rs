@@ -22,28 +22,28 @@ use super::{NewNode, Ref, Rewrite, Rule};
 use crate::graph::{Graph, NodeId, Op, OuterKind, ReduceKind, ZipOp};
 
 /// The rule.
-pub const RULE: Rule = Rule {
-    name: "sum_outer",
-    pattern: "reduce_sum(outer_product(a, b, axis = d), axis = r)",
+pub const RULE: Rule = Rule::new(
+    "sum_outer",
+    "reduce_sum(outer_product(a, b, axis = d), axis = r)",
     apply,
-};
+);
 
 fn apply(g: &Graph, root: NodeId) -> Option<Rewrite> {
-    let Op::Reduce {
-        kind: ReduceKind::Sum,
-        axis: r,
-    } = g.nodes[root].op
+    let outer = *g.nodes[root].args.first()?;
+    let (
+        Op::Reduce {
+            kind: ReduceKind::Sum,
+            axis: r,
+        },
+        Op::Outer {
+            kind: OuterKind::Product,
+            axis: d,
+        },
+    ) = (&g.nodes[root].op, &g.nodes[outer].op)
     else {
         return None;
     };
-    let outer = g.nodes[root].args[0];
-    let Op::Outer {
-        kind: OuterKind::Product,
-        axis: d,
-    } = g.nodes[outer].op
-    else {
-        return None;
-    };
+    let (r, d) = (*r, *d);
     let (a, b) = (g.nodes[outer].args[0], g.nodes[outer].args[1]);
     let matched = vec![root, outer];
     if r.get() != d.get() {
