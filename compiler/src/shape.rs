@@ -18,7 +18,7 @@ pub fn infer(written: Graph<WrittenAxis>) -> syn::Result<Graph> {
 
 /// [`infer`], with the check of the declared results only when
 /// `check_results` (tests compile bodies whose result types they do not
-/// know; `testing::pattern_graph`).
+/// know; `testing::example_graph`).
 pub fn infer_nodes(written: Graph<WrittenAxis>, check_results: bool) -> syn::Result<Graph> {
     let mut d = Diagnostics::default();
     let Graph {

@@ -1637,7 +1637,7 @@ fn run(test: &str, salt: u64, generate: fn(&mut Rng, &Vocab) -> Vec<Node>) {
                 render(&nodes, &mut input);
                 let report = format!(
                     "case {index} (replay: PARAM_GRAPH_FUZZ_SEED={seed:#x} PARAM_GRAPH_FUZZ_CASE={index} \
-                     cargo test -p param-graph-macros fuzz::{test} -- --nocapture)\n  {}\n  input: {}",
+                     cargo test -p param-graph-compiler --test fuzz {test} -- --nocapture)\n  {}\n  input: {}",
                     broken.details,
                     input.trim_end()
                 );

@@ -128,6 +128,11 @@ pub fn exp(x: &T) -> T {
     map(x, f64::exp)
 }
 
+/// The complex conjugate: the identity on real tensors.
+pub fn conjugate(x: &T) -> T {
+    x.clone()
+}
+
 pub fn log(x: &T) -> T {
     map(x, f64::ln)
 }

@@ -450,23 +450,13 @@ pub fn check_extras(spec: &OpSpec, call_span: SpanRange, extras: &Extras) -> syn
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::graph::lower::lower;
-    use crate::parse::parse_block;
 
-    /// Every entry's example lowers to one node whose op has the entry's
-    /// name and which reads the entry's arity.
+    /// Every entry's example compiles (over `testing::EXAMPLE_LEAVES`) to
+    /// one node whose op has the entry's name and reads the entry's arity.
     #[test]
     fn every_entry_builds_an_op_of_its_own_name() {
-        let leaves = ["x", "y", "m1", "s1", "m2", "s2", "p", "q"]
-            .map(|n| format!("{n}: &SMatrix<f64, 2, 2>"))
-            .join(", ");
         for spec in OPS {
-            let src = format!(
-                "fn f({leaves}) -> SMatrix<f64, 2, 2> {{ {} }}",
-                spec.example
-            );
-            let fns = parse_block(src.parse().unwrap()).unwrap();
-            let g = lower(&fns[0]).unwrap_or_else(|e| panic!("{}: {e}", spec.name));
+            let g = crate::testing::example_graph(spec.example);
             let node = &g.nodes[g.outputs[0]];
             assert_eq!(node.op.name(), spec.name);
             assert_eq!(node.args.len(), spec.tensors, "{}", spec.name);

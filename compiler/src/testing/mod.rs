@@ -28,26 +28,32 @@ pub fn graph(src: &str) -> Graph {
     g
 }
 
-/// The shapes the leaves of a rule's pattern get ([`pattern_graph`]): any
-/// pattern over these names type-checks (`kron(a, b)` is `(4, 6)`, so
-/// `matmul(kron(a, b), x)` fits).
-pub const PATTERN_LEAVES: &[(&str, &[usize])] = &[
-    ("a", &[2, 3]),
+/// The shapes of the leaves that rule patterns and the catalogue's example
+/// calls are written over ([`example_graph`]): every pattern and example
+/// type-checks over them (`kron(a, b)` is `(4, 4)`, so
+/// `matmul(kron(a, b), x)` fits; `x` and `y` add and multiply).
+pub const EXAMPLE_LEAVES: &[(&str, &[usize])] = &[
+    ("a", &[2, 2]),
     ("b", &[2, 2]),
-    ("x", &[6, 4]),
+    ("x", &[4, 4]),
+    ("y", &[4, 4]),
     ("m1", &[3]),
     ("s1", &[3]),
     ("m2", &[2]),
     ("s2", &[2]),
+    ("p", &[2, 3]),
+    ("q", &[2, 2]),
 ];
 
-/// The graph of a rule's pattern, a body in the language over the leaves
-/// of [`PATTERN_LEAVES`] whose axis metavariables `d` and `r` (`axis = d`)
-/// stand for any axis: here `d = 1` and `r = 0`. A tuple pattern has several
-/// results. The result types are whatever the body computes.
-pub fn pattern_graph(pattern: &str) -> Graph {
+/// The graph of a body in the language over the leaves of
+/// [`EXAMPLE_LEAVES`] (a rule's pattern, an op's example call), whose axis
+/// metavariables `d` and `r` (`axis = d`) stand for any axis: here `d = 1`
+/// and `r = 0`. A tuple body has several results. The result types are
+/// whatever the body computes; the leaves are in [`EXAMPLE_LEAVES`] order,
+/// those the body does not name left out.
+pub fn example_graph(pattern: &str) -> Graph {
     let body = pattern.replace("= d)", "= 1)").replace("= r)", "= 0)");
-    let leaves: Vec<String> = PATTERN_LEAVES
+    let leaves: Vec<String> = EXAMPLE_LEAVES
         .iter()
         .filter(|(name, _)| {
             body.split(|c: char| !c.is_alphanumeric() && c != '_')

@@ -534,7 +534,7 @@ pub mod shadowed_integers {
 
         // LEFT OUT (hygiene bug in the macro): `index`. Its gather table is
         // emitted as `let __pg_tN: [usize; K] = [..];` with a bare `usize`
-        // (macros/src/codegen/kernels.rs, `fn index`), which resolves to the
+        // (compiler/src/codegen/kernels/elementwise.rs, `fn index`), which resolves to the
         // `usize` struct above: error[E0308] "expected `usize`, found
         // integer". It should be spelled `::core::primitive::usize`.
         //

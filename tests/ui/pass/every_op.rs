@@ -1,4 +1,5 @@
-//! Every op of the language at least once, each result checked by hand.
+//! Every op of the language at least once (the circuit-product ops are in
+//! `circuit_products.rs`), each result checked by hand.
 #![deny(warnings)]
 
 use param_graph::nalgebra::{SMatrix, SVector};

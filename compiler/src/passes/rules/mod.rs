@@ -30,7 +30,7 @@ pub struct Rule {
     /// Name shown in plans (`[rule: name]`).
     pub name: &'static str,
     /// The pattern: a body in the language that the rule rewrites, shown in
-    /// plans. Its leaves are named as in `testing::PATTERN_LEAVES` and `d`,
+    /// plans. Its leaves are named as in `testing::EXAMPLE_LEAVES` and `d`,
     /// `r` stand for any axis; a test compiles every pattern and checks that
     /// its rule fires on it, so a pattern cannot drift from its matcher.
     pub pattern: &'static str,
@@ -213,12 +213,12 @@ fn apply(graph: &mut Graph, rule: &'static str, rewrite: Rewrite) -> Result<(), 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{assert_rewrites, optimized_graph, pattern_graph};
+    use crate::testing::{assert_rewrites, example_graph, optimized_graph};
 
     #[test]
     fn every_pattern_compiles_and_its_rule_rewrites_it() {
         for rule in RULES {
-            let g = pattern_graph(rule.pattern);
+            let g = example_graph(rule.pattern);
             let Some(rewrite) = (0..g.nodes.len()).find_map(|id| (rule.apply)(&g, id)) else {
                 panic!(
                     "`{}` does not match its pattern {}",
