@@ -6,14 +6,21 @@
 //! `param_graph_runtime::Real`). By kind: `elementwise` (maps, zips, index,
 //! kron, outer, copies), `rows` (reductions and softmaxes along an axis),
 //! `contract` (matrix products, sums of outer products, Kronecker products
-//! applied to a matrix).
+//! applied to a matrix), `products` (cirkit's circuit-product ops: mixing
+//! weights, products of Gaussian layers, products and derivatives of
+//! polynomials).
 
 mod contract;
 mod elementwise;
+mod products;
 mod rows;
 
 pub use contract::{kron_matmul, matmul, outer_contract};
 pub use elementwise::{copy, index, kron, map, outer, zip};
+pub use products::{
+    gaussian, gaussian_from_var, gaussian_var_sum, mixing_weight, polynomial_differential,
+    polynomial_product,
+};
 pub use rows::{normalize, reduce, row_max, row_sum_exp, softmax};
 
 use super::layout::Layout;
@@ -62,12 +69,31 @@ impl Ctx<'_> {
 
     /// [`Ctx::decl`] with `fill` given as an expression.
     pub fn decl_with(&self, buf: &Ident, len: usize, fill: TokenStream) -> TokenStream {
+        self.declare(buf, len, fill, quote!(mut))
+    }
+
+    /// A buffer of `len` elements, all `value`, that nothing writes
+    /// afterwards (a constant): a plain `let` (no `mut` to warn about), or
+    /// the caller's result storage filled in place.
+    pub fn filled(&self, buf: &Ident, len: usize, value: f64) -> TokenStream {
+        self.declare(buf, len, self.lit(value), TokenStream::new())
+    }
+
+    /// `let #mutability buf = [fill; len];`, or the caller's result storage
+    /// filled in place.
+    fn declare(
+        &self,
+        buf: &Ident,
+        len: usize,
+        fill: TokenStream,
+        mutability: TokenStream,
+    ) -> TokenStream {
         if self.views.contains(buf) {
             quote! { #buf.fill(#fill); }
         } else {
             self.count(len);
             let len = Literal::usize_unsuffixed(len);
-            quote! { let mut #buf = [#fill; #len]; }
+            quote! { let #mutability #buf = [#fill; #len]; }
         }
     }
 
