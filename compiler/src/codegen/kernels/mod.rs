@@ -24,6 +24,7 @@ pub use products::{
 pub use rows::{normalize, reduce, row_max, row_sum_exp, softmax};
 
 use super::layout::Layout;
+use super::loops::Space;
 use crate::graph::DType;
 use proc_macro2::{Ident, Literal, TokenStream};
 use quote::quote;
@@ -152,6 +153,25 @@ impl Ctx<'_> {
                 #krate::runtime::contract::GemmStrides { a_row: #ar, a_inner: #ai, b_inner: #bi, out_row: #or, overwrite: true },
             );
         }
+    }
+
+    /// `out` (`len` elements) zeroed, then `out += x · y` at every point of
+    /// `space`: a sum of products (matrix products, contractions,
+    /// convolutions). Each buffer comes with its stride along every
+    /// iteration axis.
+    pub fn sum_of_products(
+        &self,
+        space: &Space,
+        len: usize,
+        (out, so): (&Ident, &[usize]),
+        (x, sx): (&Ident, &[usize]),
+        (y, sy): (&Ident, &[usize]),
+    ) -> TokenStream {
+        let target = space.at(out, so);
+        let (x, y) = (space.at(x, sx), space.at(y, sy));
+        let decl = self.decl(out, len, 0.0);
+        let body = space.loops(quote! { #target += #x * #y; });
+        quote! { #decl #body }
     }
 
     /// `runtime::rows::name(&x[..], args, Rows { .. })` for a reduction of

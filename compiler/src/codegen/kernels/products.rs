@@ -159,12 +159,13 @@ pub fn polynomial_product(ctx: &Ctx, out: &Ident, p: &Input, q: &Input) -> Token
     let (sp, sq) = (p.strides(), q.strides());
     let out_s = [k2 * so[0], so[0], so[1], so[1]];
     let space = Space::ordered_by(vec![k1, k2, d1, d2], &out_s);
-    let target = space.at(out, &out_s);
-    let x = space.at(p.buf, &[sp[0], 0, sp[1], 0]);
-    let y = space.at(q.buf, &[0, sq[0], 0, sq[1]]);
-    let decl = ctx.decl(out, shape[0] * shape[1], 0.0);
-    let body = space.loops(quote! { #target += #x * #y; });
-    quote! { #decl #body }
+    ctx.sum_of_products(
+        &space,
+        shape[0] * shape[1],
+        (out, &out_s),
+        (p.buf, &[sp[0], 0, sp[1], 0]),
+        (q.buf, &[0, sq[0], 0, sq[1]]),
+    )
 }
 
 /// `polynomial_differential(p, order = n)`: `(K, D)` into `(K, D − n)` in
