@@ -16,7 +16,6 @@ mod layout;
 mod loops;
 mod nodes;
 mod plan;
-mod products;
 
 use crate::graph::{Graph, Op, Output, Signature};
 use kernels::{Ctx, Input};

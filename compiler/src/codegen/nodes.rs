@@ -2,7 +2,6 @@
 
 use super::kernels::{self, Ctx, Input};
 use super::layout::Layout;
-use super::products;
 use crate::graph::{Graph, NodeId, Op};
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::quote;
@@ -99,16 +98,7 @@ pub fn emit(
             // Read in place: the leaf's memory is its storage order.
             quote! { let #out: &[#elem; #n] = #krate::runtime::flat(#arg); }
         }
-        Op::Constant { value, shape } => {
-            let n = shape.iter().product();
-            if ctx.views.contains(out) {
-                ctx.decl(out, n, value.0)
-            } else {
-                ctx.count(n);
-                let (lit, n) = (ctx.lit(value.0), Literal::usize_unsuffixed(n));
-                quote! { let #out = [#lit; #n]; }
-            }
-        }
+        Op::Constant { value, shape } => ctx.filled(out, shape.iter().product(), value.0),
         Op::Map(op) => kernels::map(ctx, out, *op, &input(0)),
         Op::Zip(op) => kernels::zip(ctx, out, *op, &input(0), &input(1)),
         Op::Reduce { kind, axis } => {
@@ -150,19 +140,19 @@ pub fn emit(
         Op::KronMatMul => {
             kernels::kron_matmul(ctx, out, &scratch("t"), &input(0), &input(1), &input(2))
         }
-        Op::MixingWeight => products::mixing_weight(ctx, out, &input(0)),
+        Op::MixingWeight => kernels::mixing_weight(ctx, out, &input(0)),
         Op::Gaussian(part) => {
             let args: Vec<Input> = (0..node.args.len()).map(input).collect();
-            products::gaussian(ctx, out, *part, &args)
+            kernels::gaussian(ctx, out, *part, &args)
         }
-        Op::GaussianVarSum => products::gaussian_var_sum(ctx, out, &input(0), &input(1)),
+        Op::GaussianVarSum => kernels::gaussian_var_sum(ctx, out, &input(0), &input(1)),
         Op::GaussianFromVar(part) => {
             let args: Vec<Input> = (0..node.args.len()).map(input).collect();
-            products::gaussian_from_var(ctx, out, *part, &args)
+            kernels::gaussian_from_var(ctx, out, *part, &args)
         }
-        Op::PolynomialProduct => products::polynomial_product(ctx, out, &input(0), &input(1)),
+        Op::PolynomialProduct => kernels::polynomial_product(ctx, out, &input(0), &input(1)),
         Op::PolynomialDifferential { order } => {
-            products::polynomial_differential(ctx, out, &input(0), *order)
+            kernels::polynomial_differential(ctx, out, &input(0), *order)
         }
         Op::Flatten { start, end } => {
             let x = input(0);

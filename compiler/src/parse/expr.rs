@@ -164,10 +164,11 @@ fn literal(lit: &syn::Lit, negative: bool, span: SpanRange) -> Option<syn::Resul
 
 #[cfg(test)]
 mod tests {
+    use super::super::parsed;
     use super::*;
 
     fn parse(src: &str) -> syn::Result<Expr> {
-        parse_expr(&syn::parse_str(src).unwrap())
+        parsed(src, parse_expr)
     }
 
     #[test]

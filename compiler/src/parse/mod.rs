@@ -60,3 +60,13 @@ pub fn parse_block(tokens: TokenStream) -> syn::Result<Vec<ast::GraphFn>> {
         .collect();
     diagnostics.finish(fns)
 }
+
+/// `src` parsed by syn as the `T` that `parse` reads, then by `parse`: how
+/// the unit tests feed one piece of the language to its parser.
+#[cfg(test)]
+fn parsed<T: syn::parse::Parse, R>(
+    src: &str,
+    parse: impl Fn(&T) -> syn::Result<R>,
+) -> syn::Result<R> {
+    parse(&syn::parse_str(src).unwrap())
+}

@@ -167,10 +167,11 @@ fn non_literal(tokens: &impl quote::ToTokens) -> syn::Error {
 
 #[cfg(test)]
 mod tests {
+    use super::super::parsed;
     use super::*;
 
     fn form(src: &str) -> syn::Result<TensorType> {
-        parse_tensor_type(&syn::parse_str(src).unwrap())
+        parsed(src, parse_tensor_type)
     }
 
     #[test]

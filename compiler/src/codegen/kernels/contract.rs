@@ -20,9 +20,6 @@ pub fn matmul(ctx: &Ctx, out: &Ident, a: &Input, b: &Input) -> TokenStream {
         dims: vec![m, n, k],
         order: vec![1, 2, 0],
     };
-    let target = space.at(out, &[so[0], so[1], 0]);
-    let x = space.at(a.buf, &[sa[0], 0, sa[1]]);
-    let y = space.at(b.buf, &[0, sb[1], sb[0]]);
     // Column `j` of the output is `Σ_l b[l, j] · a[:, l]`: with `a`'s columns
     // contiguous this is the runtime's contraction kernel, rows = j,
     // inner = l, cols = i.
@@ -44,9 +41,13 @@ pub fn matmul(ctx: &Ctx, out: &Ident, a: &Input, b: &Input) -> TokenStream {
         let decl = ctx.decl_overwritten(out, m * n);
         return quote! { #decl #call };
     }
-    let decl = ctx.decl(out, m * n, 0.0);
-    let body = space.loops(quote! { #target += #x * #y; });
-    quote! { #decl #body }
+    ctx.sum_of_products(
+        &space,
+        m * n,
+        (out, &[so[0], so[1], 0]),
+        (a.buf, &[sa[0], 0, sa[1]]),
+        (b.buf, &[0, sb[1], sb[0]]),
+    )
 }
 
 /// `outer_contract(a, b)`: `reduce_sum(outer_product(a, b, axis = d), axis = r)`
@@ -94,8 +95,6 @@ pub fn outer_contract(
     space.order.retain(|&axis| axis != r);
     let inner = space.order.len().saturating_sub(1);
     space.order.insert(inner, r);
-    let target = space.at(out, &out_s);
-    let (x, y) = (space.at(a.buf, &a_s), space.at(b.buf, &b_s));
     // The inner `(i, k, j)` block is a matrix product when the output and
     // `b` run contiguously along `j`: hand each batch of it to the runtime's
     // dispatched kernel (AVX2/FMA where the CPU has it) once it is big
@@ -129,9 +128,13 @@ pub fn outer_contract(
         let body = batch.loops(call);
         return quote! { #decl #body };
     }
-    let decl = ctx.decl(out, len(&shape), 0.0);
-    let body = space.loops(quote! { #target += #x * #y; });
-    quote! { #decl #body }
+    ctx.sum_of_products(
+        &space,
+        len(&shape),
+        (out, &out_s),
+        (a.buf, &a_s),
+        (b.buf, &b_s),
+    )
 }
 
 /// `kron_matmul(a, b, x)` = `matmul(kron(a, b), x)` by the tensor-dot trick,
@@ -152,20 +155,15 @@ pub fn kron_matmul(
     // T stored with j fastest, then k, then c.
     let st = [1, q, q * r];
     // Pass 1, iteration axes (j, k, c, l).
-    let space1 = Space::ordered_by(vec![q, r, n, s], &[st[0], st[1], st[2], 0]);
-    let t_at = space1.at(t, &[st[0], st[1], st[2], 0]);
-    let x_at = space1.at(x.buf, &[s * sx[0], 0, sx[1], sx[0]]);
-    let b_at = space1.at(b.buf, &[0, sb[0], 0, sb[1]]);
-    let pass1 = space1.loops(quote! { #t_at += #b_at * #x_at; });
+    let t_s = [st[0], st[1], st[2], 0];
+    let (b_s, x_s) = ([0, sb[0], 0, sb[1]], [s * sx[0], 0, sx[1], sx[0]]);
+    let space1 = Space::ordered_by(vec![q, r, n, s], &t_s);
+    let pass1 = ctx.sum_of_products(&space1, q * r * n, (t, &t_s), (b.buf, &b_s), (x.buf, &x_s));
     // Pass 2, iteration axes (i, k, c, j); output column-major (p·r, n).
     let so = Layout::column_major().strides(&[p * r, n]);
-    let out_s = [r * so[0], so[0], so[1], 0];
-    let space2 = Space::ordered_by(vec![p, r, n, q], &out_s);
-    let y_at = space2.at(out, &out_s);
-    let a_at = space2.at(a.buf, &[sa[0], 0, 0, sa[1]]);
-    let t2_at = space2.at(t, &[0, st[1], st[2], st[0]]);
-    let pass2 = space2.loops(quote! { #y_at += #a_at * #t2_at; });
-    let decl_t = ctx.decl(t, q * r * n, 0.0);
-    let decl = ctx.decl(out, p * r * n, 0.0);
-    quote! { #decl_t #pass1 #decl #pass2 }
+    let y_s = [r * so[0], so[0], so[1], 0];
+    let (a_s, t2_s) = ([sa[0], 0, 0, sa[1]], [0, st[1], st[2], st[0]]);
+    let space2 = Space::ordered_by(vec![p, r, n, q], &y_s);
+    let pass2 = ctx.sum_of_products(&space2, p * r * n, (out, &y_s), (a.buf, &a_s), (t, &t2_s));
+    quote! { #pass1 #pass2 }
 }

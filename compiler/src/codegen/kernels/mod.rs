@@ -6,17 +6,25 @@
 //! `param_graph_runtime::Real`). By kind: `elementwise` (maps, zips, index,
 //! kron, outer, copies), `rows` (reductions and softmaxes along an axis),
 //! `contract` (matrix products, sums of outer products, Kronecker products
-//! applied to a matrix).
+//! applied to a matrix), `products` (cirkit's circuit-product ops: mixing
+//! weights, products of Gaussian layers, products and derivatives of
+//! polynomials).
 
 mod contract;
 mod elementwise;
+mod products;
 mod rows;
 
 pub use contract::{kron_matmul, matmul, outer_contract};
 pub use elementwise::{copy, index, kron, map, outer, zip};
+pub use products::{
+    gaussian, gaussian_from_var, gaussian_var_sum, mixing_weight, polynomial_differential,
+    polynomial_product,
+};
 pub use rows::{normalize, reduce, row_max, row_sum_exp, softmax};
 
 use super::layout::Layout;
+use super::loops::Space;
 use crate::graph::DType;
 use proc_macro2::{Ident, Literal, TokenStream};
 use quote::quote;
@@ -62,12 +70,31 @@ impl Ctx<'_> {
 
     /// [`Ctx::decl`] with `fill` given as an expression.
     pub fn decl_with(&self, buf: &Ident, len: usize, fill: TokenStream) -> TokenStream {
+        self.declare(buf, len, fill, quote!(mut))
+    }
+
+    /// A buffer of `len` elements, all `value`, that nothing writes
+    /// afterwards (a constant): a plain `let` (no `mut` to warn about), or
+    /// the caller's result storage filled in place.
+    pub fn filled(&self, buf: &Ident, len: usize, value: f64) -> TokenStream {
+        self.declare(buf, len, self.lit(value), TokenStream::new())
+    }
+
+    /// `let #mutability buf = [fill; len];`, or the caller's result storage
+    /// filled in place.
+    fn declare(
+        &self,
+        buf: &Ident,
+        len: usize,
+        fill: TokenStream,
+        mutability: TokenStream,
+    ) -> TokenStream {
         if self.views.contains(buf) {
             quote! { #buf.fill(#fill); }
         } else {
             self.count(len);
             let len = Literal::usize_unsuffixed(len);
-            quote! { let mut #buf = [#fill; #len]; }
+            quote! { let #mutability #buf = [#fill; #len]; }
         }
     }
 
@@ -126,6 +153,25 @@ impl Ctx<'_> {
                 #krate::runtime::contract::GemmStrides { a_row: #ar, a_inner: #ai, b_inner: #bi, out_row: #or, overwrite: true },
             );
         }
+    }
+
+    /// `out` (`len` elements) zeroed, then `out += x · y` at every point of
+    /// `space`: a sum of products (matrix products, contractions,
+    /// convolutions). Each buffer comes with its stride along every
+    /// iteration axis.
+    pub fn sum_of_products(
+        &self,
+        space: &Space,
+        len: usize,
+        (out, so): (&Ident, &[usize]),
+        (x, sx): (&Ident, &[usize]),
+        (y, sy): (&Ident, &[usize]),
+    ) -> TokenStream {
+        let target = space.at(out, so);
+        let (x, y) = (space.at(x, sx), space.at(y, sy));
+        let decl = self.decl(out, len, 0.0);
+        let body = space.loops(quote! { #target += #x * #y; });
+        quote! { #decl #body }
     }
 
     /// `runtime::rows::name(&x[..], args, Rows { .. })` for a reduction of

@@ -1,13 +1,13 @@
 //! The loops of cirkit's circuit-product ops: mixing weights, products of
 //! Gaussian layers, products and derivatives of polynomials.
 //!
-//! Like `kernels`, each function emits the statements that declare and fill
-//! one node's buffer. The scalar steps of the Gaussian and derivative ops are
+//! Each function emits the statements that declare and fill one node's
+//! buffer. The scalar steps of the Gaussian and derivative ops are
 //! `param_graph_runtime::ProductOps` calls, so a parameter computed alone and
 //! one computed from shared summed variances are the same expression.
 
-use super::kernels::{Ctx, Input};
-use super::loops::Space;
+use super::{Ctx, Input};
+use crate::codegen::loops::Space;
 use crate::graph::GaussianPart;
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::quote;
@@ -19,22 +19,6 @@ fn call(ctx: &Ctx, name: &str, args: &[TokenStream]) -> TokenStream {
     quote! { <#elem as #krate::runtime::ProductOps>::#name(#(#args),*) }
 }
 
-fn strides(x: &Input) -> Vec<usize> {
-    x.layout.strides(x.shape)
-}
-
-/// A buffer filled with `value` that nothing writes afterwards: a plain
-/// `let` (no `mut` to warn about), or the caller's storage filled.
-fn filled(ctx: &Ctx, out: &Ident, len: usize, value: f64) -> TokenStream {
-    if ctx.views.contains(out) {
-        ctx.decl(out, len, value)
-    } else {
-        ctx.count(len);
-        let (lit, n) = (ctx.lit(value), Literal::usize_unsuffixed(len));
-        quote! { let #out = [#lit; #n]; }
-    }
-}
-
 /// `mixing_weight(v)`: `(K, H) → (K, K·H)` in `v`'s layout, zeros except
 /// `W[k, h·K + k] = v[k, h]`; one pass over `v` after the fill.
 pub fn mixing_weight(ctx: &Ctx, out: &Ident, v: &Input) -> TokenStream {
@@ -44,7 +28,7 @@ pub fn mixing_weight(ctx: &Ctx, out: &Ident, v: &Input) -> TokenStream {
     let out_s = [so[0] + so[1], k * so[1]];
     let space = Space::ordered_by(vec![k, h], &out_s);
     let target = space.at(out, &out_s);
-    let source = space.at(v.buf, &strides(v));
+    let source = space.at(v.buf, &v.strides());
     let decl = ctx.decl(out, k * k * h, 0.0);
     let body = space.loops(quote! { #target = #source; });
     quote! { #decl #body }
@@ -172,15 +156,16 @@ pub fn polynomial_product(ctx: &Ctx, out: &Ident, p: &Input, q: &Input) -> Token
     let (k2, d2) = (q.shape[0], q.shape[1]);
     let shape = [k1 * k2, d1 + d2 - 1];
     let so = p.layout.strides(&shape);
-    let (sp, sq) = (strides(p), strides(q));
+    let (sp, sq) = (p.strides(), q.strides());
     let out_s = [k2 * so[0], so[0], so[1], so[1]];
     let space = Space::ordered_by(vec![k1, k2, d1, d2], &out_s);
-    let target = space.at(out, &out_s);
-    let x = space.at(p.buf, &[sp[0], 0, sp[1], 0]);
-    let y = space.at(q.buf, &[0, sq[0], 0, sq[1]]);
-    let decl = ctx.decl(out, shape[0] * shape[1], 0.0);
-    let body = space.loops(quote! { #target += #x * #y; });
-    quote! { #decl #body }
+    ctx.sum_of_products(
+        &space,
+        shape[0] * shape[1],
+        (out, &out_s),
+        (p.buf, &[sp[0], 0, sp[1], 0]),
+        (q.buf, &[0, sq[0], 0, sq[1]]),
+    )
 }
 
 /// `polynomial_differential(p, order = n)`: `(K, D)` into `(K, D − n)` in
@@ -189,11 +174,11 @@ pub fn polynomial_product(ctx: &Ctx, out: &Ident, p: &Input, q: &Input) -> Token
 pub fn polynomial_differential(ctx: &Ctx, out: &Ident, p: &Input, order: usize) -> TokenStream {
     let (k, d) = (p.shape[0], p.shape[1]);
     if d <= order {
-        return filled(ctx, out, k, 0.0);
+        return ctx.filled(out, k, 0.0);
     }
     let shape = [k, d - order];
     let so = p.layout.strides(&shape);
-    let sp = strides(p);
+    let sp = p.strides();
     let space = Space::ordered_by(shape.to_vec(), &so);
     let target = space.at(out, &so);
     let offset = space.offset(&sp);
