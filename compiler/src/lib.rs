@@ -13,7 +13,7 @@
 //!    rewrite rules of `passes::rules`, to a fixed point;
 //! 5. `codegen`: the graph as plain nalgebra-facing Rust.
 //!
-//! With the `testing` feature, [`testing`] adds an interpreter of the IR and
+//! With the `testing` feature, `testing` adds an interpreter of the IR and
 //! helpers that compile a source text to a graph, for tests only.
 
 mod codegen;

@@ -13,6 +13,7 @@ mod suggest;
 
 pub use crate::parse::ast::DType;
 use crate::span::SpanRange;
+#[cfg(any(test, feature = "testing"))]
 pub use attributes::Attr;
 pub use signature::{Output, Signature};
 
