@@ -70,9 +70,16 @@ fn block_max(x: &[f64], m: &mut [f64], rows: Rows) {
 }
 
 /// Row maxima into `m` and minima into `lo`, in the same pass, and whether
-/// every shifted value `x − m` of the block lies in `[-708, 0]` (finite
-/// maxima, minima within 708 of them; NaN fails), so the cheaper
-/// exponential applies to the whole block.
+/// every shifted value `x − m` of the block, *as the kernels compute it*,
+/// lies in `[-708, 0]`, so the cheaper exponential applies to the whole
+/// block.
+///
+/// The test is exact in floating point: it evaluates the very subtraction
+/// the kernels evaluate, `lo − m`, for the smallest element, and rounding is
+/// monotone, so every other `fl(x − m)` lies in `[fl(lo − m), 0]`. (Testing
+/// `lo ≥ m − 708` instead is wrong once `|m| ≥ 2⁵⁵`: `m − 708` rounds, and
+/// shifted values far below −708 would reach the unguarded exponential.)
+/// Non-finite maxima, an infinite shifted minimum and NaN all fail it.
 #[inline(always)]
 fn block_max_in_range(x: &[f64], m: &mut [f64], lo: &mut [f64], rows: Rows) -> bool {
     m.fill(f64::NEG_INFINITY);
@@ -84,7 +91,7 @@ fn block_max_in_range(x: &[f64], m: &mut [f64], lo: &mut [f64], rows: Rows) -> b
         }
     }
     m.iter().zip(lo.iter()).fold(true, |ok, (mi, li)| {
-        ok & mi.is_finite() & (*li >= *mi - 708.0)
+        ok & mi.is_finite() & (*li - *mi >= -708.0)
     })
 }
 
@@ -232,6 +239,44 @@ mod tests {
             }
         }
         out
+    }
+
+    /// The cheap exponential is taken only where the shifted values the
+    /// kernel computes are in its range, whatever the magnitude of the
+    /// maximum: `1e18 − 708` rounds to `1e18 − 768`, which an inexact range
+    /// test let through to the unguarded exponential.
+    #[test]
+    fn huge_maxima_take_the_guarded_exponential() {
+        let rows = Rows {
+            outer: 1,
+            len: 2,
+            inner: 1,
+        };
+        for (x, sm, lsm) in [
+            ([1e18, 1e18 - 768.0], [1.0, 0.0], [0.0, -768.0]),
+            // Neighbours 1.5e284 apart.
+            (
+                [1e300, 1e300 - 1e284],
+                [1.0, 0.0],
+                [0.0, (1e300 - 1e284) - 1e300],
+            ),
+            ([-1e18 - 1024.0, -1e18], [0.0, 1.0], [-1024.0, 0.0]),
+            (
+                [2f64.powi(55), 2f64.powi(55) - 760.0],
+                [1.0, 0.0],
+                [0.0, -760.0],
+            ),
+        ] {
+            let (mut m, mut s) = ([0.0], [0.0]);
+            let mut out = [0.0; 2];
+            softmax_f64(&x, &mut out, &mut m, &mut s, rows, false);
+            assert_eq!(out, sm, "softmax({x:?})");
+            softmax_f64(&x, &mut out, &mut m, &mut s, rows, true);
+            assert_eq!(out, lsm, "log_softmax({x:?})");
+            let mut lse = [0.0];
+            logsumexp_f64(&x, &mut lse, &mut m, rows);
+            assert_eq!(lse[0], x[0].max(x[1]), "logsumexp({x:?})");
+        }
     }
 
     #[test]
