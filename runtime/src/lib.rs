@@ -12,7 +12,8 @@
 //! * [`Kron`]: a Kronecker product kept as its two factors, which a graph can
 //!   return so that the consumer applies the tensor-dot trick.
 //! * [`ProductOps`]: the stable forms of the Gaussian and polynomial products
-//!   of circuit layers.
+//!   of circuit layers (the Gaussian ones scaled by the larger stddev, so no
+//!   intermediate overflows or underflows where the result does not).
 //! * [`math`], [`rows`], [`contract`]: the heavy kernels — an `exp` within
 //!   1 ulp of libm that loops vectorize, softmax/log-sum-exp over a reduced
 //!   axis, and a register-tiled contraction — each run with AVX2/FMA when the
