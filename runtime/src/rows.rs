@@ -436,9 +436,11 @@ fn softmax_f32_impl<const FMA: bool>(
             let sum = sum_exp_contiguous_f32::<FMA>(xb, mx, keep, fast);
             (mb[0], sb[0]) = (mx as f32, sum as f32);
             if log {
-                let k = mx + sum.ln();
+                // (x − m) − log s, in that order: m + log s would round
+                // log s away when |m| is large.
+                let ls = sum.ln();
                 for (oi, v) in ob.iter_mut().zip(xb) {
-                    *oi = (f64::from(*v) - k) as f32;
+                    *oi = ((f64::from(*v) - mx) - ls) as f32;
                 }
             } else {
                 let k = 1.0 / sum;
@@ -475,7 +477,7 @@ fn softmax_f32_impl<const FMA: bool>(
             {
                 *mo = *mi as f32;
                 *so = *si as f32;
-                *k = if log { *mi + si.ln() } else { 1.0 / *si };
+                *k = if log { si.ln() } else { 1.0 / *si };
             }
             for (row, orow) in xb
                 .chunks_exact(rows.inner)
@@ -483,8 +485,9 @@ fn softmax_f32_impl<const FMA: bool>(
             {
                 let io = row[c0..c0 + w].iter().zip(orow[c0..c0 + w].iter_mut());
                 if log {
-                    for ((v, oi), k) in io.zip(&scale[..w]) {
-                        *oi = (f64::from(*v) - *k) as f32;
+                    // (x − m) − log s, in that order (as the contiguous case).
+                    for ((v, oi), (k, mi)) in io.zip(scale[..w].iter().zip(&mx[..w])) {
+                        *oi = ((f64::from(*v) - *mi) - *k) as f32;
                     }
                 } else {
                     for ((_, oi), k) in io.zip(&scale[..w]) {
