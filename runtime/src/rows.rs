@@ -8,6 +8,18 @@
 //! at `(o·len + k)·inner + i`, and its row statistic at `o·inner + i`. The
 //! code generator computes the three sizes from the layout; these kernels
 //! then walk memory in order, one vectorized sweep per reduced position.
+//!
+//! Fast path: softmax takes a cheaper exponential (valid on `[-708, 0]`)
+//! for a block only when `fl(min − max) ≥ −708` for each of its rows — the
+//! very subtraction the kernel evaluates, so the test is exact (rounding is
+//! monotone); everywhere else the full, clamped exponential runs.
+//!
+//! `f32` ([`sum_f32`], [`softmax_f32`], [`logsumexp_f32`]): exponentials in
+//! `f64`, sums in 16 `f64` lanes combined pairwise, one rounding to `f32`
+//! per result. The error of a sum of `n` terms is at most
+//! `(n/16 + 4)·2⁻⁵³·Σ|xᵢ|` before that rounding (below `2⁻³³·Σ|xᵢ|` for
+//! `n ≤ 2²⁴`): tested against `f64` references on rows of 10⁵–1.4·10⁶
+//! elements.
 
 use crate::math::{exp_impl, exp_normal_nonpositive};
 
