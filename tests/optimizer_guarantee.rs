@@ -135,7 +135,9 @@ impl Premise {
     /// exact to f64 rounding for f32 operands).
     fn product(&mut self, a: f64, b: f64) -> f64 {
         let p = a * b;
-        if !(p.abs() <= self.ty.max) || (a != 0.0 && b != 0.0 && p.abs() < self.ty.min_normal) {
+        // (NaN and overflow fail the first test.)
+        let finite = p.abs() <= self.ty.max;
+        if !finite || (a != 0.0 && b != 0.0 && p.abs() < self.ty.min_normal) {
             self.ok = false;
         }
         p
@@ -144,7 +146,8 @@ impl Premise {
     /// rounding). Returns the sum.
     fn sum(&mut self, terms: &[f64]) -> f64 {
         let abs: f64 = terms.iter().map(|t| t.abs()).sum();
-        if !(abs * (1.0 + 64.0 * self.ty.eps) <= self.ty.max) {
+        let finite = abs * (1.0 + 64.0 * self.ty.eps) <= self.ty.max;
+        if !finite {
             self.ok = false;
         }
         terms.iter().sum()
