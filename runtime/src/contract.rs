@@ -72,6 +72,14 @@ fn gemm_f32<const FMA: bool>(
 
 /// The portable body; `FMA` fuses the multiply-add (only where the CPU has
 /// it: elsewhere `mul_add` is a libm call).
+///
+/// Accuracy: `f64` accumulates each output over the whole sum in its
+/// register tile. `f32` accumulates in its register tile over blocks of
+/// [`MulAdd::KC`] = 64 steps of `k` and adds each block's partial sums into
+/// an `f64` tile, rounding to `f32` once at the end: an error of at most
+/// `(64·2⁻²⁴ + (n/64)·2⁻⁵³)·Σₖ|aₖ·bₖ|` for `n` terms, where a plain `f32`
+/// loop has `n·2⁻²⁴` (and BLAS `sgemm`, torch's, about `(KC + n/KC)·2⁻²⁴`
+/// with KC in the hundreds). The extra `f64` adds come once per 64 steps.
 #[inline(always)]
 fn gemm_acc<T: MulAdd, const FMA: bool>(
     rows: usize,
@@ -82,12 +90,10 @@ fn gemm_acc<T: MulAdd, const FMA: bool>(
     out: &mut [T],
     s: GemmStrides,
 ) {
-    // A 4 × 8 register tile of outputs accumulates over the whole sum:
-    // per step of `k`, 4 broadcasts and one 8-wide row of `b` feed 32
-    // multiply-adds. Rows and columns outside whole tiles take the plain
-    // rank-1 loop below.
-    const TR: usize = 4;
-    const TC: usize = 8;
+    // A 4 × 8 register tile of outputs accumulates over the sum (over
+    // blocks of it for f32): per step of `k`, 4 broadcasts and one 8-wide
+    // row of `b` feed 32 multiply-adds. Rows and columns outside whole
+    // tiles take the edge loop below.
     let (full_rows, full_cols) = (rows - rows % TR, cols - cols % TC);
     for i0 in (0..full_rows).step_by(TR) {
         for j0 in (0..full_cols).step_by(TC) {
@@ -98,28 +104,28 @@ fn gemm_acc<T: MulAdd, const FMA: bool>(
                     acc_row.copy_from_slice(&out[at..at + TC]);
                 }
             }
-            if s.a_row == 1 {
-                // A column-major panel: the tile's four multipliers are
-                // adjacent, so each step slices `a` and `b` once to an
-                // exact length and the tile needs no further bounds checks.
-                for k in 0..inner {
-                    let (at_a, at_b) = (i0 + k * s.a_inner, j0 + k * s.b_inner);
-                    let (ak, bk) = (&a[at_a..at_a + TR], &b[at_b..at_b + TC]);
-                    for (acc_row, &scale) in acc.iter_mut().zip(ak) {
-                        for (o, &v) in acc_row.iter_mut().zip(bk) {
-                            *o = T::madd::<FMA>(scale, v, *o);
+            if T::KC >= inner {
+                tile_steps::<T, FMA>(&mut acc, (i0, j0), 0..inner, a, b, s);
+            } else {
+                let mut wide = [[0.0f64; TC]; TR];
+                for (w_row, acc_row) in wide.iter_mut().zip(&acc) {
+                    for (w, v) in w_row.iter_mut().zip(acc_row) {
+                        *w = v.to_f64();
+                    }
+                }
+                for k0 in (0..inner).step_by(T::KC) {
+                    let mut part = [[T::zero(); TC]; TR];
+                    let steps = k0..inner.min(k0 + T::KC);
+                    tile_steps::<T, FMA>(&mut part, (i0, j0), steps, a, b, s);
+                    for (w_row, p_row) in wide.iter_mut().zip(&part) {
+                        for (w, v) in w_row.iter_mut().zip(p_row) {
+                            *w += v.to_f64();
                         }
                     }
                 }
-            } else {
-                for k in 0..inner {
-                    let at = k * s.b_inner + j0;
-                    let bk = &b[at..at + TC];
-                    for (r, acc_row) in acc.iter_mut().enumerate() {
-                        let scale = a[(i0 + r) * s.a_row + k * s.a_inner];
-                        for (o, &v) in acc_row.iter_mut().zip(bk) {
-                            *o = T::madd::<FMA>(scale, v, *o);
-                        }
+                for (acc_row, w_row) in acc.iter_mut().zip(&wide) {
+                    for (v, w) in acc_row.iter_mut().zip(w_row) {
+                        *v = T::from_f64(*w);
                     }
                 }
             }
@@ -141,7 +147,51 @@ fn gemm_acc<T: MulAdd, const FMA: bool>(
     }
 }
 
-/// Row `i`, columns `from..cols`, by rank-1 updates. A function, not a
+/// Rows of the register tile.
+const TR: usize = 4;
+/// Columns of the register tile.
+const TC: usize = 8;
+
+/// `acc[r][c] += Σ_{k ∈ steps} a[(i0 + r)·a_row + k·a_inner] · b[k·b_inner + j0 + c]`.
+#[inline(always)]
+fn tile_steps<T: MulAdd, const FMA: bool>(
+    acc: &mut [[T; TC]; TR],
+    (i0, j0): (usize, usize),
+    steps: std::ops::Range<usize>,
+    a: &[T],
+    b: &[T],
+    s: GemmStrides,
+) {
+    if s.a_row == 1 {
+        // A column-major panel: the tile's four multipliers are adjacent,
+        // so each step slices `a` and `b` once to an exact length and the
+        // tile needs no further bounds checks.
+        for k in steps {
+            let (at_a, at_b) = (i0 + k * s.a_inner, j0 + k * s.b_inner);
+            let (ak, bk) = (&a[at_a..at_a + TR], &b[at_b..at_b + TC]);
+            for (acc_row, &scale) in acc.iter_mut().zip(ak) {
+                for (o, &v) in acc_row.iter_mut().zip(bk) {
+                    *o = T::madd::<FMA>(scale, v, *o);
+                }
+            }
+        }
+    } else {
+        for k in steps {
+            let at = k * s.b_inner + j0;
+            let bk = &b[at..at + TC];
+            for (r, acc_row) in acc.iter_mut().enumerate() {
+                let scale = a[(i0 + r) * s.a_row + k * s.a_inner];
+                for (o, &v) in acc_row.iter_mut().zip(bk) {
+                    *o = T::madd::<FMA>(scale, v, *o);
+                }
+            }
+        }
+    }
+}
+
+/// Row `i`, columns `from..cols`. `f64`: rank-1 updates of the contiguous
+/// row. `f32`: groups of up to 8 columns, accumulated in blocks of
+/// [`MulAdd::KC`] steps added into `f64` (as the tiles). A function, not a
 /// closure: `#[inline(always)]` carries it into the AVX2/FMA caller (a
 /// closure would be compiled without the target features, and `mul_add`
 /// there is a libm call).
@@ -161,24 +211,57 @@ fn edge_row<T: MulAdd, const FMA: bool>(
     if s.overwrite {
         row.fill(T::zero());
     }
-    for k in 0..inner {
-        let scale = a[i * s.a_row + k * s.a_inner];
-        let brow = &b[k * s.b_inner + from..k * s.b_inner + cols];
-        for (o, v) in row.iter_mut().zip(brow) {
-            *o = T::madd::<FMA>(scale, *v, *o);
+    if T::KC >= inner {
+        for k in 0..inner {
+            let scale = a[i * s.a_row + k * s.a_inner];
+            let brow = &b[k * s.b_inner + from..k * s.b_inner + cols];
+            for (o, v) in row.iter_mut().zip(brow) {
+                *o = T::madd::<FMA>(scale, *v, *o);
+            }
+        }
+        return;
+    }
+    for (g, group) in row.chunks_mut(TC).enumerate() {
+        let j0 = from + g * TC;
+        let w = group.len();
+        let mut wide = [0.0f64; TC];
+        for (wv, v) in wide.iter_mut().zip(group.iter()) {
+            *wv = v.to_f64();
+        }
+        for k0 in (0..inner).step_by(T::KC) {
+            let mut part = [T::zero(); TC];
+            for k in k0..inner.min(k0 + T::KC) {
+                let scale = a[i * s.a_row + k * s.a_inner];
+                let brow = &b[k * s.b_inner + j0..k * s.b_inner + j0 + w];
+                for (p, v) in part.iter_mut().zip(brow) {
+                    *p = T::madd::<FMA>(scale, *v, *p);
+                }
+            }
+            for (wv, p) in wide.iter_mut().zip(&part) {
+                *wv += p.to_f64();
+            }
+        }
+        for (v, wv) in group.iter_mut().zip(&wide) {
+            *v = T::from_f64(*wv);
         }
     }
 }
 
-/// `a·b + c`, fused or not.
+/// `a·b + c`, fused or not, and how sums of the type are blocked.
 pub(crate) trait MulAdd: Copy {
+    /// Steps of `k` accumulated in the type before the partial sums are
+    /// added into `f64` (`usize::MAX`: never, the type is `f64`).
+    const KC: usize;
     fn madd<const FMA: bool>(a: Self, b: Self, c: Self) -> Self;
     fn zero() -> Self;
+    fn to_f64(self) -> f64;
+    fn from_f64(v: f64) -> Self;
 }
 
 macro_rules! mul_add_impl {
-    ($($t:ty),*) => {$(
+    ($($t:ty: $kc:expr),*) => {$(
         impl MulAdd for $t {
+            const KC: usize = $kc;
             #[inline(always)]
             fn madd<const FMA: bool>(a: Self, b: Self, c: Self) -> Self {
                 if FMA { a.mul_add(b, c) } else { a * b + c }
@@ -187,14 +270,73 @@ macro_rules! mul_add_impl {
             fn zero() -> Self {
                 0.0
             }
+            #[inline(always)]
+            fn to_f64(self) -> f64 {
+                self as f64
+            }
+            #[inline(always)]
+            fn from_f64(v: f64) -> Self {
+                v as $t
+            }
         }
     )*};
 }
-mul_add_impl!(f32, f64);
+mul_add_impl!(f32: 64, f64: usize::MAX);
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// f32 contractions over 10⁵ terms (tiles and edges, both `a` paths)
+    /// within the stated bound of the exact sum:
+    /// `½ ulp + (64·2⁻²⁴ + (n/64)·2⁻⁵³)·Σ|aₖ·bₖ|`; a left-to-right f32 loop
+    /// misses it on these all-positive terms.
+    #[test]
+    fn f32_long_sums_are_blocked_into_f64() {
+        let (rows, inner, cols) = (5, 100_000, 11);
+        let mut state = 7u64;
+        let mut next = move || {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            0.05 + 0.1 * ((state >> 11) as f64 / (1u64 << 53) as f64)
+        };
+        let a: Vec<f32> = (0..rows * inner).map(|_| next() as f32).collect();
+        let b: Vec<f32> = (0..inner * cols).map(|_| next() as f32).collect();
+        for a_row in [1, inner] {
+            let a_inner = if a_row == 1 { rows } else { 1 };
+            let s = GemmStrides {
+                a_row,
+                a_inner,
+                b_inner: cols,
+                out_row: cols,
+                overwrite: true,
+            };
+            let mut out = vec![f32::NAN; rows * cols];
+            gemm_acc_f32(rows, inner, cols, &a, &b, &mut out, s);
+            for i in 0..rows {
+                for j in 0..cols {
+                    let terms = (0..inner).map(|k| {
+                        f64::from(a[i * a_row + k * a_inner]) * f64::from(b[k * cols + j])
+                    });
+                    let exact: f64 = terms.clone().sum();
+                    let abs: f64 = terms.map(f64::abs).sum();
+                    let bound = f64::from(exact as f32) * 2f64.powi(-24)
+                        + (64.0 * 2f64.powi(-24) + inner as f64 / 64.0 * 2f64.powi(-53)) * abs;
+                    let got = f64::from(out[i * cols + j]);
+                    assert!((got - exact).abs() <= bound, "({i}, {j}): {got} vs {exact}");
+                    if (i, j) == (0, 0) {
+                        let naive =
+                            (0..inner).fold(0.0f32, |acc, k| acc + a[k * a_inner] * b[k * cols]);
+                        assert!(
+                            (f64::from(naive) - exact).abs() > bound,
+                            "the test discriminates"
+                        );
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn matches_a_naive_triple_loop_with_strides() {

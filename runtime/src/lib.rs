@@ -12,11 +12,21 @@
 //! * [`Kron`]: a Kronecker product kept as its two factors, which a graph can
 //!   return so that the consumer applies the tensor-dot trick.
 //! * [`ProductOps`]: the stable forms of the Gaussian and polynomial products
-//!   of circuit layers.
+//!   of circuit layers (the Gaussian ones scaled by the larger stddev, so no
+//!   intermediate overflows or underflows where the result does not).
 //! * [`math`], [`rows`], [`contract`]: the heavy kernels — an `exp` within
-//!   1 ulp of libm that loops vectorize, softmax/log-sum-exp over a reduced
-//!   axis, and a register-tiled contraction — each run with AVX2/FMA when the
-//!   CPU has them (checked at run time, once per call).
+//!   1 ulp of libm that loops vectorize, softmax/log-sum-exp (and, for
+//!   `f32`, sums) over a reduced axis, and a register-tiled contraction —
+//!   each run with AVX2/FMA when the CPU has them (checked at run time, once
+//!   per call).
+//!
+//! Numerics: every fast path is valid on its whole input domain or chosen
+//! by a test that is exact in floating point (see [`rows`]); `f32` sums are
+//! accumulated in `f64` (row kernels: error at most
+//! `(n/16 + 4)·2⁻⁵³·Σ|xᵢ|` before the one rounding to `f32`; contractions:
+//! `(64·2⁻²⁴ + (n/64)·2⁻⁵³)·Σ|aₖ·bₖ|`, see [`contract`]); the Gaussian
+//! products never overflow or underflow in an intermediate where the result
+//! does not ([`ProductOps`]).
 //!
 //! Users normally reach this crate through the facade as `param_graph::runtime`.
 // One audited `unsafe` block lives in `dispatch::dispatched!`: calling code

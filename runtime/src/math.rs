@@ -110,6 +110,12 @@ pub(crate) fn exp_impl<const FMA: bool>(x: f64) -> f64 {
 /// is a normal number at most 1: no clamping and one scale factor instead
 /// of two. The caller checks the range (row kernels do, per row, in one
 /// vectorized pass); the polynomial is the same, so are the results.
+///
+/// Outside `[-708, 0]` the result is garbage (below −1022·ln 2 the biased
+/// exponent wraps into the sign bit), so the check must be exact in floating
+/// point: test the very value passed here (as `rows` does with the shifted
+/// row minimum `fl(lo − max)`), never a bound computed from the maximum
+/// (`max − 708` rounds once `|max| ≥ 2⁵⁵`).
 #[inline(always)]
 pub(crate) fn exp_normal_nonpositive<const FMA: bool>(x: f64) -> f64 {
     let madd = madd::<FMA>;

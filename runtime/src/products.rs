@@ -12,40 +12,66 @@
 /// m = (m1·s2² + m2·s1²) / v      s² = s1²·s2² / v      log Z = log N(m1; m2, v)
 /// ```
 ///
-/// `v` is computed once per pair ([`ProductOps::gaussian_var_sum`]) and the
-/// three parameters are computed from it in forms that neither overflow
-/// where the result is finite nor cancel:
+/// **Never overflows or underflows in an intermediate where the result does
+/// not.** `v` itself overflows once a stddev passes √max (1.8e19 in `f32`,
+/// 1.3e154 in `f64`) and underflows below √min, though all three results
+/// may be representable. So, as `hypot` does, everything is scaled by the
+/// larger standard deviation: with `M = max(|s1|, |s2|)`, `μ = min(..)` and
+/// `ρ = μ / M ∈ [0, 1]`, the shared per-pair term is the *scaled* variance
+/// sum `v̂ = v / M² = 1 + ρ² ∈ [1, 2]` ([`ProductOps::gaussian_scaled_var`],
+/// computed once per pair when several of the three read it), and
+///
+/// ```text
+/// s     = μ / √v̂
+/// m     = c + (o − c)·ρ·ρ / v̂          (c the mean with the smaller stddev, o the other)
+/// log Z = −½ (log 2π + log v̂) − log M − (½·y)·(y / v̂),   y = (m1 − m2) / M
+/// ```
+///
+/// Every intermediate is bounded by the inputs or the result: `ρ ≤ 1`,
+/// `v̂ ≤ 2`, `|(o − c)·ρ²/v̂| ≤ |o − c|/2`, and `(½·y)·(y/v̂) = ½ ((m1 − m2)/√v)²`
+/// is the magnitude of `log Z` itself. A difference of means that overflows
+/// (finite means of opposite signs beyond max/2) is taken in halves instead.
+/// The results agree with the textbook forms to a few ulps wherever those
+/// are finite, and stay right at the extremes of both types (tested down
+/// to the smallest subnormals and up to the largest finite values):
 ///
 /// ```
 /// use param_graph_runtime::ProductOps;
 ///
-/// let v = <f64 as ProductOps>::gaussian_var_sum(3.0, 4.0);
-/// assert_eq!(v, 25.0);
-/// assert_eq!(<f64 as ProductOps>::gaussian_stddev(3.0, 4.0, v), 2.4);
+/// let w = <f64 as ProductOps>::gaussian_scaled_var(3.0, 4.0);
+/// assert_eq!(w, 1.5625); // (9 + 16) / 16
+/// assert_eq!(<f64 as ProductOps>::gaussian_stddev(3.0, 4.0, w), 2.4);
 /// // Equal means: the product's mean is that mean, exactly.
-/// assert_eq!(<f64 as ProductOps>::gaussian_mean(0.1, 3.0, 0.1, 4.0, v), 0.1);
-/// // No overflow of 1e200 · 4e200 on the way to a finite result.
-/// let w = <f64 as ProductOps>::gaussian_var_sum(1e100, 2e100);
-/// assert!((<f64 as ProductOps>::gaussian_stddev(1e100, 2e100, w) / 8.94427190999916e99 - 1.0).abs() < 1e-15);
+/// assert_eq!(<f64 as ProductOps>::gaussian_mean(0.1, 3.0, 0.1, 4.0, w), 0.1);
+/// // s1² + s2² overflows f32 here; the stddev does not.
+/// let w = <f32 as ProductOps>::gaussian_scaled_var(1e-3, 2e19);
+/// assert_eq!(<f32 as ProductOps>::gaussian_stddev(1e-3, 2e19, w), 1e-3);
 /// ```
+///
+/// Edge cases: NaN propagates; both stddevs zero gives NaN (as torch's
+/// `0 / 0`); an infinite stddev gives the limits (the other layer's mean and
+/// stddev, `log Z = −inf`), where torch's textbook form gives NaN.
 pub trait ProductOps: Copy {
-    /// The summed variances `v = s1² + s2²` of one pair.
-    fn gaussian_var_sum(s1: Self, s2: Self) -> Self;
-    /// The mean of the product, `(m1·s2² + m2·s1²) / v`, computed as the
-    /// closer mean plus a correction: `m1 + (m2 − m1)·(s1² / v)` when
-    /// `s1² ≤ s2²`, else `m2 + (m1 − m2)·(s2² / v)`. The weight is at most
-    /// ½, equal means give that mean exactly, and nothing overflows on the
-    /// way to a finite result.
-    fn gaussian_mean(m1: Self, s1: Self, m2: Self, s2: Self, v: Self) -> Self;
+    /// The shared term of one pair: the summed variances scaled by the
+    /// larger one, `v̂ = (s1² + s2²) / max(s1², s2²) = 1 + ρ²` with
+    /// `ρ = min(|s1|, |s2|) / max(|s1|, |s2|)`; in `[1, 2]` for any finite,
+    /// not both zero, stddevs (NaN when both are zero or either is NaN).
+    fn gaussian_scaled_var(s1: Self, s2: Self) -> Self;
+    /// The mean of the product, `(m1·s2² + m2·s1²) / v`, from the shared
+    /// `w = v̂`: the mean `c` of the smaller stddev plus a correction,
+    /// `c + (o − c)·ρ·ρ / v̂` (weight at most ½), so equal means give that
+    /// mean exactly and nothing overflows on the way to a finite result.
+    /// When `o − c` overflows or is not finite it is `c/v̂ + o·(ρ²/v̂)`,
+    /// torch's weighted average (so an infinite mean gives `±inf` as torch).
+    fn gaussian_mean(m1: Self, s1: Self, m2: Self, s2: Self, w: Self) -> Self;
     /// The standard deviation of the product, `√(s1²·s2² / v)`, computed as
-    /// `|s2| · (|s1| / √v)`: the ratio is at most 1, so the product of the
-    /// variances never overflows.
-    fn gaussian_stddev(s1: Self, s2: Self, v: Self) -> Self;
-    /// The log normalizer of the product,
-    /// `log N(m1; m2, v) = −½ (log 2π + log v + d·(d / v))` with
-    /// `d = m1 − m2`: the difference taken first (no cancellation of `m1²`
-    /// against `2·m1·m2`), `log` of the summed variance.
-    fn gaussian_log_partition(m1: Self, m2: Self, v: Self) -> Self;
+    /// `min(|s1|, |s2|) / √v̂`: no product of variances, no overflow.
+    fn gaussian_stddev(s1: Self, s2: Self, w: Self) -> Self;
+    /// The log normalizer of the product, `log N(m1; m2, v)`, computed as
+    /// `−½ (log 2π + log v̂) − log M − (½·y)·(y / v̂)` with
+    /// `y = (m1 − m2) / M`: the difference taken first (no cancellation of
+    /// `m1²` against `2·m1·m2`), `log v = 2 log M + log v̂` never overflows.
+    fn gaussian_log_partition(m1: Self, s1: Self, m2: Self, s2: Self, w: Self) -> Self;
     /// The coefficient of degree `index` of the `order`-th derivative of a
     /// polynomial whose coefficient of degree `index + order` is `c`:
     /// `c · (index + order) · (index + order − 1) ⋯ (index + 1)`, multiplied
@@ -57,27 +83,43 @@ macro_rules! products_impl {
     ($($t:ident: $ln_2pi:expr),*) => {$(
         impl ProductOps for $t {
             #[inline]
-            fn gaussian_var_sum(s1: Self, s2: Self) -> Self {
-                s1 * s1 + s2 * s2
+            fn gaussian_scaled_var(s1: Self, s2: Self) -> Self {
+                let rho = ratio(s1.abs(), s2.abs());
+                rho * rho + 1.0
             }
             #[inline]
-            fn gaussian_mean(m1: Self, s1: Self, m2: Self, s2: Self, v: Self) -> Self {
-                let (v1, v2) = (s1 * s1, s2 * s2);
-                if v1 <= v2 {
-                    m1 + (m2 - m1) * (v1 / v)
+            fn gaussian_mean(m1: Self, s1: Self, m2: Self, s2: Self, w: Self) -> Self {
+                let (a1, a2) = (s1.abs(), s2.abs());
+                // `c` has the smaller stddev, hence the weight ≥ ½.
+                // (Also the NaN branch: every step propagates it.)
+                let (c, o) = if a1 <= a2 { (m1, m2) } else { (m2, m1) };
+                let rho = ratio(a1, a2);
+                let d = o - c;
+                if d.is_finite() {
+                    c + d * rho * rho / w
                 } else {
-                    // Also the NaN branch: every step propagates it.
-                    m2 + (m1 - m2) * (v2 / v)
+                    c / w + o * (rho * rho / w)
                 }
             }
             #[inline]
-            fn gaussian_stddev(s1: Self, s2: Self, v: Self) -> Self {
-                s2.abs() * (s1.abs() / v.sqrt())
+            fn gaussian_stddev(s1: Self, s2: Self, w: Self) -> Self {
+                let (a1, a2) = (s1.abs(), s2.abs());
+                let small = if a1 <= a2 { a1 } else { a2 };
+                // NaN in either: `w` is NaN too.
+                small / w.sqrt()
             }
             #[inline]
-            fn gaussian_log_partition(m1: Self, m2: Self, v: Self) -> Self {
+            fn gaussian_log_partition(m1: Self, s1: Self, m2: Self, s2: Self, w: Self) -> Self {
+                let (a1, a2) = (s1.abs(), s2.abs());
+                let large = if a1 >= a2 { a1 } else { a2 };
                 let d = m1 - m2;
-                -0.5 * ($ln_2pi + v.ln() + d * (d / v))
+                let y = if d.is_finite() {
+                    d / large
+                } else {
+                    // Finite means of opposite signs beyond max/2: halves.
+                    (0.5 * m1 - 0.5 * m2) / large * 2.0
+                };
+                -0.5 * ($ln_2pi + w.ln()) - large.ln() - (0.5 * y) * (y / w)
             }
             #[inline]
             fn derivative_coefficient(c: Self, index: usize, order: usize) -> Self {
@@ -93,6 +135,18 @@ macro_rules! products_impl {
     )*};
 }
 products_impl!(f32: 1.837_877_f32, f64: 1.837_877_066_409_345_3_f64);
+
+/// `min(a, b) / max(a, b)` of two magnitudes, `0` when only the larger is
+/// infinite, NaN when both are zero, both infinite or either is NaN.
+#[inline(always)]
+fn ratio<T: Copy + PartialOrd + std::ops::Div<Output = T>>(a: T, b: T) -> T {
+    // NaN in `a`: the comparison fails and `a / b` is NaN; NaN in `b`: `b / a`.
+    if a <= b {
+        a / b
+    } else {
+        b / a
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -110,11 +164,20 @@ mod tests {
     }
 
     fn stable(m1: f64, s1: f64, m2: f64, s2: f64) -> (f64, f64, f64) {
-        let v = f64::gaussian_var_sum(s1, s2);
+        let w = f64::gaussian_scaled_var(s1, s2);
         (
-            f64::gaussian_mean(m1, s1, m2, s2, v),
-            f64::gaussian_stddev(s1, s2, v),
-            f64::gaussian_log_partition(m1, m2, v),
+            f64::gaussian_mean(m1, s1, m2, s2, w),
+            f64::gaussian_stddev(s1, s2, w),
+            f64::gaussian_log_partition(m1, s1, m2, s2, w),
+        )
+    }
+
+    fn stable32(m1: f32, s1: f32, m2: f32, s2: f32) -> (f32, f32, f32) {
+        let w = f32::gaussian_scaled_var(s1, s2);
+        (
+            f32::gaussian_mean(m1, s1, m2, s2, w),
+            f32::gaussian_stddev(s1, s2, w),
+            f32::gaussian_log_partition(m1, s1, m2, s2, w),
         )
     }
 
@@ -142,26 +205,169 @@ mod tests {
     #[test]
     fn gaussian_forms_are_stable() {
         // A vanishing variance on one side gives that side's mean exactly.
-        let v = f64::gaussian_var_sum(2.0, 0.0);
-        assert_eq!(f64::gaussian_mean(0.3, 2.0, 0.7, 0.0, v), 0.7);
-        assert_eq!(f64::gaussian_stddev(2.0, 0.0, v), 0.0);
+        let w = f64::gaussian_scaled_var(2.0, 0.0);
+        assert_eq!(f64::gaussian_mean(0.3, 2.0, 0.7, 0.0, w), 0.7);
+        assert_eq!(f64::gaussian_stddev(2.0, 0.0, w), 0.0);
         // Means near 1e200 with large variances: the textbook m1·s2² overflows.
-        let v = f64::gaussian_var_sum(1e100, 1e100);
-        let m = f64::gaussian_mean(1e200, 1e100, 3e200, 1e100, v);
+        let w = f64::gaussian_scaled_var(1e100, 1e100);
+        let m = f64::gaussian_mean(1e200, 1e100, 3e200, 1e100, w);
         assert!((m / 2e200 - 1.0).abs() < 1e-15, "{m}");
         // Nearly equal means far from 0: the Mahalanobis term stays exact.
-        let v = f64::gaussian_var_sum(1e-8, 1e-8);
-        let z = f64::gaussian_log_partition(1e8 + 1e-8, 1e8, v);
+        let w = f64::gaussian_scaled_var(1e-8, 1e-8);
+        let z = f64::gaussian_log_partition(1e8 + 1e-8, 1e-8, 1e8, 1e-8, w);
         assert!(z.is_finite());
-        // NaN propagates.
-        assert!(f64::gaussian_mean(f64::NAN, 1.0, 0.0, 1.0, 2.0).is_nan());
-        assert!(f64::gaussian_mean(0.0, f64::NAN, 0.0, 1.0, f64::NAN).is_nan());
-        assert!(f64::gaussian_stddev(1.0, f64::NAN, f64::NAN).is_nan());
+        // NaN propagates; both stddevs zero is NaN, as torch's 0 / 0.
+        assert!(stable(f64::NAN, 1.0, 0.0, 1.0).0.is_nan());
+        let (m, s, z) = stable(0.0, f64::NAN, 0.0, 1.0);
+        assert!(m.is_nan() && s.is_nan() && z.is_nan());
+        let (m, s, z) = stable(0.0, 1.0, 0.0, f64::NAN);
+        assert!(m.is_nan() && s.is_nan() && z.is_nan());
+        let (m, s, z) = stable(1.0, 0.0, 2.0, 0.0);
+        assert!(m.is_nan() && s.is_nan() && z.is_nan());
+        // An infinite mean gives ±inf, as torch's weighted average.
+        assert_eq!(stable(f64::INFINITY, 1.0, 0.0, 2.0).0, f64::INFINITY);
+        assert_eq!(
+            stable(0.0, 1.0, f64::NEG_INFINITY, 2.0).0,
+            f64::NEG_INFINITY
+        );
+        // An infinite stddev: the limits.
+        let (m, s, z) = stable(0.5, 2.0, 7.0, f64::INFINITY);
+        assert_eq!((m, s, z), (0.5, 2.0, f64::NEG_INFINITY));
         // f32 agrees with f64 to its precision.
-        let v32 = f32::gaussian_var_sum(0.5, 0.6);
-        let z32 = f32::gaussian_log_partition(-0.3, 0.9, v32);
+        let z32 = stable32(-0.3, 0.5, 0.9, 0.6).2;
         let z64 = stable(-0.3, 0.5, 0.9, 0.6).2;
         assert!((z32 as f64 - z64).abs() < 1e-6);
+    }
+
+    /// The handed case: `s1² + s2²` overflows `f32`, the stddev is 1e-3.
+    #[test]
+    fn f32_stddev_of_a_huge_and_a_small_stddev() {
+        assert_eq!(stable32(0.0, 1e-3, 0.0, 2e19).1, 1e-3);
+        assert_eq!(stable32(0.0, 2e19, 0.0, 1e-3).1, 1e-3);
+        // Mean: the small stddev's mean, corrected by a weight of 2.5e-45.
+        assert_eq!(stable32(3.0, 1e-3, -5.0, 2e19).0, 3.0);
+        let z = stable32(3.0, 1e-3, -5.0, 2e19).2;
+        let want = -0.5 * (2.0 * std::f64::consts::PI).ln() - 2e19f64.ln();
+        assert!((f64::from(z) - want).abs() <= 4.0 * f64::from(f32::EPSILON) * want.abs());
+    }
+
+    /// Relative error in units of `eps`, against a scale.
+    fn err(got: f64, want: f64, scale: f64, eps: f64) -> f64 {
+        (got - want).abs() / (scale * eps)
+    }
+
+    /// At every scale of both types, up to the largest finite stddevs and
+    /// means and down to the smallest normal ones, the three results match
+    /// the textbook forms evaluated at moderate values and scaled by an
+    /// exact power of two: `m`, `s` scale with `2ᵏ`, `log Z` shifts by
+    /// `−k·log 2`. Tolerance: 8 ulps of the result (of `max(|m1|, |m2|)` for
+    /// the mean, whose correction may cancel; of the sum of the terms'
+    /// magnitudes for `log Z`).
+    #[test]
+    fn gaussian_forms_hold_at_the_extremes_of_both_types() {
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        let mut unit = move || {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        // (exponents k, eps, f32?) — moderate values lie in [2^-8, 2^8], so
+        // 2^k times them stays finite and normal in the type.
+        for (lo, hi, eps, single) in [
+            (-1012, 1014, f64::EPSILON, false),
+            (-116, 118, f64::from(f32::EPSILON), true),
+        ] {
+            for k in (lo..=hi).step_by(3) {
+                let scale = 2f64.powi(k);
+                for _ in 0..20 {
+                    let s1 = 2f64.powf(16.0 * unit() - 8.0);
+                    let s2 = 2f64.powf(16.0 * unit() - 8.0);
+                    let m1 = (unit() - 0.5) * 256.0;
+                    let m2 = (unit() - 0.5) * 256.0;
+                    let (sm1, ss1, sm2, ss2) = if single {
+                        // Round the scaled inputs to f32 and use those exact
+                        // values in the reference.
+                        let r = |v: f64| f64::from((v * scale) as f32) / scale;
+                        (r(m1), r(s1), r(m2), r(s2))
+                    } else {
+                        (m1, s1, m2, s2)
+                    };
+                    let (tm, ts, tz) = textbook(sm1, ss1, sm2, ss2);
+                    let (wm, ws, wz) = (tm * scale, ts * scale, tz - f64::from(k) * 2f64.ln());
+                    let (gm, gs, gz) = if single {
+                        let g = stable32(
+                            (sm1 * scale) as f32,
+                            (ss1 * scale) as f32,
+                            (sm2 * scale) as f32,
+                            (ss2 * scale) as f32,
+                        );
+                        (f64::from(g.0), f64::from(g.1), f64::from(g.2))
+                    } else {
+                        stable(sm1 * scale, ss1 * scale, sm2 * scale, ss2 * scale)
+                    };
+                    let ctx = format!("k {k}, ({sm1}, {ss1}, {sm2}, {ss2}), f32 {single}");
+                    let mscale = sm1.abs().max(sm2.abs()) * scale;
+                    assert!(err(gm, wm, mscale, eps) <= 8.0, "mean {gm} vs {wm}: {ctx}");
+                    assert!(err(gs, ws, ws, eps) <= 8.0, "stddev {gs} vs {ws}: {ctx}");
+                    let d = (sm1 - sm2) / ss1.max(ss2);
+                    let zscale = 1.0 + (ss1.max(ss2) * scale).ln().abs() + d * d;
+                    assert!(err(gz, wz, zscale, eps) <= 8.0, "log Z {gz} vs {wz}: {ctx}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn gaussian_forms_at_the_largest_and_smallest_values() {
+        // Largest stddevs: v overflows, s = M/√2.
+        let (m, s, z) = stable(0.0, f64::MAX, 0.0, f64::MAX);
+        assert_eq!(m, 0.0);
+        assert!((s / (f64::MAX / 2f64.sqrt()) - 1.0).abs() < 4.0 * f64::EPSILON);
+        let want = -0.5 * (2.0 * std::f64::consts::PI).ln() - f64::MAX.ln() - 0.5 * 2f64.ln();
+        assert!((z - want).abs() < 4.0 * f64::EPSILON * want.abs());
+        // Largest means of opposite signs: their difference overflows.
+        let (m, _, z) = stable(f64::MAX, 1e300, -f64::MAX, 1e300);
+        assert_eq!(m, 0.0);
+        let y = 2.0 * (f64::MAX / 1e300);
+        let want = -0.5 * (2.0 * std::f64::consts::PI).ln()
+            - 1e300f64.ln()
+            - 0.5 * 2f64.ln()
+            - 0.25 * y * y;
+        assert!(
+            (z - want).abs() < 8.0 * f64::EPSILON * want.abs(),
+            "{z} vs {want}"
+        );
+        let (m, _, _) = stable(f64::MAX, 1.0, -f64::MAX, 2.0);
+        assert!(
+            (m / (f64::MAX * 0.6) - 1.0).abs() < 4.0 * f64::EPSILON,
+            "{m}"
+        );
+        // Smallest stddevs: v underflows to 0 in the textbook form.
+        let tiny = f64::from_bits(1); // 4.9e-324
+        let (_, s, z) = stable(0.0, tiny, 0.0, tiny);
+        assert!(s > 0.0 && s <= tiny);
+        let want = -0.5 * (2.0 * std::f64::consts::PI).ln() - tiny.ln() - 0.5 * 2f64.ln();
+        assert!(
+            (z - want).abs() < 4.0 * f64::EPSILON * want.abs(),
+            "{z} vs {want}"
+        );
+        // f32 at both ends.
+        let (m, s, z) = stable32(1.0, f32::MAX, -1.0, f32::MAX);
+        assert_eq!(m, 0.0);
+        assert!((f64::from(s) / (f64::from(f32::MAX) / 2f64.sqrt()) - 1.0).abs() < 1e-6);
+        assert!(z.is_finite() && z < -88.0);
+        let tiny32 = f32::from_bits(1);
+        let (m, s, z) = stable32(1.0, tiny32, 3.0, 1.0);
+        assert_eq!(m, 1.0);
+        assert_eq!(s, tiny32);
+        assert!(z.is_finite());
+        let (_, s, z) = stable32(0.0, 1e-30, 0.0, 3e-30);
+        assert!(
+            (f64::from(s) / (3e-30 / 10f64.sqrt()) - 1.0).abs() < 1e-6,
+            "{s}"
+        );
+        assert!(z.is_finite());
     }
 
     #[test]

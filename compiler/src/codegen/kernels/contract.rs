@@ -23,7 +23,9 @@ pub fn matmul(ctx: &Ctx, out: &Ident, a: &Input, b: &Input) -> TokenStream {
     // Column `j` of the output is `Σ_l b[l, j] · a[:, l]`: with `a`'s columns
     // contiguous this is the runtime's contraction kernel, rows = j,
     // inner = l, cols = i.
-    if sa[0] == 1 && m >= 4 && m * n * k >= 256 {
+    // f32 always takes the kernel when it can: it accumulates in f64.
+    let f32 = ctx.dtype == crate::graph::DType::F32;
+    if sa[0] == 1 && (f32 || (m >= 4 && m * n * k >= 256)) {
         let strides = GemmCall {
             a_row: sb[1],
             a_inner: sb[0],
@@ -101,7 +103,9 @@ pub fn outer_contract(
     // enough to pay for the call.
     let (rows, inner, cols) = (a.shape[d], a.shape[r], b.shape[d]);
     let extra = a.shape.len();
-    if out_s[extra] == 1 && b_s[extra] == 1 && cols >= 4 && rows * inner * cols >= 256 {
+    let f32 = ctx.dtype == crate::graph::DType::F32;
+    let big = cols >= 4 && rows * inner * cols >= 256;
+    if out_s[extra] == 1 && b_s[extra] == 1 && (f32 || big) {
         let mut batch = space.dims.clone();
         for axis in [d, r, extra] {
             batch[axis] = 1;

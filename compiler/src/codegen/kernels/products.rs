@@ -89,17 +89,18 @@ pub fn gaussian(ctx: &Ctx, out: &Ident, part: GaussianPart, args: &[Input]) -> T
             GaussianPart::Stddev => (&r[0], &r[1]),
             _ => (&r[1], &r[3]),
         };
-        let v = call(ctx, "gaussian_var_sum", &[s1.clone(), s2.clone()]);
+        let v = call(ctx, "gaussian_scaled_var", &[s1.clone(), s2.clone()]);
         from_var(ctx, part, r, v)
     })
 }
 
-/// `gaussian_var_sum(s1, s2)`: `s1[i]² + s2[j]²` at `i·K2 + j`.
+/// `gaussian_var_sum(s1, s2)`: at `i·K2 + j`, the summed variances in the
+/// runtime's scaled form, `(s1[i]² + s2[j]²) / max(s1[i]², s2[j]²)`.
 pub fn gaussian_var_sum(ctx: &Ctx, out: &Ident, s1: &Input, s2: &Input) -> TokenStream {
     let sizes = (s1.shape[0], s2.shape[0]);
     let inputs = [(s1, Side::First), (s2, Side::Second)];
     pairwise(ctx, out, sizes, &inputs, |r| {
-        call(ctx, "gaussian_var_sum", &[r[0].clone(), r[1].clone()])
+        call(ctx, "gaussian_scaled_var", &[r[0].clone(), r[1].clone()])
     })
 }
 
@@ -142,7 +143,7 @@ fn from_var(ctx: &Ctx, part: GaussianPart, r: &[TokenStream], v: TokenStream) ->
         GaussianPart::LogPartition => call(
             ctx,
             "gaussian_log_partition",
-            &[r[0].clone(), r[2].clone(), v],
+            &[r[0].clone(), r[1].clone(), r[2].clone(), r[3].clone(), v],
         ),
     }
 }

@@ -57,7 +57,7 @@ pub fn row_max(ctx: &Ctx, m: &Ident, x: &Input, axis: usize) -> TokenStream {
 pub fn reduce(
     ctx: &Ctx,
     out: &Ident,
-    (m, t): (&Ident, &Ident),
+    (m, _t): (&Ident, &Ident),
     kind: ReduceKind,
     x: &Input,
     axis: usize,
@@ -65,6 +65,12 @@ pub fn reduce(
     let n = rows(x, axis);
     let xb = x.buf;
     match kind {
+        ReduceKind::Sum if ctx.dtype == DType::F32 => {
+            // Accumulated in f64 by the runtime (not left to right in f32).
+            let decl = ctx.decl_overwritten(out, n);
+            let call = ctx.rows_call("sum_f32", x, axis, quote! { &mut #out[..] }, quote!());
+            quote! { #decl #call }
+        }
         ReduceKind::Sum | ReduceKind::Prod => {
             let (fill, step) = if kind == ReduceKind::Sum {
                 (0.0, quote!(+=))
@@ -75,28 +81,24 @@ pub fn reduce(
             let pass = over_rows(x, axis, |r, o| quote! { #out[#r] #step #xb[#o]; });
             quote! { #decl #pass }
         }
-        ReduceKind::Lse if ctx.dtype == DType::F64 => {
+        ReduceKind::Lse => {
             let decl_m = ctx.decl(m, n, 0.0);
             let decl = ctx.decl_overwritten(out, n);
             let args = quote! { &mut #out[..], &mut #m[..] };
-            let call = ctx.rows_call("logsumexp_f64", x, axis, args, TokenStream::new());
+            let call = ctx.rows_call(&rows_kernel(ctx, "logsumexp"), x, axis, args, quote!());
             quote! { #decl_m #decl #call }
         }
-        ReduceKind::Lse => {
-            // torch.logsumexp: shift by the row max, masked to 0 when infinite,
-            // so all-`-inf` rows give `-inf` and rows holding `+inf` give `+inf`.
-            let max = row_max(ctx, m, x, axis);
-            let k = flat_var();
-            let shift = ctx.real("lse_shift", quote! { #m[#k] });
-            let mask = flat(n, quote! { #m[#k] = #shift; });
-            let decl = ctx.decl(out, n, 0.0);
-            let decl_t = ctx.decl_overwritten(t, len(x.shape));
-            let exps = shifted_exp(ctx, t, x, m, axis);
-            let sum = over_rows(x, axis, |r, o| quote! { #out[#r] += #t[#o]; });
-            let finish = flat(n, quote! { #out[#k] = #out[#k].ln() + #m[#k]; });
-            quote! { #max #mask #decl #decl_t #exps #sum #finish }
-        }
     }
+}
+
+/// The runtime row kernel `name_f32` or `name_f64` for the element type.
+fn rows_kernel(ctx: &Ctx, name: &str) -> String {
+    let elem = if ctx.dtype == DType::F32 {
+        "f32"
+    } else {
+        "f64"
+    };
+    format!("{name}_{elem}")
 }
 
 /// `softmax` / `log_softmax` along `axis`, as torch computes them: shift by
@@ -112,36 +114,21 @@ pub fn softmax(
     log: bool,
 ) -> TokenStream {
     let n = rows(x, axis);
-    if ctx.dtype == DType::F64 {
-        // One dispatched runtime kernel (AVX2/FMA where available) doing the
-        // same passes block by block, the exponentials fused into the sums.
-        let decl_m = ctx.decl(m, n, 0.0);
-        let decl_s = ctx.decl(s, n, 0.0);
-        let decl_out = ctx.decl_overwritten(out, len(x.shape));
-        let args = quote! { &mut #out[..], &mut #m[..], &mut #s[..] };
-        let call = ctx.rows_call("softmax_f64", x, axis, args, quote! { , #log });
-        return quote! { #decl_m #decl_s #decl_out #call };
-    }
-    let max = row_max(ctx, m, x, axis);
+    // One dispatched runtime kernel (AVX2/FMA where available) doing the
+    // passes block by block, the exponentials fused into the sums (in f64
+    // for f32).
+    let decl_m = ctx.decl(m, n, 0.0);
     let decl_s = ctx.decl(s, n, 0.0);
     let decl_out = ctx.decl_overwritten(out, len(x.shape));
-    let xb = x.buf;
-    let k = flat_var();
-    // The exponentials go through the output buffer, then the sums.
-    let exps = shifted_exp(ctx, out, x, m, axis);
-    let sum = over_rows(x, axis, |r, o| quote! { #s[#r] += #out[#o]; });
-    if log {
-        let logs = flat(n, quote! { #s[#k] = #s[#k].ln(); });
-        let write = over_rows(
-            x,
-            axis,
-            |r, o| quote! { #out[#o] = #xb[#o] - #m[#r] - #s[#r]; },
-        );
-        quote! { #max #decl_s #decl_out #exps #sum #logs #write }
-    } else {
-        let normalize = over_rows(x, axis, |r, o| quote! { #out[#o] /= #s[#r]; });
-        quote! { #max #decl_s #decl_out #exps #sum #normalize }
-    }
+    let args = quote! { &mut #out[..], &mut #m[..], &mut #s[..] };
+    let call = ctx.rows_call(
+        &rows_kernel(ctx, "softmax"),
+        x,
+        axis,
+        args,
+        quote! { , #log },
+    );
+    quote! { #decl_m #decl_s #decl_out #call }
 }
 
 /// `row_sum_exp(x, m)`: `Σ exp(x − m)` along `axis`, in the reduced layout.
@@ -156,7 +143,13 @@ pub fn row_sum_exp(
     let decl = ctx.decl(out, rows(x, axis), 0.0);
     let decl_t = ctx.decl_overwritten(t, len(x.shape));
     let exps = shifted_exp(ctx, t, x, m, axis);
-    let pass = over_rows(x, axis, |r, o| quote! { #out[#r] += #t[#o]; });
+    let pass = if ctx.dtype == DType::F32 {
+        // Accumulated in f64 by the runtime (not left to right in f32).
+        let t_in = Input { buf: t, ..*x };
+        ctx.rows_call("sum_f32", &t_in, axis, quote! { &mut #out[..] }, quote!())
+    } else {
+        over_rows(x, axis, |r, o| quote! { #out[#r] += #t[#o]; })
+    };
     quote! { #decl #decl_t #exps #pass }
 }
 

@@ -6,7 +6,9 @@
 //! m = (m1·s2² + m2·s1²) / v     s² = s1²·s2² / v     log Z = −½ (log 2π + log v + (m1 − m2)² / v)
 //! ```
 //!
-//! (each evaluated in the stable form of `param_graph_runtime::ProductOps`).
+//! (each evaluated in the stable form of `param_graph_runtime::ProductOps`,
+//! where the shared `v` is held scaled by `max(s1², s2²)` so it never
+//! overflows or underflows).
 //!
 //! When a circuit product multiplies two Gaussian layers, the mean, the
 //! stddev and the log-partition of the product all read the same `s1` and
