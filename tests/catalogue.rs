@@ -6,7 +6,7 @@
 
 mod support;
 
-use param_graph_compiler::testing::{eval, example_graph, sample_inputs, OPS};
+use param_graph_compiler::testing::{eval, example_graph, rules, sample_inputs, OPS};
 use support::ir::eval_graph;
 use support::T;
 
@@ -35,8 +35,26 @@ fn every_op_has_a_row_in_the_readme() {
     }
 }
 
-/// The compile-pass programs (`tests/ui/pass/`, built by `tests/ui.rs` under
-/// `deny(warnings)` and their results checked) call every op.
+/// The compile-pass programs (`tests/ui/pass/`, which `tests/ui.rs` builds
+/// under `deny(warnings)` and runs, checking their results) call every op:
+/// with this test, a new op without its runtime function or kernel fails
+/// the `ui` test.
+#[test]
+fn every_rule_has_a_row_in_the_readme() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md");
+    for (rule, pattern) in rules() {
+        let row = format!("| `{rule}`");
+        let Some(line) = readme.lines().find(|l| l.starts_with(&row)) else {
+            panic!("the optimizer's rule `{rule}` has no row in the README's rule table");
+        };
+        assert!(
+            line.contains(&format!("`{pattern}`")),
+            "the README's row for `{rule}` does not show its pattern `{pattern}`"
+        );
+    }
+}
+
 #[test]
 fn every_op_is_compiled_end_to_end() {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/ui/pass");

@@ -56,6 +56,9 @@ both!(kron_then_matmul(a: &SMatrix<f64, 3, 2>, b: &SMatrix<f64, 2, 4>, x: &SMatr
 both!(beyond_cirkit(x: &SMatrix<f64, 3, 4>) -> (SMatrix<f64, 3, 4>, SVector<f64, 3>, SMatrix<f64, 3, 4>) {
     (log(sigmoid(x)), log(reduce_sum(exp(x), axis = 1)), square(log(exp(x))))
 });
+both!(gaussian_shared(m1: &SVector<f64, 3>, s1: &SVector<f64, 3>, m2: &SVector<f64, 2>, s2: &SVector<f64, 2>) -> (SVector<f64, 6>, SVector<f64, 6>) {
+    (gaussian_product_mean(m1, s1, m2, s2), gaussian_product_stddev(s1, s2))
+});
 both!(mixed_chain(a: &SMatrix<f64, 4, 3>, b: &SMatrix<f64, 4, 3>) -> SVector<f64, 4> {
     let w = log(softmax(hadamard(a, exp(b)), axis = 1));
     let z = log(reduce_sum(exp(add(w, a)), axis = 1));
@@ -126,6 +129,16 @@ proptest! {
     }
 
     #[test]
+    fn shared_gaussian_terms_agree(m1 in values(3), s1 in values(3), m2 in values(2), s2 in values(2)) {
+        let (m1, s1) = (RowMajor::from_row_major(&m1), RowMajor::from_row_major(&s1));
+        let (m2, s2) = (RowMajor::from_row_major(&m2), RowMajor::from_row_major(&s2));
+        let (o1, o2) = gaussian_shared::opt::f(&m1, &s1, &m2, &s2);
+        let (p1, p2) = gaussian_shared::plain::f(&m1, &s1, &m2, &s2);
+        check(&o1, &p1, "gaussian mean");
+        check(&o2, &p2, "gaussian stddev");
+    }
+
+    #[test]
     fn chains_of_rules_agree(a in values(12), b in values(12)) {
         let (a, b) = (RowMajor::from_row_major(&a), RowMajor::from_row_major(&b));
         check(&mixed_chain::opt::f(&a, &b), &mixed_chain::plain::f(&a, &b), "chain");
@@ -168,6 +181,43 @@ fn kron_results_stay_factored() {
     let y: SMatrix<f64, 8, 2> = k.mul_mat(&x);
     assert!((y - dense * x).abs().max() < 1e-12);
     assert!(!FACTORED_PLAN.contains("kron_matmul"));
+}
+
+/// Every rule of the optimizer (`RULES`) fires in one of the programs above,
+/// compiled through the macro: its fused nodes have kernels and runtime
+/// functions, and its values are checked against the graph as written.
+#[test]
+fn every_rule_fires_end_to_end() {
+    let plans = [
+        log_softmax_alone::opt::F_PLAN,
+        log_softmax_shared::opt::F_PLAN,
+        sum_outer_same_axis::opt::F_PLAN,
+        sum_outer_other_axis::opt::F_PLAN,
+        kron_then_matmul::opt::F_PLAN,
+        beyond_cirkit::opt::F_PLAN,
+        gaussian_shared::opt::F_PLAN,
+        mixed_chain::opt::F_PLAN,
+    ];
+    for (rule, _) in param_graph_compiler::testing::rules() {
+        // The summary line lists every rule applied (a rule may only remove
+        // nodes, and then no node carries its tag).
+        let applied = |plan: &&str| {
+            plan.lines()
+                .last()
+                .and_then(|l| l.split("rules applied: ").nth(1))
+                .is_some_and(|rest| {
+                    rest.split(';')
+                        .next()
+                        .unwrap_or("")
+                        .split(", ")
+                        .any(|r| r == rule)
+                })
+        };
+        assert!(
+            plans.iter().any(applied),
+            "no program of tests/optimizer.rs fires `{rule}` end to end: add a `both!` case"
+        );
+    }
 }
 
 #[test]

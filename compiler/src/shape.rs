@@ -26,6 +26,7 @@ pub fn infer_nodes(written: Graph<WrittenAxis>, check_results: bool) -> syn::Res
         dtype,
         nodes: written_nodes,
         outputs,
+        rules_applied,
     } = written;
     // `None` for a node that failed or reads one that did.
     let mut nodes: Vec<Option<Node>> = Vec::with_capacity(written_nodes.len());
@@ -100,6 +101,7 @@ pub fn infer_nodes(written: Graph<WrittenAxis>, check_results: bool) -> syn::Res
         dtype,
         nodes,
         outputs,
+        rules_applied,
     })
 }
 

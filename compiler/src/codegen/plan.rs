@@ -29,10 +29,15 @@ pub fn render(graph: &Graph, stack_bytes: usize) -> String {
     }
     let outs: Vec<String> = graph.outputs.iter().map(|o| format!("%{o}")).collect();
     lines.push(format!("return {}", outs.join(", ")));
-    let mode = if f.optimize {
-        "optimized"
+    let mut rules: Vec<&str> = graph.rules_applied.clone();
+    rules.sort_unstable();
+    rules.dedup();
+    let mode = if !f.optimize {
+        "as written (optimize = false)".to_string()
+    } else if rules.is_empty() {
+        "optimized".to_string()
     } else {
-        "as written (optimize = false)"
+        format!("optimized; rules applied: {}", rules.join(", "))
     };
     lines.push(format!(
         "{mode}; {} nodes; stack buffers: {stack_bytes} bytes",

@@ -40,6 +40,7 @@ pub fn lower(f: &GraphFn) -> syn::Result<Graph<WrittenAxis>> {
             dtype,
             nodes: Vec::new(),
             outputs: Vec::new(),
+            rules_applied: Vec::new(),
         },
         scope: BTreeMap::new(),
         d,

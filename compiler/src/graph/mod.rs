@@ -31,6 +31,9 @@ pub struct Graph<A = Axis> {
     pub nodes: Vec<Node<A>>,
     /// The nodes the function returns, in order.
     pub outputs: Vec<NodeId>,
+    /// The rewrite rules applied to the graph, in order (the plan lists
+    /// them: a rule that only removes nodes leaves no node to tag).
+    pub rules_applied: Vec<&'static str>,
 }
 
 /// One operation and the nodes it reads.

@@ -8,10 +8,19 @@
 //! error message, the fuzz generator's schema, the golden generator's op
 //! list — reads [`OPS`]; nothing keeps a copy.
 //!
-//! Adding an op: an entry here, a variant of [`Op`] (or [`MapOp`], …) whose
-//! `name()` is the entry's name (a test checks every entry), its shape rule
-//! in `shape`, its loops in `codegen` and its scalar function in the
-//! runtime; the compiler's exhaustive matches point at each of those.
+//! Adding an op, and what points at each place:
+//! - an entry here;
+//! - a variant of [`Op`] (or [`MapOp`], [`ZipOp`]) whose `name()` is the
+//!   entry's name (`every_entry_builds_an_op_of_its_own_name`);
+//! - its shape rule in `shape::shape_of` and its loops in `codegen` (the
+//!   compiler's exhaustive matches, unless it shares an arm as the maps do);
+//! - its arm in the IR interpreter `testing/eval.rs` (an exhaustive match,
+//!   seen by `cargo check --tests`);
+//! - its scalar function in the runtime: codegen names it by path, so the
+//!   `ui` test's compile-pass programs fail without it, and
+//!   `tests/catalogue.rs` requires them to call every op;
+//! - its README row and its reference function in `tests/support/`
+//!   (`tests/catalogue.rs`).
 
 use super::attrs::{non_negative, Attrs};
 use super::{Float, GaussianPart, MapOp, Op, OuterKind, ReduceKind, WrittenAxis, ZipOp};

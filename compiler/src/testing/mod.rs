@@ -17,6 +17,15 @@ pub use eval::{eval, sample_inputs, Tensor};
 use crate::graph::lower::lower;
 use crate::parse::parse_block;
 
+/// The optimizer's rules: each one's name and pattern, as plans show them
+/// (`[rule: name from pattern]`).
+pub fn rules() -> Vec<(&'static str, &'static str)> {
+    crate::passes::rules::RULES
+        .iter()
+        .map(|r| (r.name, r.pattern))
+        .collect()
+}
+
 /// The graph of `src` (one fn) as written, shapes inferred and dead nodes
 /// removed. Panics with the compiler's message when `src` does not compile.
 pub fn graph(src: &str) -> Graph {

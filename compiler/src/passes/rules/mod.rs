@@ -13,6 +13,19 @@
 //! change the shape of a node it replaces (the declared types must hold):
 //! [`apply_largest`] reports one that would as an internal error, a bug in
 //! the rule that the tests see, instead of skipping it.
+//!
+//! Adding a rule, and what points at each place:
+//! - its file here and its entry in [`RULES`];
+//! - for a fused op it introduces: a variant of `Op` (or `MapOp`, `ZipOp`)
+//!   with its `name()`, its arm in `shape::shape_of`, in
+//!   `passes/validate.rs::arity`, in `codegen` and in `testing/eval.rs` (the
+//!   compiler's exhaustive matches; `arity` reports a missing entry as an
+//!   internal error naming itself), and its runtime function;
+//! - its pattern compiles and the rule rewrites it with the same values
+//!   (`every_pattern_compiles_and_its_rule_rewrites_it`);
+//! - a program of `tests/optimizer.rs` fires it through the macro, both ways
+//!   (`every_rule_fires_end_to_end`), which also compiles its fused kernels;
+//! - its row in the README's rule table (`tests/catalogue.rs`).
 
 mod gaussian_product;
 mod kron_matmul;
@@ -135,6 +148,7 @@ pub fn apply_largest(graph: &mut Graph) -> Result<bool, String> {
             taken[id] = true;
         }
         apply(graph, rule.name, rewrite)?;
+        graph.rules_applied.push(rule.name);
         applied = true;
     }
     if applied {
@@ -213,29 +227,42 @@ fn apply(graph: &mut Graph, rule: &'static str, rewrite: Rewrite) -> Result<(), 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{assert_rewrites, example_graph, optimized_graph};
+    use crate::testing::{assert_rewrites, eval, example_graph, optimized_graph, sample_inputs};
 
     #[test]
     fn every_pattern_compiles_and_its_rule_rewrites_it() {
         for rule in RULES {
-            let g = example_graph(rule.pattern);
-            let Some(rewrite) = (0..g.nodes.len()).find_map(|id| (rule.apply)(&g, id)) else {
+            let plain = example_graph(rule.pattern);
+            let Some(rewrite) = (0..plain.nodes.len()).find_map(|id| (rule.apply)(&plain, id))
+            else {
                 panic!(
                     "`{}` does not match its pattern {}",
                     rule.name, rule.pattern
                 );
             };
-            let g = optimized_graph(g);
-            let still = (0..g.nodes.len()).any(|id| (rule.apply)(&g, id).is_some());
+            let fast = optimized_graph(plain.clone());
+            let still = (0..fast.nodes.len()).any(|id| (rule.apply)(&fast, id).is_some());
             assert!(!still, "`{}` still matches after the optimizer", rule.name);
             // A rewrite that adds nodes tags them with its name.
-            let tagged = g.nodes.iter().any(|n| n.rule == Some(rule.name));
+            let tagged = fast.nodes.iter().any(|n| n.rule == Some(rule.name));
             assert!(
                 tagged || rewrite.nodes.is_empty(),
                 "`{}` lost to another rule on its own pattern {}",
                 rule.name,
                 rule.pattern
             );
+            // Same values wherever the pattern as written is finite.
+            for seed in 0..4 {
+                let inputs = sample_inputs(&plain, seed);
+                let want = eval(&plain, &inputs);
+                let got = eval(&fast, &inputs);
+                for (w, g) in want.iter().zip(&got) {
+                    for (x, y) in w.data.iter().zip(&g.data) {
+                        let close = (x - y).abs() <= 1e-12 * x.abs().max(1.0);
+                        assert!(!x.is_finite() || close, "`{}`: {x} vs {y}", rule.name);
+                    }
+                }
+            }
         }
     }
 
