@@ -11,7 +11,11 @@
 //! 3. `shape`: shape inference and checks against the declared types;
 //! 4. `passes`: dead-node removal, common-subexpression elimination and the
 //!    rewrite rules of `passes::rules`, to a fixed point;
-//! 5. `codegen`: the graph as plain nalgebra-facing Rust.
+//! 5. `memory`: memory planning — which elementwise nodes run fused in
+//!    their readers' loops, and a slot for every remaining buffer (shared
+//!    by liveness, on the stack within a budget, else in a workspace);
+//! 6. `codegen`: the graph as plain nalgebra-facing Rust, run twice (the
+//!    first run records the buffers its kernels declare for `memory`).
 //!
 //! With the `testing` feature, `testing` adds an interpreter of the IR and
 //! helpers that compile a source text to a graph, for tests only.
@@ -19,6 +23,7 @@
 mod codegen;
 mod diagnostics;
 mod graph;
+mod memory;
 mod parse;
 mod passes;
 mod shape;
@@ -56,35 +61,54 @@ pub fn expand(input: TokenStream, krate: &TokenStream) -> TokenStream {
     out
 }
 
-/// Two fns of one block may not share a name, nor a `NAME_PLAN` constant
-/// (`f` and `F` would both make `F_PLAN`).
+/// Two fns of one block may not share a name, a `NAME_PLAN` constant (`f`
+/// and `F` would both make `F_PLAN`) nor a workspace type (`f_g` and `fG`
+/// would both make `FGWorkspace`); no fn may be named like another's
+/// generated `_into` or `_with`.
 /// Returns, per item, whether it is the first of its name.
 fn check_unique_names(items: &[syn::ItemFn], d: &mut Diagnostics) -> Vec<bool> {
-    let mut seen: Vec<(String, &syn::Ident)> = Vec::new();
+    let mut seen: Vec<(String, String, &syn::Ident)> = Vec::new();
     let mut unique = Vec::with_capacity(items.len());
     for item in items {
         let name = &item.sig.ident;
         let plan = codegen::plan_const_name(&name.to_string());
-        let into = codegen::into_name(name).to_string();
-        let clash = items.iter().find(|other| other.sig.ident == into);
-        if let Some(other) = clash {
-            d.error(
-                other.sig.ident.span(),
-                format!("`{into}` is generated for `{name}` (it writes the result into caller storage): rename this fn"),
-            );
+        let workspace = codegen::workspace_name(name).to_string();
+        let generated = [
+            (
+                codegen::into_name(name).to_string(),
+                "it writes the result into caller storage",
+            ),
+            (
+                codegen::with_name(name).to_string(),
+                "it takes the caller's workspace",
+            ),
+        ];
+        for (fn_name, what) in generated {
+            let clash = items.iter().find(|other| other.sig.ident == fn_name);
+            if let Some(other) = clash {
+                d.error(
+                    other.sig.ident.span(),
+                    format!("`{fn_name}` is generated for `{name}` ({what}): rename this fn"),
+                );
+            }
         }
-        if let Some((_, first)) = seen.iter().find(|(p, _)| *p == plan) {
+        let earlier = seen.iter().find(|(p, w, _)| *p == plan || *w == workspace);
+        if let Some((p, _, first)) = earlier {
             let message = if *first == name {
                 format!("a fn named `{name}` is already defined in this block")
-            } else {
+            } else if *p == plan {
                 format!(
                     "`{first}` and `{name}` would both generate the constant `{plan}`: rename one"
+                )
+            } else {
+                format!(
+                    "`{first}` and `{name}` would both generate the workspace type `{workspace}`: rename one"
                 )
             };
             d.error(name.span(), message);
             unique.push(false);
         } else {
-            seen.push((plan, name));
+            seen.push((plan, workspace, name));
             unique.push(true);
         }
     }

@@ -1,7 +1,9 @@
 //! What expansion costs: a 100-node graph expands in well under 50 ms, and
 //! the generated code does not grow with the sizes of the tensors (loops
-//! with literal bounds, never unrolled), so a graph over 2000-sized axes
-//! expands to exactly as many tokens as the same graph over 20-sized axes.
+//! with literal bounds, never unrolled): a graph over 2000- or
+//! 20 000-sized axes expands to at most a quarter more tokens than over
+//! 20-sized ones (workspace buffers and strip loops instead of stack buffers
+//! and single loops, a bounded amount of code per buffer).
 
 use proc_macro2::{TokenStream, TokenTree};
 use quote::quote;
@@ -58,9 +60,18 @@ fn a_100_node_graph_expands_in_under_50_ms() {
     assert!(best < Duration::from_millis(50), "expansion took {best:?}");
 }
 
+/// Sizes change only the form of the code, never its length in proportion:
+/// buffers that outgrow the stack budget move to the workspace and fused
+/// loops walk strips, a bounded amount of extra code per buffer.
 #[test]
-fn expansion_size_does_not_depend_on_tensor_sizes() {
+fn expansion_size_does_not_grow_with_tensor_sizes() {
     let small = count(expand(&chain(20, 20)));
     let large = count(expand(&chain(20, 2000)));
-    assert_eq!(small, large, "tokens for 20-sized vs 2000-sized axes");
+    let huge = count(expand(&chain(20, 20000)));
+    for (n, tokens) in [(2000, large), (20000, huge)] {
+        assert!(
+            tokens <= small + small / 4,
+            "tokens for 20-sized ({small}) vs {n}-sized ({tokens}) axes"
+        );
+    }
 }

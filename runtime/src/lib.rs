@@ -46,4 +46,4 @@ mod storage;
 pub use kron::Kron;
 pub use products::ProductOps;
 pub use real::Real;
-pub use storage::{flat, flat_mut, zeroed};
+pub use storage::{flat, flat_mut, prefix_mut, zeroed, zeroed_box};

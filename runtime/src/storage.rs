@@ -57,6 +57,45 @@ pub fn zeroed<T: Zeroable>() -> T {
     T::zeroed()
 }
 
+/// The first `LEN` elements of a buffer slot as an array: how generated code
+/// gives one of the tensors that share a slot (at different times) its own
+/// view. `LEN <= N` is checked while compiling the caller.
+///
+/// ```
+/// use param_graph_runtime::prefix_mut;
+///
+/// let mut slot = [0.0f64; 8];
+/// let view: &mut [f64; 3] = prefix_mut(&mut slot);
+/// view.fill(1.0);
+/// assert_eq!(slot[..4], [1.0, 1.0, 1.0, 0.0]);
+/// ```
+///
+/// ```compile_fail
+/// # use param_graph_runtime::prefix_mut;
+/// let mut slot = [0.0f64; 2];
+/// let view: &mut [f64; 3] = prefix_mut(&mut slot);
+/// ```
+#[inline(always)]
+pub fn prefix_mut<T, const N: usize, const LEN: usize>(slot: &mut [T; N]) -> &mut [T; LEN] {
+    const { assert!(LEN <= N) };
+    match slot.first_chunk_mut::<LEN>() {
+        Some(view) => view,
+        // `LEN <= N` was asserted at compile time.
+        None => unreachable!(),
+    }
+}
+
+/// A zeroed buffer on the heap, never built on the stack (a workspace
+/// buffer may be far larger than any thread's stack). Allocates once.
+///
+/// ```
+/// let ws: Box<[f32; 1 << 20]> = param_graph_runtime::zeroed_box();
+/// assert_eq!(ws[12345], 0.0);
+/// ```
+pub fn zeroed_box<T: Zeroable>() -> Box<T> {
+    bytemuck::zeroed_box()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

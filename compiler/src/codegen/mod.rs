@@ -11,19 +11,22 @@
 //! other is copied there once. No heap allocation, no `unsafe`, and every
 //! helper is named by an absolute path through the facade crate.
 
+mod items;
 mod kernels;
 mod layout;
 mod loops;
 mod nodes;
 mod plan;
 
-use crate::graph::{Graph, Op, Output, Signature};
-use kernels::{Ctx, Input};
+use crate::graph::{DType, Graph, Op};
+use crate::memory::{self, fusion, Home};
+use kernels::{Ctx, Input, Memory};
 use layout::Layout;
 use nodes::Placement;
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::{format_ident, quote};
 
+pub use items::{with_name, workspace_name};
 pub use plan::const_name as plan_const_name;
 
 /// `name_into` for a fn called `name` (raw identifiers lose their `r#`).
@@ -56,80 +59,117 @@ pub fn expand_fn(graph: &Graph, krate: &TokenStream) -> TokenStream {
             direct[id] = Some(k);
         }
     }
+    // The caller's storage: plain results, and the factors of `Kron` ones.
     let pod_views: Vec<Ident> = views
         .iter()
         .zip(declared)
-        .filter(|(_, ty)| ty.kron.is_none())
-        .map(|(v, _)| v.clone())
+        .enumerate()
+        .flat_map(|(k, (v, ty))| match ty.kron {
+            None => vec![v.clone()],
+            Some(_) => vec![hygienic("ka", k), hygienic("kb", k)],
+        })
         .collect();
-    let ctx = Ctx {
+    let inlined = fusion::inlined(graph);
+    let refs: Vec<Ident> = (0..declared.len()).map(|k| hygienic("r", k)).collect();
+    let emit = |ctx: &Ctx| -> TokenStream {
+        let mut body = TokenStream::new();
+        // Bind the caller's storage: `&mut` views of the plain results.
+        for ((view, r), ty) in views.iter().zip(&refs).zip(declared) {
+            if ty.kron.is_none() {
+                let (elem, n) = (
+                    ctx.elem(),
+                    Literal::usize_unsuffixed(ty.shape.iter().product()),
+                );
+                body.extend(
+                    quote! { let #view: &mut [#elem; #n] = #krate::runtime::flat_mut(#r); },
+                );
+            }
+        }
+        let mut bufs: Vec<Ident> = Vec::with_capacity(graph.nodes.len());
+        for (id, node) in graph.nodes.iter().enumerate() {
+            let buf = match (&placements[id], direct[id]) {
+                (Placement::Alias(_), _) => bufs[node.args[0]].clone(),
+                (_, Some(k)) => views[k].clone(),
+                _ => hygienic("v", id),
+            };
+            // A kron returned as `Kron` and read by nothing else is never
+            // formed; an inlined node is computed in its readers' loops.
+            let skip = factored[id] || inlined[id] || matches!(placements[id], Placement::Alias(_));
+            if !skip {
+                ctx.node.set((id, Some(buf.clone())));
+                body.extend(nodes::emit(ctx, graph, id, &buf, &bufs, &layouts, &inlined));
+            }
+            bufs.push(buf);
+        }
+        ctx.node.set((graph.nodes.len(), None));
+        for (k, (&id, ty)) in graph.outputs.iter().zip(declared).enumerate() {
+            if direct[id] == Some(k) {
+                continue;
+            }
+            if ty.kron.is_some() {
+                body.extend(kron_factors(ctx, graph, id, &refs[k], &bufs, &layouts, k));
+                continue;
+            }
+            let x = Input {
+                buf: &bufs[id],
+                layout: &layouts[id],
+                shape: &graph.nodes[id].shape,
+            };
+            let want = Layout(ty.storage_order.clone());
+            body.extend(kernels::copy(ctx, &views[k], &x, &want.strides(x.shape)));
+        }
+        body
+    };
+    let ctx = |memory| Ctx {
         dtype: graph.dtype,
         krate,
         views: &pod_views,
-        stack: std::cell::Cell::new(0),
+        memory,
+        node: std::cell::Cell::new((0, None)),
     };
-
-    let mut body = TokenStream::new();
-    // Bind the caller's storage: `&mut` views of the plain results.
-    let refs: Vec<Ident> = (0..declared.len()).map(|k| hygienic("r", k)).collect();
-    for ((view, r), ty) in views.iter().zip(&refs).zip(declared) {
-        if ty.kron.is_none() {
-            let (elem, n) = (
-                ctx.elem(),
-                Literal::usize_unsuffixed(ty.shape.iter().product()),
-            );
-            body.extend(quote! { let #view: &mut [#elem; #n] = #krate::runtime::flat_mut(#r); });
-        }
-    }
-
-    let mut bufs: Vec<Ident> = Vec::with_capacity(graph.nodes.len());
-    let mut used_params = vec![false; f.params.len()];
-    for (id, node) in graph.nodes.iter().enumerate() {
-        if let Op::Leaf { param } = node.op {
-            used_params[param] = true;
-        }
-        let buf = match (&placements[id], direct[id]) {
-            (Placement::Alias(_), _) => bufs[node.args[0]].clone(),
-            (_, Some(k)) => views[k].clone(),
-            _ => hygienic("v", id),
-        };
-        // A kron returned as `Kron` and read by nothing else is never formed.
-        if !factored[id] && !matches!(placements[id], Placement::Alias(_)) {
-            body.extend(nodes::emit(&ctx, graph, id, &buf, &bufs, &layouts));
-        }
-        bufs.push(buf);
-    }
-
-    for (k, (&id, ty)) in graph.outputs.iter().zip(declared).enumerate() {
-        if direct[id] == Some(k) {
-            continue;
-        }
-        if ty.kron.is_some() {
-            body.extend(kron_factors(&ctx, graph, id, &refs[k], &bufs, &layouts, k));
-            continue;
-        }
-        let x = Input {
-            buf: &bufs[id],
-            layout: &layouts[id],
-            shape: &graph.nodes[id].shape,
-        };
-        let want = Layout(ty.storage_order.clone());
-        body.extend(kernels::copy(&ctx, &views[k], &x, &want.strides(x.shape)));
-    }
-
-    let unused = f
-        .params
+    // First run: which buffers the kernels declare; then their slots.
+    let record = ctx(Memory::Record(Default::default()));
+    emit(&record);
+    let decls = match record.memory {
+        Memory::Record(decls) => decls.into_inner(),
+        Memory::Planned(_) => Vec::new(),
+    };
+    let elem_bytes = match graph.dtype {
+        DType::F32 => 4,
+        DType::F64 => 8,
+    };
+    let alias_of: Vec<Option<usize>> = graph
+        .nodes
         .iter()
-        .zip(&used_params)
-        .filter(|(_, used)| !**used)
-        .map(|(p, _)| {
-            let name = &p.name;
-            quote! { let _ = &#name; }
-        });
-    let body = quote! { #(#unused)* #body };
-    let stack_bytes = ctx.stack.get();
-    let plan = plan::render(graph, stack_bytes);
-    let items = fn_items(f, &plan, &refs, body, krate);
+        .zip(&placements)
+        .map(|(n, p)| matches!(p, Placement::Alias(_)).then(|| n.args[0]))
+        .collect();
+    let last = memory::last_reads(graph, &alias_of, &inlined);
+    let memory = memory::plan(decls, &last, elem_bytes);
+    let planned = ctx(Memory::Planned(&memory));
+    let body = emit(&planned);
+
+    let unused = f.params.iter().enumerate().filter(|(k, _)| {
+        !graph
+            .nodes
+            .iter()
+            .any(|n| matches!(n.op, Op::Leaf { param } if param == *k))
+    });
+    let unused = unused.map(|(_, p)| {
+        let name = &p.name;
+        quote! { let _ = &#name; }
+    });
+    let elem = planned.elem();
+    let stack_slots = memory.slots_in(Home::Stack).map(|s| {
+        let (name, n) = (
+            kernels::slot_ident(Home::Stack, s.index),
+            Literal::usize_unsuffixed(s.len),
+        );
+        quote! { let mut #name = [<#elem as ::core::default::Default>::default(); #n]; }
+    });
+    let body = quote! { #(#unused)* #(#stack_slots)* #body };
+    let plan = plan::render(graph, &memory, &inlined, elem_bytes);
+    let items = items::fn_items(f, &plan, &refs, body, krate, &memory, graph.dtype);
     let vis = &f.vis;
     let const_name = Ident::new(&plan::const_name(&f.name.to_string()), f.name.span());
     let const_doc = format!(
@@ -169,19 +209,7 @@ fn kron_factors(
         };
         let view = hygienic(if j == 0 { "ka" } else { "kb" }, k);
         let n = Literal::usize_unsuffixed(shape.iter().product());
-        let views = [view.clone()];
-        let factor_ctx = Ctx {
-            dtype: ctx.dtype,
-            krate,
-            views: &views,
-            stack: std::cell::Cell::new(0),
-        };
-        let fill = kernels::copy(
-            &factor_ctx,
-            &view,
-            &x,
-            &Layout::column_major().strides(shape),
-        );
+        let fill = kernels::copy(ctx, &view, &x, &Layout::column_major().strides(shape));
         code.extend(quote! {
             let #view: &mut [#elem; #n] = #krate::runtime::flat_mut(&mut #out.#field);
             #fill
@@ -211,95 +239,6 @@ fn factored_krons(graph: &Graph) -> Vec<bool> {
         }
     }
     factored
-}
-
-/// `name` (the signature as written, result by value, the plan in its
-/// docs) and `name_into` (the same parameters plus the caller's storage).
-fn fn_items(
-    f: &Signature,
-    plan: &str,
-    refs: &[Ident],
-    body: TokenStream,
-    krate: &TokenStream,
-) -> TokenStream {
-    let attrs = &f.attrs;
-    // `name_into` shares `name`'s conditions (`cfg`, `inline`, lints) but
-    // not its docs, and it returns nothing to use.
-    let into_attrs = f
-        .attrs
-        .iter()
-        .filter(|a| !a.path().is_ident("doc") && !a.path().is_ident("must_use"));
-    let vis = &f.vis;
-    let name = &f.name;
-    let into = into_name(name);
-    let plan_doc = format!("\n # Plan\n\n ```text\n{plan}\n ```");
-    let into_doc = format!(
-        " Computes [`{name}`] into caller storage: the same parameters, then `out`, which is overwritten. Use it for results too large to return by value on a small stack."
-    );
-    let params: Vec<TokenStream> = f
-        .params
-        .iter()
-        .map(|p| {
-            let (n, ty) = (&p.name, &p.ty);
-            if p.by_ref {
-                quote! { #n: &#ty }
-            } else {
-                quote! { #n: #ty }
-            }
-        })
-        .collect();
-    let args = f.params.iter().map(|p| &p.name);
-    let out = Ident::new("out", Span::mixed_site());
-    let outputs = &f.outputs;
-    let zero = |ty: &Output| match ty.kron {
-        Some(_) => quote! { #krate::runtime::Kron::zeros() },
-        None => quote! { #krate::runtime::zeroed() },
-    };
-    let (ret, out_param, bind_refs, call_out, values) = match outputs.as_slice() {
-        [t] if !f.tuple => {
-            let (ty, r, z) = (&t.ty, &refs[0], zero(t));
-            (
-                quote!(#ty),
-                quote! { #out: &mut #ty },
-                quote! { let #r = #out; },
-                quote! { &mut #r },
-                (quote! { let mut #r: #ty = #z; }, quote!(#r)),
-            )
-        }
-        ts => {
-            let tys: Vec<&syn::Type> = ts.iter().map(|t| &t.ty).collect();
-            let zeros = outputs.iter().map(zero);
-            (
-                quote! { (#(#tys),*) },
-                quote! { #out: (#(&mut #tys),*) },
-                quote! { let (#(#refs),*) = #out; },
-                quote! { (#(&mut #refs),*) },
-                (
-                    quote! { #(let mut #refs: #tys = #zeros;)* },
-                    quote! { (#(#refs),*) },
-                ),
-            )
-        }
-    };
-    let (decl_values, result) = values;
-    quote! {
-        #(#attrs)*
-        #[doc = #plan_doc]
-        #vis fn #name(#(#params),*) -> #ret {
-            #decl_values
-            #into(#(#args,)* #call_out);
-            #result
-        }
-
-        #(#into_attrs)*
-        #[doc = #into_doc]
-        // One parameter more than the user wrote: not theirs to fix.
-        #[allow(clippy::too_many_arguments)]
-        #vis fn #into(#(#params,)* #out_param) {
-            #bind_refs
-            #body
-        }
-    }
 }
 
 /// A local name invisible to the user's code: `__pg_<kind><n>`.

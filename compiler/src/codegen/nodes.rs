@@ -1,6 +1,6 @@
 //! One node at a time: where its result lives and the loops that compute it.
 
-use super::kernels::{self, Ctx, Input};
+use super::kernels::{self, Ctx, Elementwise, Group, Input, Member, Operand};
 use super::layout::Layout;
 use crate::graph::{Graph, NodeId, Op};
 use proc_macro2::{Ident, Literal, Span, TokenStream};
@@ -74,6 +74,7 @@ pub fn emit(
     out: &Ident,
     bufs: &[Ident],
     layouts: &[Layout],
+    inlined: &[bool],
 ) -> TokenStream {
     let node = &graph.nodes[id];
     let input = |k: usize| {
@@ -99,8 +100,10 @@ pub fn emit(
             quote! { let #out: &[#elem; #n] = #krate::runtime::flat(#arg); }
         }
         Op::Constant { value, shape } => ctx.filled(out, shape.iter().product(), value.0),
-        Op::Map(op) => kernels::map(ctx, out, *op, &input(0)),
-        Op::Zip(op) => kernels::zip(ctx, out, *op, &input(0), &input(1)),
+        Op::Map(_) | Op::Zip(_) => {
+            let group = group(graph, id, bufs, layouts, inlined);
+            kernels::fused(ctx, out, &group, &node.shape, &layouts[id])
+        }
         Op::Reduce { kind, axis } => {
             let scratch = (&scratch("m"), &scratch("e"));
             kernels::reduce(ctx, out, scratch, *kind, &input(0), axis.get())
@@ -177,4 +180,55 @@ fn flatten_strides(shape: &[usize], so: &[usize], start: usize, end: usize) -> V
             }
         })
         .collect()
+}
+
+/// The fused group rooted at elementwise node `root`: it and the nodes
+/// inlined into it, in topological order.
+fn group<'a>(
+    graph: &'a Graph,
+    root: NodeId,
+    bufs: &'a [Ident],
+    layouts: &'a [Layout],
+    inlined: &[bool],
+) -> Group<'a> {
+    let mut ids = vec![root];
+    let mut k = 0;
+    while k < ids.len() {
+        for &a in &graph.nodes[ids[k]].args {
+            if inlined[a] && !ids.contains(&a) {
+                ids.push(a);
+            }
+        }
+        k += 1;
+    }
+    ids.sort_unstable();
+    let members = ids
+        .into_iter()
+        .filter_map(|id| {
+            let node = &graph.nodes[id];
+            let op = match node.op {
+                Op::Map(m) => Elementwise::Map(m),
+                Op::Zip(z) => Elementwise::Zip(z),
+                // Only elementwise nodes are inlined.
+                _ => return None,
+            };
+            let args = node
+                .args
+                .iter()
+                .map(|&a| {
+                    if inlined[a] {
+                        Operand::Member(a)
+                    } else {
+                        Operand::Input(Input {
+                            buf: &bufs[a],
+                            layout: &layouts[a],
+                            shape: &graph.nodes[a].shape,
+                        })
+                    }
+                })
+                .collect();
+            Some(Member { id, op, args })
+        })
+        .collect();
+    Group { members }
 }

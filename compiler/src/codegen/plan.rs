@@ -1,13 +1,34 @@
 //! The plan: a readable listing of the graph the code was generated from,
-//! one node per line with its op, attributes, shape and the rule that made
-//! it. It is emitted as `NAME_PLAN` and in the fn's doc comment.
+//! one node per line with its op, attributes, shape, the rule that made it
+//! and where its result lives (`{fused}` for a node computed inside its
+//! readers' loop, `-> s0` for a stack slot, `-> w0` for a workspace slot);
+//! then the slots, the kernels' scratch buffers, and a summary. It is
+//! emitted as `NAME_PLAN` and in the fn's doc comment.
 
 use crate::graph::{Graph, Op};
+use crate::memory::{Home, Plan};
 use crate::passes::rules::RULES;
 use crate::shape::show;
 
-/// The plan of `graph`.
-pub fn render(graph: &Graph, stack_bytes: usize) -> String {
+/// The plan of `graph`, whose buffers `memory` placed; `inlined` marks the
+/// nodes fused into their readers.
+pub fn render(graph: &Graph, memory: &Plan, inlined: &[bool], elem_bytes: usize) -> String {
+    let slot_name = |k: usize| {
+        let slot = &memory.slots[k];
+        match slot.home {
+            Home::Stack => format!("s{}", slot.index),
+            Home::Workspace => format!("w{}", slot.index),
+        }
+    };
+    let home_of = |id: usize| {
+        memory
+            .decls
+            .iter()
+            .find(|d| d.node == id && d.result)
+            .and_then(|d| memory.slot_of.get(&d.name))
+            .map(|&k| format!("  -> {}", slot_name(k)))
+            .unwrap_or_default()
+    };
     let f = &graph.sig;
     let mut lines = Vec::new();
     for (id, node) in graph.nodes.iter().enumerate() {
@@ -25,10 +46,38 @@ pub fn render(graph: &Graph, stack_bytes: usize) -> String {
             Some(rule) => format!("  [rule: {rule}{}]", pattern(rule)),
             None => String::new(),
         };
-        lines.push(format!("%{id} = {call} : {}{origin}", show(&node.shape)));
+        let home = if inlined.get(id).copied().unwrap_or(false) {
+            "  {fused}".to_string()
+        } else {
+            home_of(id)
+        };
+        lines.push(format!(
+            "%{id} = {call} : {}{home}{origin}",
+            show(&node.shape)
+        ));
     }
     let outs: Vec<String> = graph.outputs.iter().map(|o| format!("%{o}")).collect();
     lines.push(format!("return {}", outs.join(", ")));
+    if !memory.slots.is_empty() {
+        let slots: Vec<String> = (0..memory.slots.len())
+            .map(|k| format!("{} [{}]", slot_name(k), memory.slots[k].len))
+            .collect();
+        lines.push(format!("slots: {}", slots.join(", ")));
+    }
+    let scratch: Vec<String> = memory
+        .decls
+        .iter()
+        .filter(|d| !d.result)
+        .filter_map(|d| {
+            let k = memory.slot_of.get(&d.name)?;
+            Some(format!("%{} [{}] -> {}", d.node, d.len, slot_name(*k)))
+        })
+        .collect();
+    if !scratch.is_empty() {
+        lines.push(format!("scratch: {}", scratch.join(", ")));
+    }
+    let stack_bytes = memory.elements_in(Home::Stack) * elem_bytes;
+    let workspace_bytes = memory.elements_in(Home::Workspace) * elem_bytes;
     let mut rules: Vec<&str> = graph.rules_applied.clone();
     rules.sort_unstable();
     rules.dedup();
@@ -40,7 +89,7 @@ pub fn render(graph: &Graph, stack_bytes: usize) -> String {
         format!("optimized; rules applied: {}", rules.join(", "))
     };
     lines.push(format!(
-        "{mode}; {} nodes; stack buffers: {stack_bytes} bytes",
+        "{mode}; {} nodes; stack buffers: {stack_bytes} bytes; workspace: {workspace_bytes} bytes",
         graph.nodes.len()
     ));
     lines.join("\n")

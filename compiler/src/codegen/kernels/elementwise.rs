@@ -2,8 +2,8 @@
 //! products, and layout copies.
 
 use super::{len, Ctx, Input};
-use crate::codegen::loops::{flat, flat_var, Space};
-use crate::graph::{MapOp, OuterKind, ZipOp};
+use crate::codegen::loops::Space;
+use crate::graph::{MapOp, OuterKind};
 use proc_macro2::{Ident, Literal, TokenStream};
 use quote::quote;
 
@@ -34,45 +34,6 @@ pub(super) fn map_expr(ctx: &Ctx, op: MapOp, x: TokenStream) -> TokenStream {
             e
         }
     }
-}
-
-/// An elementwise op: the output has the input's layout, one flat loop.
-pub fn map(ctx: &Ctx, out: &Ident, op: MapOp, x: &Input) -> TokenStream {
-    let n = len(x.shape);
-    let decl = ctx.decl_overwritten(out, n);
-    let k = flat_var();
-    let xb = x.buf;
-    if op == MapOp::Exp {
-        let copy = flat(n, quote! { #out[#k] = #xb[#k]; });
-        let exp = ctx.exp_in_place(out);
-        return quote! { #decl #copy #exp };
-    }
-    let value = map_expr(ctx, op, quote! { #xb[#k] });
-    let body = flat(n, quote! { #out[#k] = #value; });
-    quote! { #decl #body }
-}
-
-/// `add` / `hadamard`: output in the first argument's layout.
-pub fn zip(ctx: &Ctx, out: &Ident, op: ZipOp, a: &Input, b: &Input) -> TokenStream {
-    let n = len(a.shape);
-    let decl = ctx.decl_overwritten(out, n);
-    let combine = |x: TokenStream, y: TokenStream| match op {
-        ZipOp::Add => quote! { #x + #y },
-        ZipOp::Hadamard => quote! { #x * #y },
-    };
-    let (ab, bb) = (a.buf, b.buf);
-    let body = if a.layout == b.layout {
-        let k = flat_var();
-        let value = combine(quote! { #ab[#k] }, quote! { #bb[#k] });
-        flat(n, quote! { #out[#k] = #value; })
-    } else {
-        let sa = a.strides();
-        let space = Space::ordered_by(a.shape.to_vec(), &sa);
-        let value = combine(space.at(ab, &sa), space.at(bb, &b.strides()));
-        let target = space.at(out, &sa);
-        space.loops(quote! { #target = #value; })
-    };
-    quote! { #decl #body }
 }
 
 /// `index(x, [..], axis)`: output in the input's layout, gathered through a

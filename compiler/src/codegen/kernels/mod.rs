@@ -12,11 +12,13 @@
 
 mod contract;
 mod elementwise;
+mod fused;
 mod products;
 mod rows;
 
 pub use contract::{kron_matmul, matmul, outer_contract};
-pub use elementwise::{copy, index, kron, map, outer, zip};
+pub use elementwise::{copy, index, kron, outer};
+pub use fused::{fused, Elementwise, Group, Member, Operand};
 pub use products::{
     gaussian, gaussian_from_var, gaussian_var_sum, mixing_weight, polynomial_differential,
     polynomial_product,
@@ -25,9 +27,11 @@ pub use rows::{normalize, reduce, row_max, row_sum_exp, softmax};
 
 use super::layout::Layout;
 use super::loops::Space;
-use crate::graph::DType;
+use crate::graph::{DType, NodeId};
+use crate::memory::{Decl, Home, Plan};
 use proc_macro2::{Ident, Literal, TokenStream};
 use quote::quote;
+use std::cell::{Cell, RefCell};
 
 /// What every kernel needs to know about the function being generated.
 pub struct Ctx<'a> {
@@ -38,8 +42,32 @@ pub struct Ctx<'a> {
     /// Buffers that are views of the caller's result storage (`&mut [T; N]`,
     /// bound before the nodes run) rather than local arrays.
     pub views: &'a [Ident],
-    /// Bytes of the stack arrays declared so far (reported in the plan).
-    pub stack: std::cell::Cell<usize>,
+    /// Where declared buffers go.
+    pub memory: Memory<'a>,
+    /// The node whose code is being emitted, and its result buffer.
+    pub node: Cell<(NodeId, Option<Ident>)>,
+}
+
+/// How [`Ctx`] declares buffers: code generation runs twice (see
+/// `crate::memory`).
+pub enum Memory<'a> {
+    /// The first run: record every buffer declared.
+    Record(RefCell<Vec<Decl>>),
+    /// The second run: each buffer is a view of the slot the plan gives it.
+    Planned(&'a Plan),
+}
+
+/// The workspace parameter of `name_with`.
+pub fn workspace_param() -> Ident {
+    Ident::new("__pg_ws", proc_macro2::Span::mixed_site())
+}
+
+/// The local array of stack slot `k`, or the workspace field `k`.
+pub fn slot_ident(home: Home, k: usize) -> Ident {
+    match home {
+        Home::Stack => Ident::new(&format!("__pg_slot{k}"), proc_macro2::Span::mixed_site()),
+        Home::Workspace => Ident::new(&format!("w{k}"), proc_macro2::Span::call_site()),
+    }
 }
 
 impl Ctx<'_> {
@@ -62,59 +90,71 @@ impl Ctx<'_> {
     }
 
     /// A buffer of `len` elements, all `fill`, for a kernel that reads
-    /// before it writes (accumulations): a local array, or the caller's
-    /// result storage filled in place.
+    /// before it writes (accumulations): a view of its slot, or the
+    /// caller's result storage filled in place.
     pub fn decl(&self, buf: &Ident, len: usize, fill: f64) -> TokenStream {
-        self.decl_with(buf, len, self.lit(fill))
+        self.declare(buf, len, Some(self.lit(fill)))
     }
 
     /// [`Ctx::decl`] with `fill` given as an expression.
     pub fn decl_with(&self, buf: &Ident, len: usize, fill: TokenStream) -> TokenStream {
-        self.declare(buf, len, fill, quote!(mut))
+        self.declare(buf, len, Some(fill))
     }
 
-    /// A buffer of `len` elements, all `value`, that nothing writes
-    /// afterwards (a constant): a plain `let` (no `mut` to warn about), or
-    /// the caller's result storage filled in place.
+    /// A buffer filled with `value` that nothing writes afterwards.
     pub fn filled(&self, buf: &Ident, len: usize, value: f64) -> TokenStream {
-        self.declare(buf, len, self.lit(value), TokenStream::new())
+        self.declare(buf, len, Some(self.lit(value)))
     }
 
-    /// `let #mutability buf = [fill; len];`, or the caller's result storage
-    /// filled in place.
-    fn declare(
-        &self,
-        buf: &Ident,
-        len: usize,
-        fill: TokenStream,
-        mutability: TokenStream,
-    ) -> TokenStream {
-        if self.views.contains(buf) {
-            quote! { #buf.fill(#fill); }
-        } else {
-            self.count(len);
-            let len = Literal::usize_unsuffixed(len);
-            quote! { let #mutability #buf = [#fill; #len]; }
-        }
-    }
-
-    /// A buffer the kernel writes completely before reading it: the
-    /// caller's result storage needs no fill.
+    /// A buffer the kernel writes completely before reading it: no fill.
     pub fn decl_overwritten(&self, buf: &Ident, len: usize) -> TokenStream {
-        if self.views.contains(buf) {
-            TokenStream::new()
-        } else {
-            self.decl(buf, len, 0.0)
-        }
+        self.declare(buf, len, None)
     }
 
-    /// Records a stack array of `len` elements.
-    pub fn count(&self, len: usize) {
-        let bytes = len.saturating_mul(match self.dtype {
-            DType::F32 => 4,
-            DType::F64 => 8,
-        });
-        self.stack.set(self.stack.get().saturating_add(bytes));
+    /// `buf` bound to `&mut [T; len]`: the caller's result storage, or a
+    /// view of the buffer's slot; filled with `fill` when given.
+    fn declare(&self, buf: &Ident, len: usize, fill: Option<TokenStream>) -> TokenStream {
+        let fill_stmt = fill.as_ref().map(|f| quote! { #buf.fill(#f); });
+        if self.views.contains(buf) {
+            return fill_stmt.unwrap_or_default();
+        }
+        let (elem, krate) = (self.elem(), self.krate);
+        let n = Literal::usize_unsuffixed(len);
+        let slot = match &self.memory {
+            Memory::Record(decls) => {
+                let (node, result) = self.node.take();
+                decls.borrow_mut().push(Decl {
+                    name: buf.to_string(),
+                    len,
+                    node,
+                    result: result.as_ref() == Some(buf),
+                });
+                self.node.set((node, result));
+                None
+            }
+            Memory::Planned(plan) => plan.slot_of.get(&buf.to_string()).map(|&k| &plan.slots[k]),
+        };
+        match slot {
+            Some(slot) => {
+                let name = slot_ident(slot.home, slot.index);
+                let place = match slot.home {
+                    Home::Stack => quote! { &mut #name },
+                    Home::Workspace => {
+                        let ws = workspace_param();
+                        quote! { &mut *#ws.#name }
+                    }
+                };
+                quote! {
+                    let #buf: &mut [#elem; #n] = #krate::runtime::prefix_mut(#place);
+                    #fill_stmt
+                }
+            }
+            // The recording run (its code is discarded).
+            None => {
+                let fill = fill.unwrap_or_else(|| self.lit(0.0));
+                quote! { let #buf: &mut [#elem; #n] = &mut [#fill; #n]; }
+            }
+        }
     }
 
     /// `-inf` of the element type (literals only spell finite values).

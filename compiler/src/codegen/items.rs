@@ -1,0 +1,266 @@
+//! The items generated for one fn `name`:
+//!
+//! - `name(params…) -> Ret`, the signature as written, returning by value;
+//! - `name_into(params…, out)`, writing the result into caller storage with
+//!   a workspace of its own (one per thread, made on the thread's first
+//!   call);
+//! - `name_with(params…, workspace, out)`, the same with the caller's
+//!   workspace: no allocation at all;
+//! - `NameWorkspace`, the buffers that do not fit the stack budget, each
+//!   boxed on the heap (none for a small graph: then it is empty and
+//!   `new` allocates nothing).
+
+use super::into_name;
+use super::kernels::{slot_ident, workspace_param};
+use crate::graph::{DType, Output, Signature};
+use crate::memory::{Home, Plan, STACK_BUDGET};
+use proc_macro2::{Ident, Literal, Span, TokenStream};
+use quote::{format_ident, quote};
+
+/// `name_with` for a fn called `name` (raw identifiers lose their `r#`).
+pub fn with_name(name: &Ident) -> Ident {
+    format_ident!(
+        "{}_with",
+        name.to_string().trim_start_matches("r#"),
+        span = name.span()
+    )
+}
+
+/// `NameWorkspace` for a fn called `name`: its words capitalized, then
+/// `Workspace` (`log_weights` → `LogWeightsWorkspace`).
+pub fn workspace_name(name: &Ident) -> Ident {
+    let words = name.to_string();
+    let camel: String = words
+        .trim_start_matches("r#")
+        .split('_')
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let mut chars = w.chars();
+            chars
+                .next()
+                .map(|c| c.to_uppercase().chain(chars).collect::<String>())
+                .unwrap_or_default()
+        })
+        .collect();
+    format_ident!("{}Workspace", camel, span = name.span())
+}
+
+/// Every item of the fn: `body` computes the results from the parameters,
+/// the workspace (`__pg_ws`) and `refs`, the caller's result storage.
+pub fn fn_items(
+    f: &Signature,
+    plan: &str,
+    refs: &[Ident],
+    body: TokenStream,
+    krate: &TokenStream,
+    memory: &Plan,
+    dtype: DType,
+) -> TokenStream {
+    let attrs = &f.attrs;
+    // The other fns share `name`'s conditions (`cfg`, `inline`, lints) but
+    // not its docs, and return nothing to use; the workspace type only its
+    // `cfg`.
+    let into_attrs: Vec<&syn::Attribute> = f
+        .attrs
+        .iter()
+        .filter(|a| !a.path().is_ident("doc") && !a.path().is_ident("must_use"))
+        .collect();
+    let cfg_attrs: Vec<&syn::Attribute> = f
+        .attrs
+        .iter()
+        .filter(|a| a.path().is_ident("cfg"))
+        .collect();
+    let vis = &f.vis;
+    let name = &f.name;
+    let (into, with, ws_type) = (into_name(name), with_name(name), workspace_name(name));
+    let ws = workspace_param();
+    let elem_bytes = match dtype {
+        DType::F32 => 4,
+        DType::F64 => 8,
+    };
+    let workspace_bytes = memory.elements_in(Home::Workspace) * elem_bytes;
+    let result_bytes: usize = f
+        .outputs
+        .iter()
+        .map(|o| o.shape.iter().product::<usize>() * elem_bytes)
+        .sum();
+    let by_value_note = if result_bytes > STACK_BUDGET {
+        format!("\n\n Returns {result_bytes} bytes by value, on the caller's stack: for a small stack call [`{into}`] or [`{with}`] with storage of your own.")
+    } else {
+        String::new()
+    };
+    let plan_doc = format!("{by_value_note}\n\n # Plan\n\n ```text\n{plan}\n ```");
+    let into_doc = if workspace_bytes == 0 {
+        format!(" Computes [`{name}`] into caller storage: the same parameters, then `out`, which is overwritten. Every buffer fits the stack budget ({STACK_BUDGET} bytes): nothing is allocated.")
+    } else {
+        format!(" Computes [`{name}`] into caller storage: the same parameters, then `out`, which is overwritten.\n\n Buffers beyond the stack budget ({STACK_BUDGET} bytes) live in a [`{ws_type}`] ({workspace_bytes} bytes): this fn keeps one per thread, allocated on the thread's first call and reused by every later call on that thread (freed when the thread ends). If that one is unavailable (a call while the thread's storage is being destroyed) it allocates a temporary one. [`{with}`] takes a workspace you own instead.")
+    };
+    let with_doc = format!(" Computes [`{name}`] into caller storage with the caller's workspace: the same parameters, then the workspace, then `out`, which is overwritten. Allocates nothing.");
+    let params: Vec<TokenStream> = f
+        .params
+        .iter()
+        .map(|p| {
+            let (n, ty) = (&p.name, &p.ty);
+            if p.by_ref {
+                quote! { #n: &#ty }
+            } else {
+                quote! { #n: #ty }
+            }
+        })
+        .collect();
+    let args: Vec<&Ident> = f.params.iter().map(|p| &p.name).collect();
+    let out = Ident::new("out", Span::mixed_site());
+    let zero = |ty: &Output| match ty.kron {
+        Some(_) => quote! { #krate::runtime::Kron::zeros() },
+        None => quote! { #krate::runtime::zeroed() },
+    };
+    let (ret, out_ty, bind_refs, call_out, decl_values, result) = match f.outputs.as_slice() {
+        [t] if !f.tuple => {
+            let (ty, r, z) = (&t.ty, &refs[0], zero(t));
+            (
+                quote!(#ty),
+                quote! { &mut #ty },
+                quote! { let #r = #out; },
+                quote! { &mut #r },
+                quote! { let mut #r: #ty = #z; },
+                quote!(#r),
+            )
+        }
+        ts => {
+            let tys: Vec<&syn::Type> = ts.iter().map(|t| &t.ty).collect();
+            let zeros = ts.iter().map(zero);
+            (
+                quote! { (#(#tys),*) },
+                quote! { (#(&mut #tys),*) },
+                quote! { let (#(#refs),*) = #out; },
+                quote! { (#(&mut #refs),*) },
+                quote! { #(let mut #refs: #tys = #zeros;)* },
+                quote! { (#(#refs),*) },
+            )
+        }
+    };
+    let into_body = if workspace_bytes == 0 {
+        quote! { #with(#(#args,)* &mut #ws_type::new(), #out); }
+    } else {
+        let cell = Ident::new("__PG_WORKSPACE", Span::mixed_site());
+        let pending = Ident::new("__pg_out", Span::mixed_site());
+        quote! {
+            ::std::thread_local! {
+                static #cell: ::core::cell::RefCell<::core::option::Option<#ws_type>> =
+                    const { ::core::cell::RefCell::new(::core::option::Option::None) };
+            }
+            let mut #pending = ::core::option::Option::Some(#out);
+            let _ = #cell.try_with(|cell| {
+                if let ::core::result::Result::Ok(mut slot) = cell.try_borrow_mut() {
+                    if let ::core::option::Option::Some(#out) = #pending.take() {
+                        #with(#(#args,)* slot.get_or_insert_with(#ws_type::new), #out);
+                    }
+                }
+            });
+            if let ::core::option::Option::Some(#out) = #pending.take() {
+                #with(#(#args,)* &mut #ws_type::new(), #out);
+            }
+        }
+    };
+    let workspace = workspace_type(f, &ws_type, memory, dtype, krate, &cfg_attrs);
+    quote! {
+        #(#attrs)*
+        #[doc = #plan_doc]
+        #vis fn #name(#(#params),*) -> #ret {
+            #decl_values
+            #into(#(#args,)* #call_out);
+            #result
+        }
+
+        #(#into_attrs)*
+        #[doc = #into_doc]
+        // One parameter more than the user wrote: not theirs to fix.
+        #[allow(clippy::too_many_arguments)]
+        #vis fn #into(#(#params,)* #out: #out_ty) {
+            #into_body
+        }
+
+        #(#into_attrs)*
+        #[doc = #with_doc]
+        #[allow(clippy::too_many_arguments)]
+        #vis fn #with(#(#params,)* #ws: &mut #ws_type, #out: #out_ty) {
+            let _ = &#ws;
+            #bind_refs
+            #body
+        }
+
+        #workspace
+    }
+}
+
+/// `NameWorkspace`: one boxed array per workspace slot.
+fn workspace_type(
+    f: &Signature,
+    ws_type: &Ident,
+    memory: &Plan,
+    dtype: DType,
+    krate: &TokenStream,
+    cfg_attrs: &[&syn::Attribute],
+) -> TokenStream {
+    let vis = &f.vis;
+    let elem = match dtype {
+        DType::F32 => quote!(::core::primitive::f32),
+        DType::F64 => quote!(::core::primitive::f64),
+    };
+    let slots: Vec<(Ident, Literal)> = memory
+        .slots_in(Home::Workspace)
+        .map(|s| {
+            (
+                slot_ident(Home::Workspace, s.index),
+                Literal::usize_unsuffixed(s.len),
+            )
+        })
+        .collect();
+    let fields = slots.iter().map(|(name, n)| {
+        quote! { #name: ::std::boxed::Box<[#elem; #n]>, }
+    });
+    let inits = slots.iter().map(|(name, _)| {
+        quote! { #name: #krate::runtime::zeroed_box(), }
+    });
+    let doc = format!(
+        " The buffers of [`{}`] that exceed the stack budget ({STACK_BUDGET} bytes), for [`{}`]: make one and reuse it across calls.",
+        f.name,
+        with_name(&f.name)
+    );
+    let new_doc = if slots.is_empty() {
+        " An empty workspace (every buffer fits the stack): allocates nothing.".to_string()
+    } else {
+        let bytes: usize = memory.elements_in(Home::Workspace)
+            * match dtype {
+                DType::F32 => 4,
+                DType::F64 => 8,
+            };
+        format!(
+            " Allocates the workspace on the heap, zeroed: {bytes} bytes in {} buffers.",
+            slots.len()
+        )
+    };
+    quote! {
+        #(#cfg_attrs)*
+        #[doc = #doc]
+        #vis struct #ws_type {
+            #(#fields)*
+        }
+
+        #(#cfg_attrs)*
+        impl #ws_type {
+            #[doc = #new_doc]
+            #[allow(dead_code)]
+            pub fn new() -> Self {
+                #ws_type { #(#inits)* }
+            }
+        }
+
+        #(#cfg_attrs)*
+        impl ::core::default::Default for #ws_type {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+    }
+}

@@ -1,0 +1,320 @@
+//! Fused elementwise groups: one loop computes a group's root from
+//! materialized buffers, with the group's inlined maps and zips as local
+//! values (see `memory::fusion` for which nodes are inlined).
+//!
+//! When every input is stored in the root's layout the loop is flat. An
+//! `exp` inside it is the runtime's vectorized `exp_in_place`, run on strips
+//! of [`STRIP`] elements: each strip computes the `exp`'s argument into a
+//! small scratch buffer, takes the `exp` there, and carries on, so the
+//! group is still one pass over memory with the fast `exp`. Inputs stored in
+//! other layouts make it a loop nest in the root's storage order, reading
+//! every input through its own strides, with the scalar `exp`.
+
+use super::elementwise::map_expr;
+use super::{Ctx, Input};
+use crate::codegen::layout::Layout;
+use crate::codegen::loops::{flat_var, Space};
+use crate::graph::{MapOp, NodeId, ZipOp};
+use crate::memory::STRIP;
+use proc_macro2::{Ident, Literal, Span, TokenStream};
+use quote::quote;
+use std::collections::BTreeMap;
+
+/// An elementwise op of a group.
+#[derive(Clone, Copy)]
+pub enum Elementwise {
+    /// One argument.
+    Map(MapOp),
+    /// Two arguments.
+    Zip(ZipOp),
+}
+
+/// What a member reads.
+pub enum Operand<'a> {
+    /// A materialized buffer.
+    Input(Input<'a>),
+    /// Another member of the group.
+    Member(NodeId),
+}
+
+/// A node of the group.
+pub struct Member<'a> {
+    /// Its node.
+    pub id: NodeId,
+    /// What it computes.
+    pub op: Elementwise,
+    /// Its arguments.
+    pub args: Vec<Operand<'a>>,
+}
+
+/// A fused group: its members in topological order, the root last.
+pub struct Group<'a> {
+    /// The members.
+    pub members: Vec<Member<'a>>,
+}
+
+impl Group<'_> {
+    fn member(&self, id: NodeId) -> Option<&Member<'_>> {
+        self.members.iter().find(|m| m.id == id)
+    }
+
+    fn root(&self) -> &Member<'_> {
+        &self.members[self.members.len() - 1]
+    }
+
+    fn inputs(&self) -> impl Iterator<Item = &Input<'_>> {
+        self.members.iter().flat_map(|m| {
+            m.args.iter().filter_map(|a| match a {
+                Operand::Input(x) => Some(x),
+                Operand::Member(_) => None,
+            })
+        })
+    }
+}
+
+fn is_exp(m: &Member) -> bool {
+    matches!(m.op, Elementwise::Map(MapOp::Exp))
+}
+
+/// Reading an input at the current element.
+type Read<'r> = &'r dyn Fn(&Input) -> TokenStream;
+
+/// The statements computing one value of the group per element.
+struct Phase<'g, 'r> {
+    group: &'g Group<'g>,
+    read: Read<'r>,
+    /// Members computed by an earlier phase, read from their strip buffer.
+    staged: &'r [(NodeId, Ident)],
+    /// Members already bound to a local in this phase.
+    bound: Vec<NodeId>,
+    stmts: Vec<TokenStream>,
+    /// Buffers this phase reads (inputs and strips), to slice per strip.
+    uses: BTreeMap<String, Ident>,
+}
+
+impl Phase<'_, '_> {
+    fn value(&mut self, ctx: &Ctx, operand: &Operand) -> TokenStream {
+        match operand {
+            Operand::Input(x) => {
+                self.uses.insert(x.buf.to_string(), x.buf.clone());
+                (self.read)(x)
+            }
+            Operand::Member(id) => self.member(ctx, *id),
+        }
+    }
+
+    fn member(&mut self, ctx: &Ctx, id: NodeId) -> TokenStream {
+        let local = Ident::new(&format!("__pg_e{id}"), Span::mixed_site());
+        if let Some((_, strip)) = self.staged.iter().find(|(s, _)| *s == id) {
+            self.uses.insert(strip.to_string(), strip.clone());
+            let k = flat_var();
+            return quote! { #strip[#k] };
+        }
+        if self.bound.contains(&id) {
+            return quote! { #local };
+        }
+        let Some(m) = self.group.member(id) else {
+            return quote! { #local };
+        };
+        let value = self.apply(ctx, m);
+        self.stmts.push(quote! { let #local = #value; });
+        self.bound.push(id);
+        quote! { #local }
+    }
+
+    /// `m`'s op applied to its arguments' values.
+    fn apply(&mut self, ctx: &Ctx, m: &Member) -> TokenStream {
+        let args: Vec<TokenStream> = m.args.iter().map(|a| self.value(ctx, a)).collect();
+        match (m.op, args.as_slice()) {
+            (Elementwise::Map(op), [x]) => map_expr(ctx, op, x.clone()),
+            (Elementwise::Zip(ZipOp::Add), [a, b]) => quote! { #a + #b },
+            (Elementwise::Zip(ZipOp::Hadamard), [a, b]) => quote! { #a * #b },
+            // Arities are validated before code generation.
+            _ => quote! { ::core::compile_error!("param_graph!: internal error in a fused loop") },
+        }
+    }
+}
+
+/// The code of `group` writing its root into `out` (`shape`, stored in
+/// `layout`).
+pub fn fused(
+    ctx: &Ctx,
+    out: &Ident,
+    group: &Group,
+    shape: &[usize],
+    layout: &Layout,
+) -> TokenStream {
+    let n: usize = shape.iter().product();
+    let decl = ctx.decl_overwritten(out, n);
+    let flat = group.inputs().all(|x| x.layout == layout);
+    let body = if flat {
+        strips(ctx, out, group, n)
+    } else {
+        strided(ctx, out, group, shape, layout)
+    };
+    quote! { #decl #body }
+}
+
+/// Inputs in other layouts: a loop nest in the root's storage order.
+fn strided(ctx: &Ctx, out: &Ident, group: &Group, shape: &[usize], layout: &Layout) -> TokenStream {
+    let so = layout.strides(shape);
+    let space = Space::ordered_by(shape.to_vec(), &so);
+    let read = |x: &Input| space.at(x.buf, &x.strides());
+    let mut phase = Phase {
+        group,
+        read: &read,
+        staged: &[],
+        bound: Vec::new(),
+        stmts: Vec::new(),
+        uses: BTreeMap::new(),
+    };
+    let value = phase.member(ctx, group.root().id);
+    let target = space.at(out, &so);
+    let stmts = phase.stmts;
+    space.loops(quote! { #(#stmts)* #target = #value; })
+}
+
+/// Inputs in the root's layout: flat loops, by strips when an `exp` runs
+/// vectorized in the middle.
+fn strips(ctx: &Ctx, out: &Ident, group: &Group, n: usize) -> TokenStream {
+    let k = flat_var();
+    let read = |x: &Input| {
+        let buf = x.buf;
+        quote! { #buf[#k] }
+    };
+    let root = group.root();
+    // Every `exp` below the root gets a strip buffer; the root's own `exp`
+    // runs on the output.
+    let stages: Vec<(NodeId, Ident)> = group
+        .members
+        .iter()
+        .filter(|m| is_exp(m) && m.id != root.id)
+        .map(|m| {
+            (
+                m.id,
+                Ident::new(&format!("__pg_x{}", m.id), Span::mixed_site()),
+            )
+        })
+        .collect();
+    if stages.is_empty() && !is_exp(root) {
+        let mut phase = Phase {
+            group,
+            read: &read,
+            staged: &[],
+            bound: Vec::new(),
+            stmts: Vec::new(),
+            uses: BTreeMap::new(),
+        };
+        let value = phase.member(ctx, root.id);
+        let stmts = phase.stmts;
+        let len = Literal::usize_unsuffixed(n);
+        return quote! { for #k in 0..#len { #(#stmts)* #out[#k] = #value; } };
+    }
+    let strip = n.min(STRIP);
+    let decls = stages.iter().map(|(_, t)| ctx.decl_overwritten(t, strip));
+    let (b, len) = (
+        Ident::new("__pg_b", Span::mixed_site()),
+        Ident::new("__pg_len", Span::mixed_site()),
+    );
+    // One block per stage, then the root: each computes its value for the
+    // strip `b..b + len`, every buffer it reads re-sliced to the strip.
+    let mut blocks = Vec::new();
+    for (s, (id, t)) in stages.iter().enumerate() {
+        let Some(m) = group.member(*id) else {
+            continue;
+        };
+        let mut phase = Phase {
+            group,
+            read: &read,
+            staged: &stages[..s],
+            bound: Vec::new(),
+            stmts: Vec::new(),
+            uses: BTreeMap::new(),
+        };
+        let value = phase.value(ctx, &m.args[0]);
+        let exp = ctx.exp_in_place(t);
+        blocks.push(strip_block(
+            &phase,
+            (t, quote! { &mut #t[..#len] }),
+            (&b, &len),
+            &value,
+            &stages,
+            exp,
+        ));
+    }
+    let mut phase = Phase {
+        group,
+        read: &read,
+        staged: &stages,
+        bound: Vec::new(),
+        stmts: Vec::new(),
+        uses: BTreeMap::new(),
+    };
+    let (value, exp) = if is_exp(root) {
+        (phase.value(ctx, &root.args[0]), ctx.exp_in_place(out))
+    } else {
+        (phase.member(ctx, root.id), TokenStream::new())
+    };
+    blocks.push(strip_block(
+        &phase,
+        (out, quote! { &mut #out[#b..#b + #len] }),
+        (&b, &len),
+        &value,
+        &stages,
+        exp,
+    ));
+    let chunks = n.div_ceil(strip);
+    let (strip_lit, n_lit) = (
+        Literal::usize_unsuffixed(strip),
+        Literal::usize_unsuffixed(n),
+    );
+    let walk = if chunks == 1 {
+        quote! {
+            let #b: ::core::primitive::usize = 0;
+            let #len: ::core::primitive::usize = #n_lit;
+            #(#blocks)*
+        }
+    } else {
+        let (c, chunks) = (
+            Ident::new("__pg_c", Span::mixed_site()),
+            Literal::usize_unsuffixed(chunks),
+        );
+        quote! {
+            for #c in 0..#chunks {
+                let #b = #c * #strip_lit;
+                let #len = if #b + #strip_lit <= #n_lit { #strip_lit } else { #n_lit - #b };
+                #(#blocks)*
+            }
+        }
+    };
+    quote! { #(#decls)* #walk }
+}
+
+/// `{ target strip; every buffer read, re-sliced to the strip; the loop;
+/// then `after` }`.
+fn strip_block(
+    phase: &Phase,
+    (target, slice): (&Ident, TokenStream),
+    (b, len): (&Ident, &Ident),
+    value: &TokenStream,
+    stages: &[(NodeId, Ident)],
+    after: TokenStream,
+) -> TokenStream {
+    let k = flat_var();
+    let shadows = phase.uses.values().map(|buf| {
+        if stages.iter().any(|(_, t)| t == buf) {
+            quote! { let #buf = &#buf[..#len]; }
+        } else {
+            quote! { let #buf = &#buf[#b..#b + #len]; }
+        }
+    });
+    let stmts = &phase.stmts;
+    quote! {
+        {
+            let #target = #slice;
+            #(#shadows)*
+            for #k in 0..#len { #(#stmts)* #target[#k] = #value; }
+            #after
+        }
+    }
+}
