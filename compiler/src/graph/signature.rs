@@ -18,6 +18,9 @@ pub struct Signature {
     pub name: Ident,
     /// Whether the rewrite rules run (`#[param_graph(optimize = false)]`).
     pub optimize: bool,
+    /// Whether elementwise ops fuse into their readers' loops
+    /// (`#[param_graph(fuse = false)]`).
+    pub fuse: bool,
     /// The leaves, in signature order.
     pub params: Vec<Leaf>,
     /// The declared results, in order.
@@ -65,6 +68,7 @@ impl Signature {
             vis: f.vis.clone(),
             name: f.name.clone(),
             optimize: f.options.optimize,
+            fuse: f.options.fuse,
             params: f
                 .params
                 .iter()

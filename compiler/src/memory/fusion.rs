@@ -39,9 +39,13 @@ fn one_flop(op: &Op) -> bool {
     )
 }
 
-/// For every node, whether it is inlined into its readers' loops.
+/// For every node, whether it is inlined into its readers' loops (none
+/// under `#[param_graph(fuse = false)]`).
 pub fn inlined(graph: &Graph) -> Vec<bool> {
     let n = graph.nodes.len();
+    if !graph.sig.fuse {
+        return vec![false; n];
+    }
     let mut slots = vec![0usize; n];
     let mut all_elementwise = vec![true; n];
     for node in &graph.nodes {

@@ -29,11 +29,30 @@ pub struct GraphFn {
 pub struct Options {
     /// Run the rewrite passes (`optimize = false` compiles the graph as written).
     pub optimize: bool,
+    /// Fuse elementwise ops into their readers' loops (`fuse = false` gives
+    /// every node its own buffer and loop: a baseline for benchmarks).
+    pub fuse: bool,
+}
+
+impl Options {
+    /// The option names, each `name = true|false`.
+    pub const KEYS: &'static [&'static str] = &["optimize", "fuse"];
+
+    /// Sets option `key` (one of [`Options::KEYS`]).
+    pub fn set(&mut self, key: &str, value: bool) {
+        match key {
+            "optimize" => self.optimize = value,
+            _ => self.fuse = value,
+        }
+    }
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { optimize: true }
+        Options {
+            optimize: true,
+            fuse: true,
+        }
     }
 }
 

@@ -66,7 +66,7 @@ fn check_signature(sig: &syn::Signature, d: &mut Diagnostics) {
 fn split_attrs(attrs: Vec<syn::Attribute>, d: &mut Diagnostics) -> (Vec<syn::Attribute>, Options) {
     let mut options = Options::default();
     let mut kept = Vec::new();
-    let mut optimize_seen = false;
+    let mut seen: Vec<&'static str> = Vec::new();
     for attr in attrs {
         if !attr.path().is_ident("param_graph") {
             kept.push(attr);
@@ -79,23 +79,22 @@ fn split_attrs(attrs: Vec<syn::Attribute>, d: &mut Diagnostics) -> (Vec<syn::Att
             continue;
         }
         let result = attr.parse_nested_meta(|meta| {
-            if meta.path.is_ident("optimize") {
-                if optimize_seen {
-                    return Err(meta.error("`optimize` is given twice"));
-                }
-                optimize_seen = true;
-                let value: syn::LitBool = meta
-                    .value()?
-                    .parse()
-                    .map_err(|e| syn::Error::new(e.span(), "`optimize` takes `true` or `false`"))?;
-                options.optimize = value.value;
-                Ok(())
-            } else {
-                Err(meta.error(format!(
-                    "unknown param_graph option `{}`: the only option is `optimize = true|false`",
+            let Some(key) = Options::KEYS.iter().copied().find(|k| meta.path.is_ident(k)) else {
+                return Err(meta.error(format!(
+                    "unknown param_graph option `{}`: the options are `optimize = true|false` and `fuse = true|false`",
                     crate::span::source_text(&meta.path)
-                )))
+                )));
+            };
+            if seen.contains(&key) {
+                return Err(meta.error(format!("`{key}` is given twice")));
             }
+            seen.push(key);
+            let value: syn::LitBool = meta
+                .value()?
+                .parse()
+                .map_err(|e| syn::Error::new(e.span(), format!("`{key}` takes `true` or `false`")))?;
+            options.set(key, value.value);
+            Ok(())
         });
         d.take(result);
     }
