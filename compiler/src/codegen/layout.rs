@@ -1,6 +1,6 @@
 //! Buffer layouts: the order in which a flat buffer stores a tensor's axes.
 //!
-//! Every intermediate tensor lives in a stack array `[T; N]`. Its *layout*
+//! Every intermediate tensor lives in a flat buffer `[T; N]`. Its *layout*
 //! lists the tensor axes from the one with the largest stride to the one with
 //! the smallest. Leaves keep the storage order of their nalgebra type
 //! (column-major inside a matrix), so copying them in and out walks memory in

@@ -1,15 +1,18 @@
-//! Stage 5 — codegen: the shaped, optimized graph as plain Rust over
+//! Stage 6 — codegen: the shaped, optimized graph as plain Rust over
 //! fixed-size buffers.
 //!
-//! For a fn `name` the macro emits `name_into(params..., out)`, which writes
-//! the result into caller storage, and `name(params...)`, which keeps the
-//! signature as written and returns the result by value through
-//! `name_into`. Leaves are read in place through a flat view of their
-//! memory (their storage order, `nodes::placements`); each node runs one
-//! loop nest over stack buffers (`kernels`); a result whose layout is its
+//! For a fn `name` the macro emits `name_with(params..., workspace, out)`,
+//! which computes the results into caller storage, `name_into` and `name`
+//! around it, and the workspace type (`items`). Leaves are read in place
+//! through a flat view of their memory (their storage order,
+//! `nodes::placements`); each node runs one loop nest (`kernels`), fused
+//! elementwise groups one loop for the group; a result whose layout is its
 //! type's storage order is computed straight into the caller's storage, any
-//! other is copied there once. No heap allocation, no `unsafe`, and every
-//! helper is named by an absolute path through the facade crate.
+//! other is copied there once. The body is emitted twice: the first run
+//! records the buffers the kernels declare, `crate::memory` gives each a
+//! slot, and the second run binds each buffer to a view of its slot. No
+//! heap allocation in steady state, no `unsafe`, and every helper is named
+//! by an absolute path through the facade crate.
 
 mod items;
 mod kernels;

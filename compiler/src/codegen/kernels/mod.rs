@@ -1,4 +1,4 @@
-//! The loops of each op over flat stack buffers.
+//! The loops of each op over flat buffers (views of their memory slots).
 //!
 //! Every function here emits the statements that declare and fill one node's
 //! buffer, given the buffers (and layouts) of its arguments. Semantics and
