@@ -173,3 +173,49 @@ pub fn folds<const F: usize, const J: usize, const K: usize>(
 ) -> Box<[SMatrix<f64, J, K>; F]> {
     Box::new(std::array::from_fn(|f| *fill::<J, K>(seed + f)))
 }
+
+/// The five-op graph of the memory-planning issue: a row softmax read
+/// twice, a sigmoid, and three elementwise ops after them. Fused, the
+/// softmax is one row kernel and everything else one loop; the
+/// `fuse = false` copy gives every node its own buffer and loop.
+macro_rules! five {
+    ($fused:ident, $unfused:ident, $t:ident, $n:literal) => {
+        param_graph! {
+            pub fn $fused(x: &SMatrix<$t, $n, $n>, y: &SMatrix<$t, $n, $n>) -> SMatrix<$t, $n, $n> {
+                let a = softmax(x, axis = 1);
+                let b = sigmoid(y);
+                let c = hadamard(a, b);
+                add(exp(c), square(a))
+            }
+            #[param_graph(fuse = false)]
+            pub fn $unfused(x: &SMatrix<$t, $n, $n>, y: &SMatrix<$t, $n, $n>) -> SMatrix<$t, $n, $n> {
+                let a = softmax(x, axis = 1);
+                let b = sigmoid(y);
+                let c = hadamard(a, b);
+                add(exp(c), square(a))
+            }
+        }
+    };
+}
+five!(five_64, five_64_unfused, f64, 64);
+five!(five_256, five_256_unfused, f64, 256);
+
+/// The five-op graph by hand, over `f64` whatever the element type:
+/// `a = softmax(x)` per row, then `exp(a · sigmoid(y)) + a²`.
+pub fn five_hand<E: Copy + Into<f64>, const N: usize>(
+    x: &SMatrix<E, N, N>,
+    y: &SMatrix<E, N, N>,
+    out: &mut [f64],
+) {
+    for i in 0..N {
+        let m = (0..N)
+            .map(|j| x[(i, j)].into())
+            .fold(f64::NEG_INFINITY, f64::max);
+        let s: f64 = (0..N).map(|j| (x[(i, j)].into() - m).exp()).sum();
+        for j in 0..N {
+            let a = (x[(i, j)].into() - m).exp() / s;
+            let b = 1.0 / (1.0 + (-y[(i, j)].into()).exp());
+            out[i * N + j] = (a * b).exp() + a * a;
+        }
+    }
+}

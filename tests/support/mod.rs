@@ -6,6 +6,8 @@
 //! - [`close`]: tolerant float comparison and the fixture's number parser.
 //! - [`reference`]: a slow, obviously-correct evaluator of the ops over plain
 //!   row-major tensors, written independently of the macro and the runtime.
+//! - [`fill`]: fill tensor values in place in row-major order (inputs
+//!   built in a `zeroed_box`, never on a small thread's stack).
 //! - [`ir`]: evaluates a graph body's text with the reference evaluator,
 //!   node by node of the graph the compiler's front end builds from it.
 
@@ -14,10 +16,12 @@
 
 pub mod close;
 pub mod counting;
+pub mod fill;
 pub mod ir;
 pub mod reference;
 pub mod row_major;
 
 pub use close::{assert_close, assert_close_abs, parse_number, parse_numbers};
+pub use fill::FillRowMajor;
 pub use reference::T;
 pub use row_major::RowMajor;
