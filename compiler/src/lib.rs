@@ -68,6 +68,7 @@ pub fn expand(input: TokenStream, krate: &TokenStream) -> TokenStream {
 /// Returns, per item, whether it is the first of its name.
 fn check_unique_names(items: &[syn::ItemFn], d: &mut Diagnostics) -> Vec<bool> {
     let mut seen: Vec<(String, String, &syn::Ident)> = Vec::new();
+    let mut clashing = Vec::new();
     let mut unique = Vec::with_capacity(items.len());
     for item in items {
         let name = &item.sig.ident;
@@ -84,12 +85,14 @@ fn check_unique_names(items: &[syn::ItemFn], d: &mut Diagnostics) -> Vec<bool> {
             ),
         ];
         for (fn_name, what) in generated {
-            let clash = items.iter().find(|other| other.sig.ident == fn_name);
-            if let Some(other) = clash {
+            let clash = items.iter().position(|other| other.sig.ident == fn_name);
+            if let Some(k) = clash {
                 d.error(
-                    other.sig.ident.span(),
+                    items[k].sig.ident.span(),
                     format!("`{fn_name}` is generated for `{name}` ({what}): rename this fn"),
                 );
+                // Not emitted: it would only add a duplicate-definition error.
+                clashing.push(k);
             }
         }
         let earlier = seen.iter().find(|(p, w, _)| *p == plan || *w == workspace);
@@ -111,6 +114,9 @@ fn check_unique_names(items: &[syn::ItemFn], d: &mut Diagnostics) -> Vec<bool> {
             seen.push((plan, workspace, name));
             unique.push(true);
         }
+    }
+    for k in clashing {
+        unique[k] = false;
     }
     unique
 }
