@@ -239,6 +239,25 @@ param_graph! {
     pub fn fused_kron_matmul(a: &SMatrix<f64, 2, 2>, b: &SMatrix<f64, 2, 3>, x: &SMatrix<f64, 6, 2>) -> SMatrix<f64, 4, 2> {
         matmul(kron(a, b), x)
     }
+
+    /// Buffers beyond the stack budget: a workspace type, a per-thread
+    /// workspace in `_into`, and a fused loop over strips.
+    pub fn with_workspace(x: &SMatrix<f64, 128, 128>, y: &SMatrix<f64, 128, 128>) -> SMatrix<f64, 128, 128> {
+        let a = softmax(x, axis = 1);
+        add(exp(hadamard(a, sigmoid(y))), square(a))
+    }
+
+    // The same, private and undocumented.
+    fn private_workspace(x: &SMatrix<f32, 128, 128>) -> SMatrix<f32, 128, 128> {
+        let a = softmax(x, axis = 0);
+        hadamard(a, exp(a))
+    }
+}
+
+/// Calls the private graph, which must stay warning-free whether or not its
+/// generated `_with` and workspace are used.
+pub fn call_private(x: &SMatrix<f32, 128, 128>) -> f32 {
+    private_workspace(x).sum()
 }
 
 // ---------------------------------------------------------------------------

@@ -211,6 +211,26 @@ fn kronecker_results() {
 #[test]
 fn rewrite_rules() {
     let x = SVector::<f64, 4>::new(-2.0, 0.0, 0.5, 3.0);
+    // A graph with a workspace: by value, into, and with the caller's.
+    let xw = Box::new(SMatrix::<f64, 128, 128>::from_fn(|i, j| {
+        ((i * 7 + j * 3) % 11) as f64 / 5.0
+    }));
+    let yw = Box::new(SMatrix::<f64, 128, 128>::from_fn(|i, j| {
+        ((i + j) % 5) as f64 - 2.0
+    }));
+    let by_value = c::with_workspace(&xw, &yw);
+    let mut ws = c::WithWorkspaceWorkspace::new();
+    let mut into = Box::new(SMatrix::<f64, 128, 128>::zeros());
+    c::with_workspace_with(&xw, &yw, &mut ws, &mut into);
+    assert_eq!(by_value, *into);
+    let row_sums: Vec<f64> = (0..128).map(|i| xw.row(i).map(f64::exp).sum()).collect();
+    for (i, j) in [(0, 0), (5, 77), (127, 127)] {
+        let a = xw[(i, j)].exp() / row_sums[i];
+        let want = (a / (1.0 + (-yw[(i, j)]).exp())).exp() + a * a;
+        assert!(close(into[(i, j)], want), "{i} {j}");
+    }
+    assert!(c::call_private(&SMatrix::<f32, 128, 128>::zeros()).is_finite());
+
     let (ls, lse, same) = c::fused_maps(&x);
     for i in 0..4 {
         assert!(close(ls[i], sigmoid(x[i]).ln()));
