@@ -296,3 +296,18 @@ fn plan_summary_is_parsed() {
     // For `--nocapture`: what the five-op graph compiles to.
     eprintln!("{FIVE_256_PLAN}\n\n{FIVE_256_UNFUSED_PLAN}");
 }
+
+/// The benchmark's hand-written bound on the five-op tail computes what the
+/// generated tail computes.
+#[test]
+fn five_tail_hand_vectorized_matches_the_generated_tail() {
+    on_small_stack(|| {
+        let a = input!(SMatrix<f64, 256, 256>, 3);
+        let y = input!(SMatrix<f64, 256, 256>, 4);
+        let (mut got, mut want): (Box<SMatrix<f64, 256, 256>>, Box<SMatrix<f64, 256, 256>>) =
+            (zeroed_box(), zeroed_box());
+        five_tail_hand_vectorized(&a, &y, &mut got);
+        five_part_tail_into(&a, &y, &mut want);
+        assert_close("tail", &got.to_row_major(), &want.to_row_major(), 1e-13);
+    });
+}

@@ -219,3 +219,57 @@ pub fn five_hand<E: Copy + Into<f64>, const N: usize>(
         }
     }
 }
+
+// The five-op graph's parts alone, at 256×256, to see where its time goes.
+param_graph! {
+    pub fn five_part_softmax(x: &SMatrix<f64, 256, 256>) -> SMatrix<f64, 256, 256> {
+        softmax(x, axis = 1)
+    }
+    pub fn five_part_exp(x: &SMatrix<f64, 256, 256>) -> SMatrix<f64, 256, 256> {
+        exp(x)
+    }
+    pub fn five_part_sigmoid(x: &SMatrix<f64, 256, 256>) -> SMatrix<f64, 256, 256> {
+        sigmoid(x)
+    }
+    /// Everything after the softmax: `a` given.
+    pub fn five_part_tail(a: &SMatrix<f64, 256, 256>, y: &SMatrix<f64, 256, 256>) -> SMatrix<f64, 256, 256> {
+        add(exp(hadamard(a, sigmoid(y))), square(a))
+    }
+}
+
+param_graph! {
+    /// One pass over memory and nothing else: what each extra buffer of the
+    /// unfused five-op graph costs, roughly (read two, write one).
+    pub fn five_part_add(x: &SMatrix<f64, 256, 256>, y: &SMatrix<f64, 256, 256>) -> SMatrix<f64, 256, 256> {
+        add(x, y)
+    }
+}
+
+/// The five-op graph's tail after the softmax `a` as one hand-written loop
+/// over strips of 256 elements with the runtime's vectorized `exp` for the
+/// sigmoid too (`a · sigmoid(y) = a / (1 + exp(-y))`): a bound on what the
+/// fused loop could cost with a vectorized sigmoid.
+pub fn five_tail_hand_vectorized<const N: usize>(
+    a: &SMatrix<f64, N, N>,
+    y: &SMatrix<f64, N, N>,
+    out: &mut SMatrix<f64, N, N>,
+) {
+    use param_graph::runtime::math::exp_in_place_f64;
+    let mut t = [0.0f64; 256];
+    let (a, y, out) = (a.as_slice(), y.as_slice(), out.as_mut_slice());
+    for start in (0..N * N).step_by(256) {
+        let end = (start + 256).min(N * N);
+        let t = &mut t[..end - start];
+        for (t, y) in t.iter_mut().zip(&y[start..end]) {
+            *t = -y;
+        }
+        exp_in_place_f64(t);
+        for (t, a) in t.iter_mut().zip(&a[start..end]) {
+            *t = a / (1.0 + *t);
+        }
+        exp_in_place_f64(t);
+        for ((o, t), a) in out[start..end].iter_mut().zip(t.iter()).zip(&a[start..end]) {
+            *o = t + a * a;
+        }
+    }
+}

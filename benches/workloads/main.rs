@@ -2,6 +2,8 @@
 //! (optimized) macro output, the same graph with
 //! `#[param_graph(optimize = false)]`, and idiomatic hand-written nalgebra.
 //! `python3 bench/table.py` turns the results into the README's table.
+//! `five` measures the memory-planning issue's five-op graph fused against
+//! `#[param_graph(fuse = false)]` (`cargo bench --bench workloads -- five`).
 //!
 //! Every form writes into preallocated storage (`name_into` for the macro),
 //! so the figures are the computation, not moving large results around.
@@ -141,9 +143,55 @@ fn bench_w4(c: &mut Criterion) {
     g.finish();
 }
 
+/// The five-op graph of the memory-planning issue, fused (default) and
+/// with `#[param_graph(fuse = false)]` side by side; then its parts alone
+/// at 256×256 (the softmax, `exp`, `sigmoid`, and the fused elementwise
+/// tail given the softmax) to see where the time goes.
+fn bench_five(c: &mut Criterion) {
+    let mut g = c.benchmark_group("five");
+    macro_rules! size {
+        ($label:literal, $n:literal, $fused:ident, $unfused:ident) => {{
+            let (x, y) = (fill::<$n, $n>(1), fill::<$n, $n>(2));
+            let mut out = Box::new(SMatrix::<f64, $n, $n>::zeros());
+            g.bench_function(BenchmarkId::new("fused", $label), |bch| {
+                bch.iter(|| $fused(black_box(&x), black_box(&y), &mut out))
+            });
+            g.bench_function(BenchmarkId::new("fuse=false", $label), |bch| {
+                bch.iter(|| $unfused(black_box(&x), black_box(&y), &mut out))
+            });
+        }};
+    }
+    size!("64x64", 64, five_64_into, five_64_unfused_into);
+    size!("256x256", 256, five_256_into, five_256_unfused_into);
+    let (x, y) = (fill::<256, 256>(1), fill::<256, 256>(2));
+    let mut out = Box::new(SMatrix::<f64, 256, 256>::zeros());
+    g.bench_function(BenchmarkId::new("part softmax", "256x256"), |bch| {
+        bch.iter(|| five_part_softmax_into(black_box(&x), &mut out))
+    });
+    g.bench_function(BenchmarkId::new("part exp", "256x256"), |bch| {
+        bch.iter(|| five_part_exp_into(black_box(&x), &mut out))
+    });
+    g.bench_function(BenchmarkId::new("part sigmoid", "256x256"), |bch| {
+        bch.iter(|| five_part_sigmoid_into(black_box(&x), &mut out))
+    });
+    let mut a = Box::new(SMatrix::<f64, 256, 256>::zeros());
+    five_part_softmax_into(&x, &mut a);
+    g.bench_function(BenchmarkId::new("part tail", "256x256"), |bch| {
+        bch.iter(|| five_part_tail_into(black_box(&a), black_box(&y), &mut out))
+    });
+    g.bench_function(
+        BenchmarkId::new("part tail, hand, vector sigmoid", "256x256"),
+        |bch| bch.iter(|| five_tail_hand_vectorized(black_box(&a), black_box(&y), &mut out)),
+    );
+    g.bench_function(BenchmarkId::new("part add", "256x256"), |bch| {
+        bch.iter(|| five_part_add_into(black_box(&x), black_box(&y), &mut out))
+    });
+    g.finish();
+}
+
 criterion_group! {
     name = workloads;
     config = config();
-    targets = bench_w1, bench_w2, bench_w3, bench_w4
+    targets = bench_w1, bench_w2, bench_w3, bench_w4, bench_five
 }
 criterion_main!(workloads);
