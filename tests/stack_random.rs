@@ -49,10 +49,14 @@ const STACK: usize = 2 << 20;
 /// The seed of the inputs.
 const INPUT_SEED: u64 = 7;
 
+/// Runs a program's fused and unfused fns on row-major inputs; returns
+/// their row-major results.
+type Run = fn(&[Vec<f64>]) -> (Vec<f64>, Vec<f64>);
+
 /// Runs `src`'s program (`run` calls its fused and unfused fns on the
 /// row-major `inputs` and returns their row-major results) on a 2 MiB
 /// stack and compares as the module doc says.
-fn check(src: &'static str, run: fn(&[Vec<f64>]) -> (Vec<f64>, Vec<f64>)) {
+fn check(src: &'static str, run: Run) {
     let g = graph(src);
     let inputs = sample_inputs(&g, INPUT_SEED);
     let want = eval(&g, &inputs);

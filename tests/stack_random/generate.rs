@@ -250,12 +250,8 @@ pub fn generate() -> String {
             writeln!(run, "let mut {v}: Box<{t}> = zeroed_box();").unwrap();
             writeln!(run, "input(&mut *{v}, &inputs[{j}]);").unwrap();
         }
-        writeln!(
-            run,
-            "let (mut fused, mut unfused): (Box<{0}>, Box<{0}>) = (zeroed_box(), zeroed_box());",
-            p.ret
-        )
-        .unwrap();
+        writeln!(run, "let mut fused: Box<{}> = zeroed_box();", p.ret).unwrap();
+        writeln!(run, "let mut unfused: Box<{}> = zeroed_box();", p.ret).unwrap();
         writeln!(run, "{name}_into(&a, &b, &mut fused);").unwrap();
         writeln!(run, "{name}_unfused_into(&a, &b, &mut unfused);").unwrap();
         writeln!(run, "(fused.to_row_major(), unfused.to_row_major())").unwrap();

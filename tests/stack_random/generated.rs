@@ -38,8 +38,8 @@ fn p00_on_a_2_mib_stack() {
         input(&mut *a, &inputs[0]);
         let mut b: Box<[SMatrix<f64, 64, 64>; 16]> = zeroed_box();
         input(&mut *b, &inputs[1]);
-        let (mut fused, mut unfused): (Box<SVector<f64, 65536>>, Box<SVector<f64, 65536>>) =
-            (zeroed_box(), zeroed_box());
+        let mut fused: Box<SVector<f64, 65536>> = zeroed_box();
+        let mut unfused: Box<SVector<f64, 65536>> = zeroed_box();
         p00_into(&a, &b, &mut fused);
         p00_unfused_into(&a, &b, &mut unfused);
         (fused.to_row_major(), unfused.to_row_major())
@@ -78,8 +78,8 @@ fn p01_on_a_2_mib_stack() {
         input(&mut *a, &inputs[0]);
         let mut b: Box<[SMatrix<f64, 128, 128>; 4]> = zeroed_box();
         input(&mut *b, &inputs[1]);
-        let (mut fused, mut unfused): (Box<SMatrix<f64, 4, 128>>, Box<SMatrix<f64, 4, 128>>) =
-            (zeroed_box(), zeroed_box());
+        let mut fused: Box<SMatrix<f64, 4, 128>> = zeroed_box();
+        let mut unfused: Box<SMatrix<f64, 4, 128>> = zeroed_box();
         p01_into(&a, &b, &mut fused);
         p01_unfused_into(&a, &b, &mut unfused);
         (fused.to_row_major(), unfused.to_row_major())
@@ -114,8 +114,8 @@ fn p02_on_a_2_mib_stack() {
         input(&mut *a, &inputs[0]);
         let mut b: Box<[SMatrix<f64, 128, 128>; 4]> = zeroed_box();
         input(&mut *b, &inputs[1]);
-        let (mut fused, mut unfused): (Box<SMatrix<f64, 4, 128>>, Box<SMatrix<f64, 4, 128>>) =
-            (zeroed_box(), zeroed_box());
+        let mut fused: Box<SMatrix<f64, 4, 128>> = zeroed_box();
+        let mut unfused: Box<SMatrix<f64, 4, 128>> = zeroed_box();
         p02_into(&a, &b, &mut fused);
         p02_unfused_into(&a, &b, &mut unfused);
         (fused.to_row_major(), unfused.to_row_major())
@@ -152,7 +152,8 @@ fn p03_on_a_2_mib_stack() {
         input(&mut *a, &inputs[0]);
         let mut b: Box<SMatrix<f64, 64, 1024>> = zeroed_box();
         input(&mut *b, &inputs[1]);
-        let (mut fused, mut unfused): (Box<f64>, Box<f64>) = (zeroed_box(), zeroed_box());
+        let mut fused: Box<f64> = zeroed_box();
+        let mut unfused: Box<f64> = zeroed_box();
         p03_into(&a, &b, &mut fused);
         p03_unfused_into(&a, &b, &mut unfused);
         (fused.to_row_major(), unfused.to_row_major())
@@ -187,10 +188,8 @@ fn p04_on_a_2_mib_stack() {
         input(&mut *a, &inputs[0]);
         let mut b: Box<[SMatrix<f64, 128, 128>; 4]> = zeroed_box();
         input(&mut *b, &inputs[1]);
-        let (mut fused, mut unfused): (
-            Box<[SMatrix<f64, 128, 128>; 16]>,
-            Box<[SMatrix<f64, 128, 128>; 16]>,
-        ) = (zeroed_box(), zeroed_box());
+        let mut fused: Box<[SMatrix<f64, 128, 128>; 16]> = zeroed_box();
+        let mut unfused: Box<[SMatrix<f64, 128, 128>; 16]> = zeroed_box();
         p04_into(&a, &b, &mut fused);
         p04_unfused_into(&a, &b, &mut unfused);
         (fused.to_row_major(), unfused.to_row_major())
@@ -231,8 +230,8 @@ fn p05_on_a_2_mib_stack() {
         input(&mut *a, &inputs[0]);
         let mut b: Box<SMatrix<f64, 256, 256>> = zeroed_box();
         input(&mut *b, &inputs[1]);
-        let (mut fused, mut unfused): (Box<SVector<f64, 256>>, Box<SVector<f64, 256>>) =
-            (zeroed_box(), zeroed_box());
+        let mut fused: Box<SVector<f64, 256>> = zeroed_box();
+        let mut unfused: Box<SVector<f64, 256>> = zeroed_box();
         p05_into(&a, &b, &mut fused);
         p05_unfused_into(&a, &b, &mut unfused);
         (fused.to_row_major(), unfused.to_row_major())
@@ -271,7 +270,8 @@ fn p06_on_a_2_mib_stack() {
         input(&mut *a, &inputs[0]);
         let mut b: Box<SMatrix<f64, 256, 256>> = zeroed_box();
         input(&mut *b, &inputs[1]);
-        let (mut fused, mut unfused): (Box<f64>, Box<f64>) = (zeroed_box(), zeroed_box());
+        let mut fused: Box<f64> = zeroed_box();
+        let mut unfused: Box<f64> = zeroed_box();
         p06_into(&a, &b, &mut fused);
         p06_unfused_into(&a, &b, &mut unfused);
         (fused.to_row_major(), unfused.to_row_major())
@@ -304,8 +304,8 @@ fn p07_on_a_2_mib_stack() {
         input(&mut *a, &inputs[0]);
         let mut b: Box<SMatrix<f64, 256, 256>> = zeroed_box();
         input(&mut *b, &inputs[1]);
-        let (mut fused, mut unfused): (Box<SVector<f64, 65536>>, Box<SVector<f64, 65536>>) =
-            (zeroed_box(), zeroed_box());
+        let mut fused: Box<SVector<f64, 65536>> = zeroed_box();
+        let mut unfused: Box<SVector<f64, 65536>> = zeroed_box();
         p07_into(&a, &b, &mut fused);
         p07_unfused_into(&a, &b, &mut unfused);
         (fused.to_row_major(), unfused.to_row_major())
@@ -340,10 +340,8 @@ fn p08_on_a_2_mib_stack() {
         input(&mut *a, &inputs[0]);
         let mut b: Box<[SMatrix<f64, 128, 128>; 4]> = zeroed_box();
         input(&mut *b, &inputs[1]);
-        let (mut fused, mut unfused): (
-            Box<[SMatrix<f64, 128, 128>; 16]>,
-            Box<[SMatrix<f64, 128, 128>; 16]>,
-        ) = (zeroed_box(), zeroed_box());
+        let mut fused: Box<[SMatrix<f64, 128, 128>; 16]> = zeroed_box();
+        let mut unfused: Box<[SMatrix<f64, 128, 128>; 16]> = zeroed_box();
         p08_into(&a, &b, &mut fused);
         p08_unfused_into(&a, &b, &mut unfused);
         (fused.to_row_major(), unfused.to_row_major())
@@ -380,8 +378,8 @@ fn p09_on_a_2_mib_stack() {
         input(&mut *a, &inputs[0]);
         let mut b: Box<[SMatrix<f64, 64, 64>; 16]> = zeroed_box();
         input(&mut *b, &inputs[1]);
-        let (mut fused, mut unfused): (Box<SMatrix<f64, 4096, 64>>, Box<SMatrix<f64, 4096, 64>>) =
-            (zeroed_box(), zeroed_box());
+        let mut fused: Box<SMatrix<f64, 4096, 64>> = zeroed_box();
+        let mut unfused: Box<SMatrix<f64, 4096, 64>> = zeroed_box();
         p09_into(&a, &b, &mut fused);
         p09_unfused_into(&a, &b, &mut unfused);
         (fused.to_row_major(), unfused.to_row_major())
@@ -420,8 +418,8 @@ fn p10_on_a_2_mib_stack() {
         input(&mut *a, &inputs[0]);
         let mut b: Box<[SMatrix<f64, 64, 64>; 16]> = zeroed_box();
         input(&mut *b, &inputs[1]);
-        let (mut fused, mut unfused): (Box<SVector<f64, 64>>, Box<SVector<f64, 64>>) =
-            (zeroed_box(), zeroed_box());
+        let mut fused: Box<SVector<f64, 64>> = zeroed_box();
+        let mut unfused: Box<SVector<f64, 64>> = zeroed_box();
         p10_into(&a, &b, &mut fused);
         p10_unfused_into(&a, &b, &mut unfused);
         (fused.to_row_major(), unfused.to_row_major())
@@ -462,10 +460,8 @@ fn p11_on_a_2_mib_stack() {
         input(&mut *a, &inputs[0]);
         let mut b: Box<[SMatrix<f64, 128, 128>; 4]> = zeroed_box();
         input(&mut *b, &inputs[1]);
-        let (mut fused, mut unfused): (
-            Box<[SMatrix<f64, 128, 128>; 4]>,
-            Box<[SMatrix<f64, 128, 128>; 4]>,
-        ) = (zeroed_box(), zeroed_box());
+        let mut fused: Box<[SMatrix<f64, 128, 128>; 4]> = zeroed_box();
+        let mut unfused: Box<[SMatrix<f64, 128, 128>; 4]> = zeroed_box();
         p11_into(&a, &b, &mut fused);
         p11_unfused_into(&a, &b, &mut unfused);
         (fused.to_row_major(), unfused.to_row_major())
@@ -504,8 +500,8 @@ fn p12_on_a_2_mib_stack() {
         input(&mut *a, &inputs[0]);
         let mut b: Box<SMatrix<f64, 256, 256>> = zeroed_box();
         input(&mut *b, &inputs[1]);
-        let (mut fused, mut unfused): (Box<SMatrix<f64, 256, 256>>, Box<SMatrix<f64, 256, 256>>) =
-            (zeroed_box(), zeroed_box());
+        let mut fused: Box<SMatrix<f64, 256, 256>> = zeroed_box();
+        let mut unfused: Box<SMatrix<f64, 256, 256>> = zeroed_box();
         p12_into(&a, &b, &mut fused);
         p12_unfused_into(&a, &b, &mut unfused);
         (fused.to_row_major(), unfused.to_row_major())
@@ -544,10 +540,8 @@ fn p13_on_a_2_mib_stack() {
         input(&mut *a, &inputs[0]);
         let mut b: Box<[SMatrix<f64, 128, 128>; 4]> = zeroed_box();
         input(&mut *b, &inputs[1]);
-        let (mut fused, mut unfused): (
-            Box<[SMatrix<f64, 128, 128>; 16]>,
-            Box<[SMatrix<f64, 128, 128>; 16]>,
-        ) = (zeroed_box(), zeroed_box());
+        let mut fused: Box<[SMatrix<f64, 128, 128>; 16]> = zeroed_box();
+        let mut unfused: Box<[SMatrix<f64, 128, 128>; 16]> = zeroed_box();
         p13_into(&a, &b, &mut fused);
         p13_unfused_into(&a, &b, &mut unfused);
         (fused.to_row_major(), unfused.to_row_major())
@@ -586,8 +580,8 @@ fn p14_on_a_2_mib_stack() {
         input(&mut *a, &inputs[0]);
         let mut b: Box<SMatrix<f64, 64, 1024>> = zeroed_box();
         input(&mut *b, &inputs[1]);
-        let (mut fused, mut unfused): (Box<SVector<f64, 1024>>, Box<SVector<f64, 1024>>) =
-            (zeroed_box(), zeroed_box());
+        let mut fused: Box<SVector<f64, 1024>> = zeroed_box();
+        let mut unfused: Box<SVector<f64, 1024>> = zeroed_box();
         p14_into(&a, &b, &mut fused);
         p14_unfused_into(&a, &b, &mut unfused);
         (fused.to_row_major(), unfused.to_row_major())
@@ -624,8 +618,8 @@ fn p15_on_a_2_mib_stack() {
         input(&mut *a, &inputs[0]);
         let mut b: Box<SMatrix<f64, 64, 1024>> = zeroed_box();
         input(&mut *b, &inputs[1]);
-        let (mut fused, mut unfused): (Box<SVector<f64, 262144>>, Box<SVector<f64, 262144>>) =
-            (zeroed_box(), zeroed_box());
+        let mut fused: Box<SVector<f64, 262144>> = zeroed_box();
+        let mut unfused: Box<SVector<f64, 262144>> = zeroed_box();
         p15_into(&a, &b, &mut fused);
         p15_unfused_into(&a, &b, &mut unfused);
         (fused.to_row_major(), unfused.to_row_major())
@@ -662,8 +656,8 @@ fn p16_on_a_2_mib_stack() {
         input(&mut *a, &inputs[0]);
         let mut b: Box<[SMatrix<f64, 128, 128>; 4]> = zeroed_box();
         input(&mut *b, &inputs[1]);
-        let (mut fused, mut unfused): (Box<SMatrix<f64, 128, 128>>, Box<SMatrix<f64, 128, 128>>) =
-            (zeroed_box(), zeroed_box());
+        let mut fused: Box<SMatrix<f64, 128, 128>> = zeroed_box();
+        let mut unfused: Box<SMatrix<f64, 128, 128>> = zeroed_box();
         p16_into(&a, &b, &mut fused);
         p16_unfused_into(&a, &b, &mut unfused);
         (fused.to_row_major(), unfused.to_row_major())
@@ -700,8 +694,8 @@ fn p17_on_a_2_mib_stack() {
         input(&mut *a, &inputs[0]);
         let mut b: Box<SMatrix<f64, 256, 256>> = zeroed_box();
         input(&mut *b, &inputs[1]);
-        let (mut fused, mut unfused): (Box<SVector<f64, 256>>, Box<SVector<f64, 256>>) =
-            (zeroed_box(), zeroed_box());
+        let mut fused: Box<SVector<f64, 256>> = zeroed_box();
+        let mut unfused: Box<SVector<f64, 256>> = zeroed_box();
         p17_into(&a, &b, &mut fused);
         p17_unfused_into(&a, &b, &mut unfused);
         (fused.to_row_major(), unfused.to_row_major())
@@ -738,8 +732,8 @@ fn p18_on_a_2_mib_stack() {
         input(&mut *a, &inputs[0]);
         let mut b: Box<[SMatrix<f64, 64, 64>; 16]> = zeroed_box();
         input(&mut *b, &inputs[1]);
-        let (mut fused, mut unfused): (Box<SMatrix<f64, 4096, 64>>, Box<SMatrix<f64, 4096, 64>>) =
-            (zeroed_box(), zeroed_box());
+        let mut fused: Box<SMatrix<f64, 4096, 64>> = zeroed_box();
+        let mut unfused: Box<SMatrix<f64, 4096, 64>> = zeroed_box();
         p18_into(&a, &b, &mut fused);
         p18_unfused_into(&a, &b, &mut unfused);
         (fused.to_row_major(), unfused.to_row_major())
@@ -780,10 +774,8 @@ fn p19_on_a_2_mib_stack() {
         input(&mut *a, &inputs[0]);
         let mut b: Box<SMatrix<f64, 64, 1024>> = zeroed_box();
         input(&mut *b, &inputs[1]);
-        let (mut fused, mut unfused): (
-            Box<[SMatrix<f64, 128, 128>; 16]>,
-            Box<[SMatrix<f64, 128, 128>; 16]>,
-        ) = (zeroed_box(), zeroed_box());
+        let mut fused: Box<[SMatrix<f64, 128, 128>; 16]> = zeroed_box();
+        let mut unfused: Box<[SMatrix<f64, 128, 128>; 16]> = zeroed_box();
         p19_into(&a, &b, &mut fused);
         p19_unfused_into(&a, &b, &mut unfused);
         (fused.to_row_major(), unfused.to_row_major())
@@ -822,8 +814,8 @@ fn p20_on_a_2_mib_stack() {
         input(&mut *a, &inputs[0]);
         let mut b: Box<[SMatrix<f64, 64, 64>; 16]> = zeroed_box();
         input(&mut *b, &inputs[1]);
-        let (mut fused, mut unfused): (Box<SMatrix<f64, 4096, 64>>, Box<SMatrix<f64, 4096, 64>>) =
-            (zeroed_box(), zeroed_box());
+        let mut fused: Box<SMatrix<f64, 4096, 64>> = zeroed_box();
+        let mut unfused: Box<SMatrix<f64, 4096, 64>> = zeroed_box();
         p20_into(&a, &b, &mut fused);
         p20_unfused_into(&a, &b, &mut unfused);
         (fused.to_row_major(), unfused.to_row_major())
@@ -864,8 +856,8 @@ fn p21_on_a_2_mib_stack() {
         input(&mut *a, &inputs[0]);
         let mut b: Box<[SMatrix<f64, 128, 128>; 4]> = zeroed_box();
         input(&mut *b, &inputs[1]);
-        let (mut fused, mut unfused): (Box<SMatrix<f64, 16, 16384>>, Box<SMatrix<f64, 16, 16384>>) =
-            (zeroed_box(), zeroed_box());
+        let mut fused: Box<SMatrix<f64, 16, 16384>> = zeroed_box();
+        let mut unfused: Box<SMatrix<f64, 16, 16384>> = zeroed_box();
         p21_into(&a, &b, &mut fused);
         p21_unfused_into(&a, &b, &mut unfused);
         (fused.to_row_major(), unfused.to_row_major())
@@ -902,8 +894,8 @@ fn p22_on_a_2_mib_stack() {
         input(&mut *a, &inputs[0]);
         let mut b: Box<SMatrix<f64, 64, 1024>> = zeroed_box();
         input(&mut *b, &inputs[1]);
-        let (mut fused, mut unfused): (Box<SVector<f64, 262144>>, Box<SVector<f64, 262144>>) =
-            (zeroed_box(), zeroed_box());
+        let mut fused: Box<SVector<f64, 262144>> = zeroed_box();
+        let mut unfused: Box<SVector<f64, 262144>> = zeroed_box();
         p22_into(&a, &b, &mut fused);
         p22_unfused_into(&a, &b, &mut unfused);
         (fused.to_row_major(), unfused.to_row_major())
@@ -936,8 +928,8 @@ fn p23_on_a_2_mib_stack() {
         input(&mut *a, &inputs[0]);
         let mut b: Box<SMatrix<f64, 256, 256>> = zeroed_box();
         input(&mut *b, &inputs[1]);
-        let (mut fused, mut unfused): (Box<SVector<f64, 65536>>, Box<SVector<f64, 65536>>) =
-            (zeroed_box(), zeroed_box());
+        let mut fused: Box<SVector<f64, 65536>> = zeroed_box();
+        let mut unfused: Box<SVector<f64, 65536>> = zeroed_box();
         p23_into(&a, &b, &mut fused);
         p23_unfused_into(&a, &b, &mut unfused);
         (fused.to_row_major(), unfused.to_row_major())
