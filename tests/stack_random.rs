@@ -12,6 +12,7 @@
 //!   (`param_graph_compiler::testing::eval` of `testing::graph`: the graph
 //!   as written, unoptimized) on deterministic pseudo-random inputs in
 //!   `[-2, 2)` (`testing::sample_inputs`, seed [`INPUT_SEED`]);
+//! - checks both fns' plans keep at most 64 KiB of buffers on the stack;
 //! - runs both compiled fns (`name_into`) on a thread with a 2 MiB stack,
 //!   inputs and outputs boxed (`zeroed_box`, filled in place);
 //! - asserts fused == unfused within 1e-12 relative or 1e-12 absolute
@@ -55,8 +56,20 @@ type Run = fn(&[Vec<f64>]) -> (Vec<f64>, Vec<f64>);
 
 /// Runs `src`'s program (`run` calls its fused and unfused fns on the
 /// row-major `inputs` and returns their row-major results) on a 2 MiB
-/// stack and compares as the module doc says.
-fn check(src: &'static str, run: Run) {
+/// stack and compares as the module doc says; `plans` are the two fns'
+/// plans, whose stack buffers must fit the 64 KiB budget.
+fn check(src: &'static str, plans: [&str; 2], run: Run) {
+    for plan in plans {
+        let summary = plan.lines().last().unwrap_or_default();
+        let stack: usize = summary
+            .split("stack buffers: ")
+            .nth(1)
+            .and_then(|rest| rest.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no stack size in `{summary}`"));
+        assert!(stack <= 64 << 10, "{stack} bytes on the stack:\n{plan}");
+        eprintln!("{summary}");
+    }
     let g = graph(src);
     let inputs = sample_inputs(&g, INPUT_SEED);
     let want = eval(&g, &inputs);

@@ -257,7 +257,7 @@ pub fn generate() -> String {
         writeln!(run, "(fused.to_row_major(), unfused.to_row_major())").unwrap();
         write!(
             s,
-            "\n#[test]\nfn {name}_on_a_2_mib_stack() {{\n    check({}, |inputs| {{\n{}    }});\n}}\n",
+            "\n#[test]\nfn {name}_on_a_2_mib_stack() {{\n    check({0}, [{0}_PLAN, {0}_UNFUSED_PLAN], |inputs| {{\n{1}    }});\n}}\n",
             name.to_uppercase(),
             indent(&run, "        ")
         )

@@ -33,7 +33,7 @@ param_graph! {
 
 #[test]
 fn p00_on_a_2_mib_stack() {
-    check(P00, |inputs| {
+    check(P00, [P00_PLAN, P00_UNFUSED_PLAN], |inputs| {
         let mut a: Box<SMatrix<f64, 256, 256>> = zeroed_box();
         input(&mut *a, &inputs[0]);
         let mut b: Box<[SMatrix<f64, 64, 64>; 16]> = zeroed_box();
@@ -73,7 +73,7 @@ param_graph! {
 
 #[test]
 fn p01_on_a_2_mib_stack() {
-    check(P01, |inputs| {
+    check(P01, [P01_PLAN, P01_UNFUSED_PLAN], |inputs| {
         let mut a: Box<[SMatrix<f64, 128, 128>; 4]> = zeroed_box();
         input(&mut *a, &inputs[0]);
         let mut b: Box<[SMatrix<f64, 128, 128>; 4]> = zeroed_box();
@@ -109,7 +109,7 @@ param_graph! {
 
 #[test]
 fn p02_on_a_2_mib_stack() {
-    check(P02, |inputs| {
+    check(P02, [P02_PLAN, P02_UNFUSED_PLAN], |inputs| {
         let mut a: Box<[SMatrix<f64, 128, 128>; 4]> = zeroed_box();
         input(&mut *a, &inputs[0]);
         let mut b: Box<[SMatrix<f64, 128, 128>; 4]> = zeroed_box();
@@ -147,7 +147,7 @@ param_graph! {
 
 #[test]
 fn p03_on_a_2_mib_stack() {
-    check(P03, |inputs| {
+    check(P03, [P03_PLAN, P03_UNFUSED_PLAN], |inputs| {
         let mut a: Box<SMatrix<f64, 256, 256>> = zeroed_box();
         input(&mut *a, &inputs[0]);
         let mut b: Box<SMatrix<f64, 64, 1024>> = zeroed_box();
@@ -183,7 +183,7 @@ param_graph! {
 
 #[test]
 fn p04_on_a_2_mib_stack() {
-    check(P04, |inputs| {
+    check(P04, [P04_PLAN, P04_UNFUSED_PLAN], |inputs| {
         let mut a: Box<[SMatrix<f64, 128, 128>; 4]> = zeroed_box();
         input(&mut *a, &inputs[0]);
         let mut b: Box<[SMatrix<f64, 128, 128>; 4]> = zeroed_box();
@@ -225,7 +225,7 @@ param_graph! {
 
 #[test]
 fn p05_on_a_2_mib_stack() {
-    check(P05, |inputs| {
+    check(P05, [P05_PLAN, P05_UNFUSED_PLAN], |inputs| {
         let mut a: Box<SMatrix<f64, 256, 256>> = zeroed_box();
         input(&mut *a, &inputs[0]);
         let mut b: Box<SMatrix<f64, 256, 256>> = zeroed_box();
@@ -265,7 +265,7 @@ param_graph! {
 
 #[test]
 fn p06_on_a_2_mib_stack() {
-    check(P06, |inputs| {
+    check(P06, [P06_PLAN, P06_UNFUSED_PLAN], |inputs| {
         let mut a: Box<SMatrix<f64, 256, 256>> = zeroed_box();
         input(&mut *a, &inputs[0]);
         let mut b: Box<SMatrix<f64, 256, 256>> = zeroed_box();
@@ -299,7 +299,7 @@ param_graph! {
 
 #[test]
 fn p07_on_a_2_mib_stack() {
-    check(P07, |inputs| {
+    check(P07, [P07_PLAN, P07_UNFUSED_PLAN], |inputs| {
         let mut a: Box<SMatrix<f64, 256, 256>> = zeroed_box();
         input(&mut *a, &inputs[0]);
         let mut b: Box<SMatrix<f64, 256, 256>> = zeroed_box();
@@ -335,7 +335,7 @@ param_graph! {
 
 #[test]
 fn p08_on_a_2_mib_stack() {
-    check(P08, |inputs| {
+    check(P08, [P08_PLAN, P08_UNFUSED_PLAN], |inputs| {
         let mut a: Box<[SMatrix<f64, 128, 128>; 4]> = zeroed_box();
         input(&mut *a, &inputs[0]);
         let mut b: Box<[SMatrix<f64, 128, 128>; 4]> = zeroed_box();
@@ -373,7 +373,7 @@ param_graph! {
 
 #[test]
 fn p09_on_a_2_mib_stack() {
-    check(P09, |inputs| {
+    check(P09, [P09_PLAN, P09_UNFUSED_PLAN], |inputs| {
         let mut a: Box<[SMatrix<f64, 128, 128>; 4]> = zeroed_box();
         input(&mut *a, &inputs[0]);
         let mut b: Box<[SMatrix<f64, 64, 64>; 16]> = zeroed_box();
@@ -413,7 +413,7 @@ param_graph! {
 
 #[test]
 fn p10_on_a_2_mib_stack() {
-    check(P10, |inputs| {
+    check(P10, [P10_PLAN, P10_UNFUSED_PLAN], |inputs| {
         let mut a: Box<[SMatrix<f64, 64, 64>; 16]> = zeroed_box();
         input(&mut *a, &inputs[0]);
         let mut b: Box<[SMatrix<f64, 64, 64>; 16]> = zeroed_box();
@@ -455,7 +455,7 @@ param_graph! {
 
 #[test]
 fn p11_on_a_2_mib_stack() {
-    check(P11, |inputs| {
+    check(P11, [P11_PLAN, P11_UNFUSED_PLAN], |inputs| {
         let mut a: Box<[SMatrix<f64, 128, 128>; 4]> = zeroed_box();
         input(&mut *a, &inputs[0]);
         let mut b: Box<[SMatrix<f64, 128, 128>; 4]> = zeroed_box();
@@ -495,7 +495,7 @@ param_graph! {
 
 #[test]
 fn p12_on_a_2_mib_stack() {
-    check(P12, |inputs| {
+    check(P12, [P12_PLAN, P12_UNFUSED_PLAN], |inputs| {
         let mut a: Box<SMatrix<f64, 256, 256>> = zeroed_box();
         input(&mut *a, &inputs[0]);
         let mut b: Box<SMatrix<f64, 256, 256>> = zeroed_box();
@@ -535,7 +535,7 @@ param_graph! {
 
 #[test]
 fn p13_on_a_2_mib_stack() {
-    check(P13, |inputs| {
+    check(P13, [P13_PLAN, P13_UNFUSED_PLAN], |inputs| {
         let mut a: Box<[SMatrix<f64, 64, 64>; 16]> = zeroed_box();
         input(&mut *a, &inputs[0]);
         let mut b: Box<[SMatrix<f64, 128, 128>; 4]> = zeroed_box();
@@ -575,7 +575,7 @@ param_graph! {
 
 #[test]
 fn p14_on_a_2_mib_stack() {
-    check(P14, |inputs| {
+    check(P14, [P14_PLAN, P14_UNFUSED_PLAN], |inputs| {
         let mut a: Box<[SMatrix<f64, 128, 128>; 4]> = zeroed_box();
         input(&mut *a, &inputs[0]);
         let mut b: Box<SMatrix<f64, 64, 1024>> = zeroed_box();
@@ -613,7 +613,7 @@ param_graph! {
 
 #[test]
 fn p15_on_a_2_mib_stack() {
-    check(P15, |inputs| {
+    check(P15, [P15_PLAN, P15_UNFUSED_PLAN], |inputs| {
         let mut a: Box<SMatrix<f64, 256, 256>> = zeroed_box();
         input(&mut *a, &inputs[0]);
         let mut b: Box<SMatrix<f64, 64, 1024>> = zeroed_box();
@@ -651,7 +651,7 @@ param_graph! {
 
 #[test]
 fn p16_on_a_2_mib_stack() {
-    check(P16, |inputs| {
+    check(P16, [P16_PLAN, P16_UNFUSED_PLAN], |inputs| {
         let mut a: Box<[SMatrix<f64, 128, 128>; 4]> = zeroed_box();
         input(&mut *a, &inputs[0]);
         let mut b: Box<[SMatrix<f64, 128, 128>; 4]> = zeroed_box();
@@ -689,7 +689,7 @@ param_graph! {
 
 #[test]
 fn p17_on_a_2_mib_stack() {
-    check(P17, |inputs| {
+    check(P17, [P17_PLAN, P17_UNFUSED_PLAN], |inputs| {
         let mut a: Box<SMatrix<f64, 64, 1024>> = zeroed_box();
         input(&mut *a, &inputs[0]);
         let mut b: Box<SMatrix<f64, 256, 256>> = zeroed_box();
@@ -727,7 +727,7 @@ param_graph! {
 
 #[test]
 fn p18_on_a_2_mib_stack() {
-    check(P18, |inputs| {
+    check(P18, [P18_PLAN, P18_UNFUSED_PLAN], |inputs| {
         let mut a: Box<[SMatrix<f64, 64, 64>; 16]> = zeroed_box();
         input(&mut *a, &inputs[0]);
         let mut b: Box<[SMatrix<f64, 64, 64>; 16]> = zeroed_box();
@@ -769,7 +769,7 @@ param_graph! {
 
 #[test]
 fn p19_on_a_2_mib_stack() {
-    check(P19, |inputs| {
+    check(P19, [P19_PLAN, P19_UNFUSED_PLAN], |inputs| {
         let mut a: Box<[SMatrix<f64, 128, 128>; 4]> = zeroed_box();
         input(&mut *a, &inputs[0]);
         let mut b: Box<SMatrix<f64, 64, 1024>> = zeroed_box();
@@ -809,7 +809,7 @@ param_graph! {
 
 #[test]
 fn p20_on_a_2_mib_stack() {
-    check(P20, |inputs| {
+    check(P20, [P20_PLAN, P20_UNFUSED_PLAN], |inputs| {
         let mut a: Box<[SMatrix<f64, 64, 64>; 16]> = zeroed_box();
         input(&mut *a, &inputs[0]);
         let mut b: Box<[SMatrix<f64, 64, 64>; 16]> = zeroed_box();
@@ -851,7 +851,7 @@ param_graph! {
 
 #[test]
 fn p21_on_a_2_mib_stack() {
-    check(P21, |inputs| {
+    check(P21, [P21_PLAN, P21_UNFUSED_PLAN], |inputs| {
         let mut a: Box<[SMatrix<f64, 128, 128>; 4]> = zeroed_box();
         input(&mut *a, &inputs[0]);
         let mut b: Box<[SMatrix<f64, 128, 128>; 4]> = zeroed_box();
@@ -889,7 +889,7 @@ param_graph! {
 
 #[test]
 fn p22_on_a_2_mib_stack() {
-    check(P22, |inputs| {
+    check(P22, [P22_PLAN, P22_UNFUSED_PLAN], |inputs| {
         let mut a: Box<SMatrix<f64, 64, 1024>> = zeroed_box();
         input(&mut *a, &inputs[0]);
         let mut b: Box<SMatrix<f64, 64, 1024>> = zeroed_box();
@@ -923,7 +923,7 @@ param_graph! {
 
 #[test]
 fn p23_on_a_2_mib_stack() {
-    check(P23, |inputs| {
+    check(P23, [P23_PLAN, P23_UNFUSED_PLAN], |inputs| {
         let mut a: Box<SMatrix<f64, 256, 256>> = zeroed_box();
         input(&mut *a, &inputs[0]);
         let mut b: Box<SMatrix<f64, 256, 256>> = zeroed_box();
