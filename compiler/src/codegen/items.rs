@@ -78,7 +78,9 @@ pub fn fn_items(
         DType::F32 => 4,
         DType::F64 => 8,
     };
-    let workspace_bytes = memory.elements_in(Home::Workspace).saturating_mul(elem_bytes);
+    let workspace_bytes = memory
+        .elements_in(Home::Workspace)
+        .saturating_mul(elem_bytes);
     let result_bytes = f.outputs.iter().fold(0usize, |sum, o| {
         let n = o.shape.iter().fold(1usize, |n, d| n.saturating_mul(*d));
         sum.saturating_add(n.saturating_mul(elem_bytes))
@@ -229,10 +231,12 @@ fn workspace_type(
     let new_doc = if slots.is_empty() {
         " An empty workspace (every buffer fits the stack): allocates nothing.".to_string()
     } else {
-        let bytes = memory.elements_in(Home::Workspace).saturating_mul(match dtype {
-            DType::F32 => 4,
-            DType::F64 => 8,
-        });
+        let bytes = memory
+            .elements_in(Home::Workspace)
+            .saturating_mul(match dtype {
+                DType::F32 => 4,
+                DType::F64 => 8,
+            });
         format!(
             " Allocates the workspace on the heap, zeroed: {bytes} bytes in {} buffers.",
             slots.len()

@@ -77,7 +77,9 @@ pub fn render(graph: &Graph, memory: &Plan, inlined: &[bool], elem_bytes: usize)
         lines.push(format!("scratch: {}", scratch.join(", ")));
     }
     let stack_bytes = memory.elements_in(Home::Stack).saturating_mul(elem_bytes);
-    let workspace_bytes = memory.elements_in(Home::Workspace).saturating_mul(elem_bytes);
+    let workspace_bytes = memory
+        .elements_in(Home::Workspace)
+        .saturating_mul(elem_bytes);
     let mut rules: Vec<&str> = graph.rules_applied.clone();
     rules.sort_unstable();
     rules.dedup();

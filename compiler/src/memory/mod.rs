@@ -79,7 +79,8 @@ impl Plan {
 
     /// Elements in slots living in `home`.
     pub fn elements_in(&self, home: Home) -> usize {
-        self.slots_in(home).fold(0, |sum, s| sum.saturating_add(s.len))
+        self.slots_in(home)
+            .fold(0, |sum, s| sum.saturating_add(s.len))
     }
 }
 
