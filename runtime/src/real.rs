@@ -19,6 +19,9 @@ pub trait Real: Copy + PartialOrd {
     /// Every element replaced by its exponential, vectorized, with AVX2/FMA
     /// when the CPU has them ([`crate::math::exp_in_place_f64`]).
     fn exp_in_place(values: &mut [Self]);
+    /// Every element replaced by its sigmoid, vectorized
+    /// ([`crate::math::sigmoid_in_place_f64`]).
+    fn sigmoid_in_place(values: &mut [Self]);
     /// The contraction kernel of [`crate::contract::gemm_acc_f64`] for this
     /// element type.
     fn gemm_acc(
@@ -67,6 +70,12 @@ macro_rules! paste_exp {
     (f64 in place, $x:expr) => {
         crate::math::exp_in_place_f64($x)
     };
+    (f32 sigmoid in place, $x:expr) => {
+        crate::math::sigmoid_in_place_f32($x)
+    };
+    (f64 sigmoid in place, $x:expr) => {
+        crate::math::sigmoid_in_place_f64($x)
+    };
     (f32 gemm, $($arg:expr),*) => {
         crate::contract::gemm_acc_f32($($arg),*)
     };
@@ -85,6 +94,10 @@ macro_rules! real_impl {
             #[inline]
             fn exp_in_place(values: &mut [Self]) {
                 paste_exp!($t in place, values)
+            }
+            #[inline]
+            fn sigmoid_in_place(values: &mut [Self]) {
+                paste_exp!($t sigmoid in place, values)
             }
             #[inline]
             fn gemm_acc(rows: usize, inner: usize, cols: usize, a: &[Self], b: &[Self], out: &mut [Self], s: crate::contract::GemmStrides) {

@@ -3,12 +3,13 @@
 //! values (see `memory::fusion` for which nodes are inlined).
 //!
 //! When every input is stored in the root's layout the loop is flat. An
-//! `exp` inside it is the runtime's vectorized `exp_in_place`, run on strips
-//! of [`STRIP`] elements: each strip computes the `exp`'s argument into a
-//! small scratch buffer, takes the `exp` there, and carries on, so the
-//! group is still one pass over memory with the fast `exp`. Inputs stored in
-//! other layouts make it a loop nest in the root's storage order, reading
-//! every input through its own strides, with the scalar `exp`.
+//! `exp` or a `sigmoid` inside it is the runtime's vectorized
+//! `exp_in_place` / `sigmoid_in_place`, run on strips of [`STRIP`]
+//! elements: each strip computes the op's argument into a small scratch
+//! buffer, applies the op there, and carries on, so the group is still one
+//! pass over memory with the fast kernels. Inputs stored in other layouts
+//! make it a loop nest in the root's storage order, reading every input
+//! through its own strides, with the scalar functions.
 
 use super::elementwise::map_expr;
 use super::{Ctx, Input};
@@ -72,8 +73,13 @@ impl Group<'_> {
     }
 }
 
-fn is_exp(m: &Member) -> bool {
-    matches!(m.op, Elementwise::Map(MapOp::Exp))
+/// The runtime's vectorized in-place kernel for `m`'s op, if it has one.
+fn vectorized(m: &Member) -> Option<&'static str> {
+    match m.op {
+        Elementwise::Map(MapOp::Exp) => Some("exp_in_place"),
+        Elementwise::Map(MapOp::Sigmoid) => Some("sigmoid_in_place"),
+        _ => None,
+    }
 }
 
 /// Reading an input at the current element.
@@ -174,8 +180,8 @@ fn strided(ctx: &Ctx, out: &Ident, group: &Group, shape: &[usize], layout: &Layo
     space.loops(quote! { #(#stmts)* #target = #value; })
 }
 
-/// Inputs in the root's layout: flat loops, by strips when an `exp` runs
-/// vectorized in the middle.
+/// Inputs in the root's layout: flat loops, by strips when a vectorized
+/// kernel runs in the middle.
 fn strips(ctx: &Ctx, out: &Ident, group: &Group, n: usize) -> TokenStream {
     let k = flat_var();
     let read = |x: &Input| {
@@ -183,12 +189,12 @@ fn strips(ctx: &Ctx, out: &Ident, group: &Group, n: usize) -> TokenStream {
         quote! { #buf[#k] }
     };
     let root = group.root();
-    // Every `exp` below the root gets a strip buffer; the root's own `exp`
-    // runs on the output.
+    // Every vectorized op below the root gets a strip buffer; the root's
+    // own runs on the output.
     let stages: Vec<(NodeId, Ident)> = group
         .members
         .iter()
-        .filter(|m| is_exp(m) && m.id != root.id)
+        .filter(|m| vectorized(m).is_some() && m.id != root.id)
         .map(|m| {
             (
                 m.id,
@@ -196,7 +202,7 @@ fn strips(ctx: &Ctx, out: &Ident, group: &Group, n: usize) -> TokenStream {
             )
         })
         .collect();
-    if stages.is_empty() && !is_exp(root) {
+    if stages.is_empty() && vectorized(root).is_none() {
         let mut phase = Phase {
             group,
             read: &read,
@@ -232,14 +238,14 @@ fn strips(ctx: &Ctx, out: &Ident, group: &Group, n: usize) -> TokenStream {
             uses: BTreeMap::new(),
         };
         let value = phase.value(ctx, &m.args[0]);
-        let exp = ctx.exp_in_place(t);
+        let kernel = vectorized(m).map(|k| ctx.in_place(k, t));
         blocks.push(strip_block(
             &phase,
             (t, quote! { &mut #t[..#len] }),
             (&b, &len),
             &value,
             &stages,
-            exp,
+            kernel.unwrap_or_default(),
         ));
     }
     let mut phase = Phase {
@@ -250,10 +256,9 @@ fn strips(ctx: &Ctx, out: &Ident, group: &Group, n: usize) -> TokenStream {
         stmts: Vec::new(),
         uses: BTreeMap::new(),
     };
-    let (value, exp) = if is_exp(root) {
-        (phase.value(ctx, &root.args[0]), ctx.exp_in_place(out))
-    } else {
-        (phase.member(ctx, root.id), TokenStream::new())
+    let (value, kernel) = match vectorized(root) {
+        Some(k) => (phase.value(ctx, &root.args[0]), ctx.in_place(k, out)),
+        None => (phase.member(ctx, root.id), TokenStream::new()),
     };
     blocks.push(strip_block(
         &phase,
@@ -261,7 +266,7 @@ fn strips(ctx: &Ctx, out: &Ident, group: &Group, n: usize) -> TokenStream {
         (&b, &len),
         &value,
         &stages,
-        exp,
+        kernel,
     ));
     let chunks = n.div_ceil(strip);
     let (strip_lit, n_lit) = (

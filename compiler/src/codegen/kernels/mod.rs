@@ -165,9 +165,15 @@ impl Ctx<'_> {
 
     /// `<T as Real>::exp_in_place(&mut buf[..])`.
     pub fn exp_in_place(&self, buf: &Ident) -> TokenStream {
+        self.in_place("exp_in_place", buf)
+    }
+
+    /// `<T as Real>::kernel(&mut buf[..])`: a vectorized in-place map.
+    pub fn in_place(&self, kernel: &str, buf: &Ident) -> TokenStream {
         let krate = self.krate;
         let elem = self.elem();
-        quote! { <#elem as #krate::runtime::Real>::exp_in_place(&mut #buf[..]); }
+        let kernel = Ident::new(kernel, proc_macro2::Span::call_site());
+        quote! { <#elem as #krate::runtime::Real>::#kernel(&mut #buf[..]); }
     }
 
     /// `<T as Real>::gemm_acc(..)` on sub-slices starting at the given
