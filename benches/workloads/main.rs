@@ -3,7 +3,8 @@
 //! `#[param_graph(optimize = false)]`, and idiomatic hand-written nalgebra.
 //! `python3 bench/table.py` turns the results into the README's table.
 //! `five` measures the memory-planning issue's five-op graph fused against
-//! `#[param_graph(fuse = false)]` (`cargo bench --bench workloads -- five`).
+//! `#[param_graph(fuse = false)]` and against its code as compiled before
+//! memory planning (`before.rs`) (`cargo bench --bench workloads -- five`).
 //!
 //! Every form writes into preallocated storage (`name_into` for the macro),
 //! so the figures are the computation, not moving large results around.
@@ -13,8 +14,10 @@ use param_graph::nalgebra::{SMatrix, SVector};
 use std::hint::black_box;
 use std::time::Duration;
 
+mod before;
 mod graphs;
 
+use before::five_256_before_into;
 use graphs::*;
 
 fn config() -> Criterion {
@@ -165,6 +168,10 @@ fn bench_five(c: &mut Criterion) {
     size!("256x256", 256, five_256_into, five_256_unfused_into);
     let (x, y) = (fill::<256, 256>(1), fill::<256, 256>(2));
     let mut out = Box::new(SMatrix::<f64, 256, 256>::zeros());
+    g.bench_function(
+        BenchmarkId::new("before memory planning", "256x256"),
+        |bch| bch.iter(|| five_256_before_into(black_box(&x), black_box(&y), &mut out)),
+    );
     g.bench_function(BenchmarkId::new("part softmax", "256x256"), |bch| {
         bch.iter(|| five_part_softmax_into(black_box(&x), &mut out))
     });

@@ -106,9 +106,11 @@ pub(crate) fn exp_impl<const FMA: bool>(x: f64) -> f64 {
     er * s1 * s2
 }
 
-/// [`exp_impl`] for arguments known to lie in `[-708, 0]`, where the result
-/// is a normal number at most 1: no clamping and one scale factor instead
-/// of two. The caller checks the range (row kernels do, per row, in one
+/// [`exp_impl`] for arguments known to lie in `[-708, 709]`, where the
+/// result is a normal, finite number (`n = round(x·log₂e)` lies in
+/// `[−1021, 1023]`, so `2ⁿ` is one normal scale factor): no clamping and
+/// one scale factor instead of two. (The name is its first use, the row
+/// kernels' shifted values in `[-708, 0]`.) The caller checks the range (row kernels do, per row, in one
 /// vectorized pass); the polynomial is the same, so are the results.
 ///
 /// Outside `[-708, 0]` the result is garbage (below −1022·ln 2 the biased
@@ -182,36 +184,74 @@ crate::dispatch::dispatched! {
     pub fn sigmoid_in_place_f32(x: &mut [f32]) => sigmoid_slice_f32;
 }
 
-/// `1 / (1 + e)` or `e / (1 + e)` with `e = e^(−|x|) ≤ 1`: never overflows.
+/// `1 / (1 + e)` or `e / (1 + e)` with `e = e^(−|x|) ≤ 1` from `exp`:
+/// never overflows; one division.
 #[inline(always)]
-fn sigmoid_impl<const FMA: bool>(x: f64) -> f64 {
-    let e = exp_impl::<FMA>(-x.abs());
-    let d = 1.0 + e;
+fn sigmoid_from(x: f64, e: f64) -> f64 {
+    let r = 1.0 / (1.0 + e);
     if x >= 0.0 {
-        1.0 / d
+        r
     } else {
-        e / d
+        e * r
     }
+}
+
+/// Elements per block of the slice kernels, each block checked for the
+/// normal range of the exponential's arguments.
+const BLOCK: usize = 64;
+
+/// `true` when every value of `block` lies in `[lo, hi]`, compared exactly
+/// (the values themselves, not a bound computed from them); NaN elements
+/// pass, and stay NaN on either path. Selects only, so it vectorizes.
+#[inline(always)]
+fn within(block: &[f64], lo: f64, hi: f64) -> bool {
+    let (mut min, mut max) = (f64::INFINITY, f64::NEG_INFINITY);
+    for &v in block {
+        min = if v < min { v } else { min };
+        max = if v > max { v } else { max };
+    }
+    min >= lo && max <= hi
 }
 
 #[inline(always)]
 fn sigmoid_slice_f64<const FMA: bool>(x: &mut [f64]) {
-    for v in x {
-        *v = sigmoid_impl::<FMA>(*v);
+    for block in x.chunks_mut(BLOCK) {
+        // `−|x| ≥ −708`: the one-scale exponential, bit for bit the same.
+        if within(block, -708.0, 708.0) {
+            for v in block {
+                *v = sigmoid_from(*v, exp_normal_nonpositive::<FMA>(-v.abs()));
+            }
+        } else {
+            for v in block {
+                *v = sigmoid_from(*v, exp_impl::<FMA>(-v.abs()));
+            }
+        }
     }
 }
 
 #[inline(always)]
 fn sigmoid_slice_f32<const FMA: bool>(x: &mut [f32]) {
+    // |x| ≤ f32::MAX: e^(−|x|) may underflow, so the general exponential.
     for v in x {
-        *v = sigmoid_impl::<FMA>(f64::from(*v)) as f32;
+        let w = f64::from(*v);
+        *v = sigmoid_from(w, exp_impl::<FMA>(-w.abs())) as f32;
     }
 }
 
 #[inline(always)]
 fn exp_slice_f64<const FMA: bool>(x: &mut [f64]) {
-    for v in x {
-        *v = exp_impl::<FMA>(*v);
+    for block in x.chunks_mut(BLOCK) {
+        // Arguments in [−708, 709] have a normal, finite result: the
+        // one-scale form, bit for bit the same as the general one.
+        if within(block, -708.0, 709.0) {
+            for v in block {
+                *v = exp_normal_nonpositive::<FMA>(*v);
+            }
+        } else {
+            for v in block {
+                *v = exp_impl::<FMA>(*v);
+            }
+        }
     }
 }
 
@@ -337,7 +377,13 @@ mod tests {
                 .wrapping_mul(6_364_136_223_846_793_005)
                 .wrapping_add(1_442_695_040_888_963_407);
             let u = (state >> 11) as f64 / (1u64 << 53) as f64;
-            let x = if k % 2 == 0 { -708.0 * u } else { -u };
+            // The whole range the slice kernels use it on, [-708, 709],
+            // and near 0 densely.
+            let x = match k % 3 {
+                0 => -708.0 * u,
+                1 => 709.0 * u,
+                _ => -u,
+            };
             for fma in [false, true] {
                 let (fast, full) = if fma {
                     (exp_normal_nonpositive::<true>(x), exp_impl::<true>(x))
@@ -348,10 +394,12 @@ mod tests {
             }
         }
         assert_eq!(exp_normal_nonpositive::<false>(0.0), 1.0);
-        assert_eq!(
-            exp_normal_nonpositive::<false>(-708.0).to_bits(),
-            exp_impl::<false>(-708.0).to_bits()
-        );
+        for x in [-708.0, 709.0] {
+            assert_eq!(
+                exp_normal_nonpositive::<false>(x).to_bits(),
+                exp_impl::<false>(x).to_bits()
+            );
+        }
     }
 
     #[test]

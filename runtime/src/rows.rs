@@ -37,8 +37,9 @@ pub struct Rows {
 crate::dispatch::dispatched! {
     /// `softmax` (or, with `log`, `log_softmax`) of `x` along the reduced
     /// axis, into `out`, as torch computes it: shift by the row maximum (NaN
-    /// propagating), exponentiate, normalize (one `log` per row). `m` and `s`
-    /// are scratch of `outer · inner` elements.
+    /// propagating), exponentiate, normalize (by the reciprocal of the row
+    /// sum, or one `log` per row). `m` and `s` are scratch of
+    /// `outer · inner` elements.
     ///
     /// ```
     /// use param_graph_runtime::rows::{softmax_f64, Rows};
@@ -194,9 +195,15 @@ fn softmax_impl<const FMA: bool>(
             }
         } else {
             block_exp_sum::<FMA>(xb, ob, mb, sb, rows, fast);
+            // One division per row, then products: torch's CPU softmax
+            // multiplies by the reciprocal of the sum the same way (a
+            // division per element costs as much as the exponential).
+            for si in sb.iter_mut() {
+                *si = 1.0 / *si;
+            }
             for orow in ob.chunks_exact_mut(rows.inner) {
-                for (o, si) in orow.iter_mut().zip(sb.iter()) {
-                    *o /= *si;
+                for (o, ri) in orow.iter_mut().zip(sb.iter()) {
+                    *o *= *ri;
                 }
             }
         }
