@@ -46,6 +46,16 @@ param_graph! {
         )
     }
 
+    /// `polynomial_product`: coefficient `c` sums `min(c + 1, 4096, ..)`
+    /// products (column-major leaves), and a row-major layout.
+    fn poly(p: &SMatrix<f32, 1, 8192>, q: &SMatrix<f32, 2, 4096>) -> SMatrix<f32, 2, 12287> {
+        polynomial_product(p, q)
+    }
+
+    fn poly_rows(p: &[[f32; 4]; 2], q: &[SVector<f32, 3>; 2]) -> [[f32; 6]; 4] {
+        polynomial_product(p, q)
+    }
+
     /// `kron_matmul`'s first pass over 10⁵ terms (`b`'s columns) ...
     fn km_inner(a: &SMatrix<f32, 2, 1>, b: &SMatrix<f32, 1, 100000>, x: &SMatrix<f32, 100000, 2>)
         -> SMatrix<f32, 2, 2> {
@@ -225,4 +235,49 @@ fn kron_matmul_both_passes() {
             }
         }
     });
+}
+
+#[test]
+fn polynomial_product_coefficients_are_summed_in_f64() {
+    each_input(|rng| {
+        let (p, q) = (filled::<1, 8192>(rng), filled::<2, 4096>(rng));
+        let got = poly(&p, &q);
+        for j in 0..2 {
+            for c in (0..12287usize).step_by(97).chain([4095, 8191, 12286]) {
+                let lo = c.saturating_sub(4095);
+                let hi = c.min(8191);
+                let (pr, qr) = (&p, &q);
+                let terms =
+                    (lo..=hi).map(move |a| f64::from(pr[(0, a)]) * f64::from(qr[(j, c - a)]));
+                let exact: f64 = terms.clone().sum();
+                let abs: f64 = terms.map(f64::abs).sum();
+                // f64 per coefficient: ½ ulp plus n·2⁻⁵³·Σ (n ≤ 4096), far
+                // inside 2⁻³⁰·Σ, which an f32 accumulator misses.
+                let bound = f64::from(exact as f32).abs() * 2f64.powi(-24) + abs * 2f64.powi(-30);
+                let g = f64::from(got[(j, c)]);
+                assert!(
+                    (g - exact).abs() <= bound,
+                    "poly ({j}, {c}): {g} vs {exact} (bound {bound:e})"
+                );
+            }
+        }
+    });
+    // Row-major nested arrays: every coefficient the f64 sum rounded once.
+    let p = [[0.1f32, -0.3, 0.7, 1.1], [2.0, 0.5, -0.25, 3.0]];
+    let q = [
+        SVector::<f32, 3>::new(0.3, 0.2, -0.9),
+        SVector::<f32, 3>::new(1.5, -0.1, 0.05),
+    ];
+    let got = poly_rows(&p, &q);
+    for i in 0..2 {
+        for j in 0..2 {
+            for c in 0..6 {
+                let want: f64 = (0..4)
+                    .filter(|a| c >= *a && c - a < 3)
+                    .map(|a| f64::from(p[i][a]) * f64::from(q[j][c - a]))
+                    .sum();
+                assert_eq!(got[i * 2 + j][c], want as f32, "poly_rows ({i}, {j}, {c})");
+            }
+        }
+    }
 }

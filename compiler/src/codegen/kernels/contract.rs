@@ -5,7 +5,7 @@ use super::GemmCall;
 use super::{len, Ctx, Input};
 use crate::codegen::layout::Layout;
 use crate::codegen::loops::Space;
-use proc_macro2::{Ident, TokenStream};
+use proc_macro2::{Ident, Span, TokenStream};
 use quote::quote;
 
 /// `matmul(a, b)` into a column-major output: loops `j, l, i` so the inner
@@ -106,11 +106,12 @@ fn wide_sum_of_products(
     let (x, y) = (space.at(x, sx), space.at(y, sy));
     let wide = quote!(::core::primitive::f64);
     let narrow = quote!(::core::primitive::f32);
-    let step = inside.loops(quote! { acc += (#x as #wide) * (#y as #wide); });
+    let acc = Ident::new("acc", Span::mixed_site());
+    let step = inside.loops(quote! { #acc += (#x as #wide) * (#y as #wide); });
     let body = outside.loops(quote! {
-        let mut acc: #wide = 0.0;
+        let mut #acc: #wide = 0.0;
         #step
-        #target = acc as #narrow;
+        #target = #acc as #narrow;
     });
     let decl = ctx.decl_overwritten(out, len);
     quote! { #decl #body }
@@ -249,4 +250,52 @@ pub fn kron_matmul(
         (t, &t2_s),
     );
     quote! { #pass1 #pass2 }
+}
+
+/// `polynomial_product(p, q)` for `f32` (`(K1, D1)`, `(K2, D2)` into
+/// `(K1·K2, D1 + D2 − 1)` in `p`'s layout): each coefficient
+/// `out[i·K2 + j, c] = Σ_{a + b = c} p[i, a]·q[j, b]` accumulated in its own
+/// `f64` register and rounded once, as [`wide_sum_of_products`] (the `f64`
+/// convolution in `products.rs` scatters into `out` instead).
+pub(super) fn wide_convolution(ctx: &Ctx, out: &Ident, p: &Input, q: &Input) -> TokenStream {
+    let (k1, d1) = (p.shape[0], p.shape[1]);
+    let (k2, d2) = (q.shape[0], q.shape[1]);
+    let shape = [k1 * k2, d1 + d2 - 1];
+    let so = p.layout.strides(&shape);
+    let (sp, sq) = (p.strides(), q.strides());
+    let lit = proc_macro2::Literal::usize_unsuffixed;
+    let (k1l, k2l, dl) = (lit(k1), lit(k2), lit(shape[1]));
+    let (sp0, sp1, sq0, sq1, so0, so1) = (
+        lit(sp[0]),
+        lit(sp[1]),
+        lit(sq[0]),
+        lit(sq[1]),
+        lit(so[0]),
+        lit(so[1]),
+    );
+    let (top_p, top_q) = (lit(d1 - 1), lit(d2 - 1));
+    let (pb, qb) = (p.buf, q.buf);
+    let wide = quote!(::core::primitive::f64);
+    let narrow = quote!(::core::primitive::f32);
+    let decl = ctx.decl_overwritten(out, len(&shape));
+    // Hygienic locals: they cannot shadow a buffer or a user's item.
+    let [i, j, c, a, lo, hi, acc] =
+        ["i", "j", "c", "a", "lo", "hi", "acc"].map(|n| Ident::new(n, Span::mixed_site()));
+    quote! {
+        #decl
+        for #i in 0..#k1l {
+            for #j in 0..#k2l {
+                for #c in 0..#dl {
+                    let mut #acc: #wide = 0.0;
+                    let #lo = ::core::primitive::usize::saturating_sub(#c, #top_q);
+                    let #hi = ::core::cmp::min(#c, #top_p);
+                    for #a in #lo..=#hi {
+                        #acc += (#pb[#i * #sp0 + #a * #sp1] as #wide)
+                            * (#qb[#j * #sq0 + (#c - #a) * #sq1] as #wide);
+                    }
+                    #out[(#i * #k2l + #j) * #so0 + #c * #so1] = #acc as #narrow;
+                }
+            }
+        }
+    }
 }
