@@ -14,9 +14,10 @@
 //! very subtraction the kernel evaluates, so the test is exact (rounding is
 //! monotone); everywhere else the full, clamped exponential runs.
 //!
-//! `f32` ([`sum_f32`], [`softmax_f32`], [`logsumexp_f32`]): exponentials in
-//! `f64`, sums in 16 `f64` lanes combined pairwise, one rounding to `f32`
-//! per result. The error of a sum of `n` terms is at most
+//! `f32` ([`sum_f32`], [`softmax_f32`], [`logsumexp_f32`], and the shared
+//! statistics [`excess_sum_exp_f32`] / [`normalize_excess_f32`]):
+//! exponentials in `f64` of the shift `x − m` taken exactly, sums in 16
+//! `f64` lanes combined pairwise, one rounding to `f32` per result. The error of a sum of `n` terms is at most
 //! `(n/16 + 4)·2⁻⁵³·Σ|xᵢ|` before that rounding (below `2⁻³³·Σ|xᵢ|` for
 //! `n ≤ 2²⁴`): tested against `f64` references on rows of 10⁵–1.4·10⁶
 //! elements.
