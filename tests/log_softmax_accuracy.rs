@@ -146,7 +146,7 @@ fn check_f64(row: &[f64], sm: Option<&[f64]>, lsm: &[f64], what: &str) {
 fn reviewer_rows_f32() {
     // Before: −6.198864e-6 (true −6.1442312e-6) and 0.0 (true −4.139947e-8).
     for (row, want0) in [
-        ([0.0f32, -12.0, -24.0], -6.144_231_2e-6f32),
+        ([0.0f32, -12.0, -24.0], -6.144_231e-6_f32),
         ([0.0, -17.0, -30.0], -4.139_947e-8),
     ] {
         let x = SMatrix::<f32, 1, 3>::from_row_slice(&row);
@@ -166,7 +166,7 @@ fn softmax_near_the_f32_underflow_threshold() {
     // kernel does) it is −85.88566589, 3.8e-6 off, and exp of it
     // 5.0156731e-38, 32 ulps above the true 5.01565414e-38. Both our paths
     // take x − m exactly in f64 and round only the result: 5.015654e-38.
-    let row = [48.26f32, -37.625671, -35.681564];
+    let row = [48.26f32, -37.625_67, -35.681_564];
     let x = SMatrix::<f32, 1, 3>::from_row_slice(&row);
     let (p, lp) = shared_f32(&x);
     let alone = softmax_f32(&x);

@@ -414,7 +414,7 @@ impl Premise {
     /// exactly 0 (computed in f64 from the stored inputs, so for f32 within
     /// f64 rounding of the f32 operation's exact value). Returns `|v|`.
     fn value(&mut self, v: f64) -> f64 {
-        if !(v.abs() <= self.ty.max) || (v != 0.0 && v.abs() < self.ty.min_normal) {
+        if v.is_nan() || v.abs() > self.ty.max || (v != 0.0 && v.abs() < self.ty.min_normal) {
             self.ok = false;
         }
         v.abs()
