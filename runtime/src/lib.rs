@@ -24,7 +24,9 @@
 //! by a test that is exact in floating point (see [`rows`]); `f32` sums are
 //! accumulated in `f64` (row kernels: error at most
 //! `(n/16 + 4)·2⁻⁵³·Σ|xᵢ|` before the one rounding to `f32`; contractions:
-//! `(64·2⁻²⁴ + (n/64)·2⁻⁵³)·Σ|aₖ·bₖ|`, see [`contract`]); the Gaussian
+//! `(64·2⁻²⁴ + (n/64)·2⁻⁵³)·Σ|aₖ·bₖ|`, see [`contract`], and the
+//! generated contraction loops give each `f32` output an `f64`
+//! accumulator); the Gaussian
 //! products never overflow or underflow in an intermediate where the result
 //! does not ([`ProductOps`]).
 //!

@@ -50,7 +50,9 @@
 ///
 /// Edge cases: NaN propagates; both stddevs zero gives NaN (as torch's
 /// `0 / 0`); an infinite stddev gives the limits (the other layer's mean and
-/// stddev, `log Z = −inf`), where torch's textbook form gives NaN.
+/// stddev, `log Z = −inf`), where torch's textbook form gives NaN; both
+/// infinite give NaN for the mean and stddev (torch's `∞/∞`) and
+/// `log Z = −inf` (as torch).
 pub trait ProductOps: Copy {
     /// The shared term of one pair: the summed variances scaled by the
     /// larger one, `v̂ = (s1² + s2²) / max(s1², s2²) = 1 + ρ²` with
@@ -113,6 +115,11 @@ macro_rules! products_impl {
                 let (a1, a2) = (s1.abs(), s2.abs());
                 let large = if a1 >= a2 { a1 } else { a2 };
                 let d = m1 - m2;
+                if a1.is_infinite() && a2.is_infinite() && !d.is_nan() {
+                    // `v̂ = ∞/∞` is NaN, but the density of an infinitely
+                    // wide Gaussian is 0 everywhere: the limit.
+                    return Self::NEG_INFINITY;
+                }
                 let y = if d.is_finite() {
                     d / large
                 } else {
@@ -233,6 +240,14 @@ mod tests {
         // An infinite stddev: the limits.
         let (m, s, z) = stable(0.5, 2.0, 7.0, f64::INFINITY);
         assert_eq!((m, s, z), (0.5, 2.0, f64::NEG_INFINITY));
+        // Both infinite: mean and stddev NaN (torch's ∞/∞), log Z = −inf
+        // (as torch), in both types.
+        let (m, s, z) = stable(0.0, f64::INFINITY, 5.0, f64::INFINITY);
+        assert!(m.is_nan() && s.is_nan());
+        assert_eq!(z, f64::NEG_INFINITY);
+        let (m, s, z) = stable32(0.0, f32::INFINITY, 5.0, f32::NEG_INFINITY);
+        assert!(m.is_nan() && s.is_nan());
+        assert_eq!(z, f32::NEG_INFINITY);
         // f32 agrees with f64 to its precision.
         let z32 = stable32(-0.3, 0.5, 0.9, 0.6).2;
         let z64 = stable(-0.3, 0.5, 0.9, 0.6).2;

@@ -14,9 +14,10 @@
 //! very subtraction the kernel evaluates, so the test is exact (rounding is
 //! monotone); everywhere else the full, clamped exponential runs.
 //!
-//! `f32` ([`sum_f32`], [`softmax_f32`], [`logsumexp_f32`]): exponentials in
-//! `f64`, sums in 16 `f64` lanes combined pairwise, one rounding to `f32`
-//! per result. The error of a sum of `n` terms is at most
+//! `f32` ([`sum_f32`], [`softmax_f32`], [`logsumexp_f32`], and the shared
+//! statistics [`excess_sum_exp_f32`] / [`normalize_excess_f32`]):
+//! exponentials in `f64` of the shift `x − m` taken exactly, sums in 16
+//! `f64` lanes combined pairwise, one rounding to `f32` per result. The error of a sum of `n` terms is at most
 //! `(n/16 + 4)·2⁻⁵³·Σ|xᵢ|` before that rounding (below `2⁻³³·Σ|xᵢ|` for
 //! `n ≤ 2²⁴`): tested against `f64` references on rows of 10⁵–1.4·10⁶
 //! elements.
@@ -566,6 +567,118 @@ fn logsumexp_f32_impl<const FMA: bool>(x: &[f32], out: &mut [f32], m: &mut [f32]
             {
                 *mo = *mi as f32;
                 *oi = (si.ln() + *mi) as f32;
+            }
+        }
+    }
+}
+
+crate::dispatch::dispatched! {
+    /// The shared row statistic of the `log_softmax` rule for `f32`: the
+    /// *excess* `e = Σ exp(x − m) − 1` along the reduced axis, with `m` the
+    /// row maximum (an element of the row, so `x − m` is exact in `f64`).
+    /// Terms with `x = m` count 1 each without an exponential, the others
+    /// are summed in 16 `f64` lanes combined pairwise (contiguous rows; `f64`
+    /// per output otherwise), and `e` is rounded to `f32` once. Storing `e`
+    /// instead of `s = 1 + e` keeps `log s = log1p(e)` accurate when `s ≈ 1`
+    /// (`[0, −17, −30]`: `log p₀ = −4.14e-8`, where `log(f32(s)) = 0`).
+    /// [`normalize_excess_f32`] reads it.
+    ///
+    /// ```
+    /// use param_graph_runtime::rows::{excess_sum_exp_f32, Rows};
+    ///
+    /// let mut e = [f32::NAN];
+    /// excess_sum_exp_f32(&[0.0, -17.0, -30.0], &[0.0], &mut e, Rows { outer: 1, len: 3, inner: 1 });
+    /// assert_eq!(e[0], (-17.0f64).exp() as f32 + (-30.0f64).exp() as f32);
+    /// ```
+    pub fn excess_sum_exp_f32(x: &[f32], m: &[f32], out: &mut [f32], rows: Rows) => excess_f32_impl;
+}
+
+/// `exp(t)`, or 0 with one more tie counted when `t = 0`.
+#[inline(always)]
+fn excess_term<const FMA: bool>(t: f64, ties: &mut f64) -> f64 {
+    if t == 0.0 {
+        *ties += 1.0;
+        0.0
+    } else {
+        exp_impl::<FMA>(t)
+    }
+}
+
+#[inline(always)]
+fn excess_f32_impl<const FMA: bool>(x: &[f32], m: &[f32], out: &mut [f32], rows: Rows) {
+    let block = rows.len * rows.inner;
+    for o in 0..rows.outer {
+        let xb = &x[o * block..(o + 1) * block];
+        let mb = &m[o * rows.inner..(o + 1) * rows.inner];
+        let ob = &mut out[o * rows.inner..(o + 1) * rows.inner];
+        if rows.inner == 1 {
+            let mx = f64::from(mb[0]);
+            let (mut acc, mut ties) = ([0.0f64; L], [0.0f64; L]);
+            for ch in xb.chunks(L) {
+                for ((a, t), v) in acc.iter_mut().zip(ties.iter_mut()).zip(ch) {
+                    *a += excess_term::<FMA>(f64::from(*v) - mx, t);
+                }
+            }
+            ob[0] = ((pairwise(&ties) - 1.0) + pairwise(&acc)) as f32;
+            continue;
+        }
+        for c0 in (0..rows.inner).step_by(L) {
+            let w = L.min(rows.inner - c0);
+            let (mut acc, mut ties) = ([0.0f64; L], [0.0f64; L]);
+            for row in xb.chunks_exact(rows.inner) {
+                for (((a, t), v), mi) in acc[..w]
+                    .iter_mut()
+                    .zip(ties[..w].iter_mut())
+                    .zip(&row[c0..c0 + w])
+                    .zip(&mb[c0..c0 + w])
+                {
+                    *a += excess_term::<FMA>(f64::from(*v) - f64::from(*mi), t);
+                }
+            }
+            for ((oi, a), t) in ob[c0..c0 + w].iter_mut().zip(&acc[..w]).zip(&ties[..w]) {
+                *oi = ((*t - 1.0) + *a) as f32;
+            }
+        }
+    }
+}
+
+crate::dispatch::dispatched! {
+    /// Softmax (`exp(x − m) / (1 + e)`) or log-softmax
+    /// (`(x − m) − log1p(e)`) from the row maximum `m` and the excess `e` of
+    /// [`excess_sum_exp_f32`], evaluated in `f64` and rounded to `f32` once
+    /// per output. Log-softmax error: at most `½ ulp` of the result plus
+    /// `2⁻²⁴·|log s|` (the rounding of `e`), where torch's `f32`
+    /// `(x − m) − log s` also rounds `x − m`, `s` and `log s`.
+    pub fn normalize_excess_f32(x: &[f32], m: &[f32], e: &[f32], out: &mut [f32], rows: Rows, log: bool) => normalize_excess_f32_impl;
+}
+
+#[inline(always)]
+fn normalize_excess_f32_impl<const FMA: bool>(
+    x: &[f32],
+    m: &[f32],
+    e: &[f32],
+    out: &mut [f32],
+    rows: Rows,
+    log: bool,
+) {
+    let block = rows.len * rows.inner;
+    for o in 0..rows.outer {
+        let xb = &x[o * block..(o + 1) * block];
+        let ob = &mut out[o * block..(o + 1) * block];
+        let mb = &m[o * rows.inner..(o + 1) * rows.inner];
+        let eb = &e[o * rows.inner..(o + 1) * rows.inner];
+        for (row, orow) in xb
+            .chunks_exact(rows.inner)
+            .zip(ob.chunks_exact_mut(rows.inner))
+        {
+            for (((v, oi), mi), ei) in row.iter().zip(orow.iter_mut()).zip(mb).zip(eb) {
+                let t = f64::from(*v) - f64::from(*mi);
+                let ei = f64::from(*ei);
+                *oi = if log {
+                    (t - ei.ln_1p()) as f32
+                } else {
+                    (exp_impl::<FMA>(t) / (1.0 + ei)) as f32
+                };
             }
         }
     }

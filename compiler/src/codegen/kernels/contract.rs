@@ -5,7 +5,7 @@ use super::GemmCall;
 use super::{len, Ctx, Input};
 use crate::codegen::layout::Layout;
 use crate::codegen::loops::Space;
-use proc_macro2::{Ident, TokenStream};
+use proc_macro2::{Ident, Span, TokenStream};
 use quote::quote;
 
 /// `matmul(a, b)` into a column-major output: loops `j, l, i` so the inner
@@ -43,13 +43,78 @@ pub fn matmul(ctx: &Ctx, out: &Ident, a: &Input, b: &Input) -> TokenStream {
         let decl = ctx.decl_overwritten(out, m * n);
         return quote! { #decl #call };
     }
-    ctx.sum_of_products(
+    sum_of_products(
+        ctx,
         &space,
         m * n,
         (out, &[so[0], so[1], 0]),
         (a.buf, &[sa[0], 0, sa[1]]),
         (b.buf, &[0, sb[1], sb[0]]),
     )
+}
+
+/// [`Ctx::sum_of_products`] for `f64`, [`wide_sum_of_products`] for `f32`.
+fn sum_of_products(
+    ctx: &Ctx,
+    space: &Space,
+    len: usize,
+    out: (&Ident, &[usize]),
+    x: (&Ident, &[usize]),
+    y: (&Ident, &[usize]),
+) -> TokenStream {
+    if ctx.dtype == crate::graph::DType::F32 {
+        wide_sum_of_products(ctx, space, len, out, x, y)
+    } else {
+        ctx.sum_of_products(space, len, out, x, y)
+    }
+}
+
+/// [`Ctx::sum_of_products`] for `f32` with each output element accumulated
+/// in its own `f64` register over the summed axes (those along which the
+/// output's stride is 0) and rounded once: every product of two `f32` is
+/// exact in `f64`, so the error is at most `n·2⁻⁵³·Σ|aₖ·bₖ|` before that
+/// rounding, where an `f32` accumulator has `n·2⁻²⁴`. The output loops run
+/// outside, the summed ones inside; each output element is written once.
+fn wide_sum_of_products(
+    ctx: &Ctx,
+    space: &Space,
+    len: usize,
+    (out, so): (&Ident, &[usize]),
+    (x, sx): (&Ident, &[usize]),
+    (y, sy): (&Ident, &[usize]),
+) -> TokenStream {
+    let summed = |axis: &usize| so[*axis] == 0;
+    let keep = |want: bool| Space {
+        dims: (0..space.dims.len())
+            .map(|axis| {
+                if summed(&axis) == want {
+                    space.dims[axis]
+                } else {
+                    1
+                }
+            })
+            .collect(),
+        order: space
+            .order
+            .iter()
+            .copied()
+            .filter(|a| summed(a) == want)
+            .collect(),
+    };
+    let (outside, inside) = (keep(false), keep(true));
+    let target = space.at(out, so);
+    let (x, y) = (space.at(x, sx), space.at(y, sy));
+    let wide = quote!(::core::primitive::f64);
+    let narrow = quote!(::core::primitive::f32);
+    let acc = Ident::new("acc", Span::mixed_site());
+    let step = inside.loops(quote! { #acc += (#x as #wide) * (#y as #wide); });
+    let body = outside.loops(quote! {
+        let mut #acc: #wide = 0.0;
+        #step
+        #target = #acc as #narrow;
+    });
+    let decl = ctx.decl_overwritten(out, len);
+    quote! { #decl #body }
 }
 
 /// `outer_contract(a, b)`: `reduce_sum(outer_product(a, b, axis = d), axis = r)`
@@ -132,7 +197,8 @@ pub fn outer_contract(
         let body = batch.loops(call);
         return quote! { #decl #body };
     }
-    ctx.sum_of_products(
+    sum_of_products(
+        ctx,
         &space,
         len(&shape),
         (out, &out_s),
@@ -162,12 +228,74 @@ pub fn kron_matmul(
     let t_s = [st[0], st[1], st[2], 0];
     let (b_s, x_s) = ([0, sb[0], 0, sb[1]], [s * sx[0], 0, sx[1], sx[0]]);
     let space1 = Space::ordered_by(vec![q, r, n, s], &t_s);
-    let pass1 = ctx.sum_of_products(&space1, q * r * n, (t, &t_s), (b.buf, &b_s), (x.buf, &x_s));
+    let pass1 = sum_of_products(
+        ctx,
+        &space1,
+        q * r * n,
+        (t, &t_s),
+        (b.buf, &b_s),
+        (x.buf, &x_s),
+    );
     // Pass 2, iteration axes (i, k, c, j); output column-major (p·r, n).
     let so = Layout::column_major().strides(&[p * r, n]);
     let y_s = [r * so[0], so[0], so[1], 0];
     let (a_s, t2_s) = ([sa[0], 0, 0, sa[1]], [0, st[1], st[2], st[0]]);
     let space2 = Space::ordered_by(vec![p, r, n, q], &y_s);
-    let pass2 = ctx.sum_of_products(&space2, p * r * n, (out, &y_s), (a.buf, &a_s), (t, &t2_s));
+    let pass2 = sum_of_products(
+        ctx,
+        &space2,
+        p * r * n,
+        (out, &y_s),
+        (a.buf, &a_s),
+        (t, &t2_s),
+    );
     quote! { #pass1 #pass2 }
+}
+
+/// `polynomial_product(p, q)` for `f32` (`(K1, D1)`, `(K2, D2)` into
+/// `(K1·K2, D1 + D2 − 1)` in `p`'s layout): each coefficient
+/// `out[i·K2 + j, c] = Σ_{a + b = c} p[i, a]·q[j, b]` accumulated in its own
+/// `f64` register and rounded once, as [`wide_sum_of_products`] (the `f64`
+/// convolution in `products.rs` scatters into `out` instead).
+pub(super) fn wide_convolution(ctx: &Ctx, out: &Ident, p: &Input, q: &Input) -> TokenStream {
+    let (k1, d1) = (p.shape[0], p.shape[1]);
+    let (k2, d2) = (q.shape[0], q.shape[1]);
+    let shape = [k1 * k2, d1 + d2 - 1];
+    let so = p.layout.strides(&shape);
+    let (sp, sq) = (p.strides(), q.strides());
+    let lit = proc_macro2::Literal::usize_unsuffixed;
+    let (k1l, k2l, dl) = (lit(k1), lit(k2), lit(shape[1]));
+    let (sp0, sp1, sq0, sq1, so0, so1) = (
+        lit(sp[0]),
+        lit(sp[1]),
+        lit(sq[0]),
+        lit(sq[1]),
+        lit(so[0]),
+        lit(so[1]),
+    );
+    let (top_p, top_q) = (lit(d1 - 1), lit(d2 - 1));
+    let (pb, qb) = (p.buf, q.buf);
+    let wide = quote!(::core::primitive::f64);
+    let narrow = quote!(::core::primitive::f32);
+    let decl = ctx.decl_overwritten(out, len(&shape));
+    // Hygienic locals: they cannot shadow a buffer or a user's item.
+    let [i, j, c, a, lo, hi, acc] =
+        ["i", "j", "c", "a", "lo", "hi", "acc"].map(|n| Ident::new(n, Span::mixed_site()));
+    quote! {
+        #decl
+        for #i in 0..#k1l {
+            for #j in 0..#k2l {
+                for #c in 0..#dl {
+                    let mut #acc: #wide = 0.0;
+                    let #lo = ::core::primitive::usize::saturating_sub(#c, #top_q);
+                    let #hi = ::core::cmp::min(#c, #top_p);
+                    for #a in #lo..=#hi {
+                        #acc += (#pb[#i * #sp0 + #a * #sp1] as #wide)
+                            * (#qb[#j * #sq0 + (#c - #a) * #sq1] as #wide);
+                    }
+                    #out[(#i * #k2l + #j) * #so0 + #c * #so1] = #acc as #narrow;
+                }
+            }
+        }
+    }
 }

@@ -153,6 +153,10 @@ fn from_var(ctx: &Ctx, part: GaussianPart, r: &[TokenStream], v: TokenStream) ->
 /// `out[i·K2 + j, a + b] += p[i, a] · q[j, b]` over iteration axes
 /// `(i, j, a, b)`, the output walked in storage order.
 pub fn polynomial_product(ctx: &Ctx, out: &Ident, p: &Input, q: &Input) -> TokenStream {
+    if ctx.dtype == crate::graph::DType::F32 {
+        // Each coefficient summed in f64, rounded once.
+        return super::contract::wide_convolution(ctx, out, p, q);
+    }
     let (k1, d1) = (p.shape[0], p.shape[1]);
     let (k2, d2) = (q.shape[0], q.shape[1]);
     let shape = [k1 * k2, d1 + d2 - 1];

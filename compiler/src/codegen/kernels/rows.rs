@@ -131,7 +131,8 @@ pub fn softmax(
     quote! { #decl_m #decl_s #decl_out #call }
 }
 
-/// `row_sum_exp(x, m)`: `Σ exp(x − m)` along `axis`, in the reduced layout.
+/// `row_sum_exp(x, m)`: `Σ exp(x − m)` along `axis`, in the reduced layout
+/// (`f32`: the excess `Σ exp(x − m) − 1`, read only by [`normalize`]).
 pub fn row_sum_exp(
     ctx: &Ctx,
     out: &Ident,
@@ -140,16 +141,19 @@ pub fn row_sum_exp(
     m: &Ident,
     axis: usize,
 ) -> TokenStream {
+    if ctx.dtype == DType::F32 {
+        // f32 stores the excess `Σ exp(x − m) − 1`, accumulated in f64 and
+        // rounded once, so that `normalize` can take `log1p` of it: `log s`
+        // of an `s` rounded to f32 loses `log p` of a dominant maximum.
+        let decl = ctx.decl_overwritten(out, rows(x, axis));
+        let args = quote! { &#m[..], &mut #out[..] };
+        let call = ctx.rows_call("excess_sum_exp_f32", x, axis, args, quote!());
+        return quote! { #decl #call };
+    }
     let decl = ctx.decl(out, rows(x, axis), 0.0);
     let decl_t = ctx.decl_overwritten(t, len(x.shape));
     let exps = shifted_exp(ctx, t, x, m, axis);
-    let pass = if ctx.dtype == DType::F32 {
-        // Accumulated in f64 by the runtime (not left to right in f32).
-        let t_in = Input { buf: t, ..*x };
-        ctx.rows_call("sum_f32", &t_in, axis, quote! { &mut #out[..] }, quote!())
-    } else {
-        over_rows(x, axis, |r, o| quote! { #out[#r] += #t[#o]; })
-    };
+    let pass = over_rows(x, axis, |r, o| quote! { #out[#r] += #t[#o]; });
     quote! { #decl #decl_t #exps #pass }
 }
 
@@ -165,6 +169,14 @@ pub fn normalize(
     log: bool,
 ) -> TokenStream {
     let decl = ctx.decl_overwritten(out, len(x.shape));
+    if ctx.dtype == DType::F32 {
+        // `s` holds the excess `Σ exp(x − m) − 1` (see `row_sum_exp`): the
+        // runtime evaluates `(x − m) − log1p(e)` or `exp(x − m) / (1 + e)`
+        // in f64 and rounds once.
+        let args = quote! { &#m[..], &#s[..], &mut #out[..] };
+        let call = ctx.rows_call("normalize_excess_f32", x, axis, args, quote! { , #log });
+        return quote! { #decl #call };
+    }
     let xb = x.buf;
     if log {
         let n = rows(x, axis);
