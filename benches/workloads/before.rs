@@ -5,6 +5,8 @@
 //! stack, which the benchmark's main thread has.
 
 #![allow(dead_code)]
+// Generated code, kept as generated: lints of hand-written code do not apply.
+#![allow(clippy::all)]
 
 use param_graph::nalgebra::SMatrix;
 
