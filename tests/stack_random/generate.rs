@@ -4,9 +4,9 @@
 //! `#[test]` that runs both on a 2 MiB stack and compares them with each
 //! other and with the IR interpreter (`tests/stack_random.rs`, `check`).
 //!
-//! The programs come from the random program generator of the compiler's
-//! differential test (`compiler/tests/differential.rs`: the same ops, the
-//! rules' patterns planted among them), over leaves of 65 536 elements
+//! The programs come from the compiler's random program generator
+//! (`testing::random_program`, which its differential test uses too: the
+//! same ops, the rules' patterns planted among them), over leaves of 65 536 elements
 //! ([`LEAVES`]: 512 KB each in `f64`). An op whose result (or, for
 //! `reduce_sum(outer_product(..))`, whose outer product) would exceed
 //! [`MAX_ELEMENTS`] is skipped, and a program is kept only when its
@@ -16,7 +16,7 @@
 //! generated ahead of time; `generated_file_is_fresh` regenerates and
 //! compares.
 
-use param_graph_compiler::testing::{optimized, type_name, DType, Rng as Dice};
+use param_graph_compiler::testing::{self, optimized};
 use std::fmt::Write as _;
 
 /// How many programs the file holds.
@@ -34,113 +34,17 @@ pub const MAX_ELEMENTS: usize = 1 << 18;
 /// A program is kept when its nodes' buffers as written exceed this.
 pub const NAIVE_BYTES: usize = 2 << 20;
 
-/// The type of a tensor of `shape` (every program here is `f64`).
-fn type_of(shape: &[usize]) -> String {
-    type_name(shape, DType::F64)
-}
-
-fn elements(shape: &[usize]) -> usize {
-    shape.iter().product()
-}
-
-/// A random well-shaped program: the types of its parameters `a` and `b`,
+/// A random well-shaped program over [`LEAVES`] (the compiler's generator,
+/// `testing::random_program`): the types of its parameters `a` and `b`,
 /// its return type and its body; `None` when it has no op.
 pub fn random_program(seed: u64) -> Option<([String; 2], String, String)> {
-    let mut dice = Dice(seed);
-    let a: Vec<usize> = LEAVES[dice.below(LEAVES.len())].to_vec();
-    let b = if dice.below(2) == 0 {
-        a.clone()
-    } else {
-        LEAVES[dice.below(LEAVES.len())].to_vec()
-    };
-    let mut pool: Vec<(String, Vec<usize>)> =
-        vec![("a".into(), a.clone()), ("b".into(), b.clone())];
-    let mut lets = Vec::new();
-    for step in 0..(3 + dice.below(6)) {
-        let (x, xs) = pool[dice.below(pool.len())].clone();
-        let same: Vec<_> = pool.iter().filter(|(_, s)| *s == xs).cloned().collect();
-        let (y, _) = same[dice.below(same.len())].clone();
-        let rank = xs.len();
-        let axis = if rank > 0 { dice.below(rank) } else { 0 };
-        let mut reduced = xs.clone();
-        if rank > 0 {
-            reduced.remove(axis);
-        }
-        let mut doubled = xs.clone();
-        if rank > 0 {
-            doubled[axis] *= xs[axis];
-        }
-        let vectors: Vec<_> = pool.iter().filter(|(_, s)| s.len() == 1).cloned().collect();
-        let choice = dice.below(15);
-        let (expr, shape) = match choice {
-            0 => (format!("log(softmax({x}, axis = {axis}))"), xs.clone()),
-            1 => {
-                let r = dice.below(rank.max(1));
-                if elements(&doubled) > MAX_ELEMENTS {
-                    continue;
-                }
-                let mut s = doubled.clone();
-                if rank > 0 {
-                    s.remove(r);
-                }
-                (
-                    format!("reduce_sum(outer_product({x}, {y}, axis = {axis}), axis = {r})"),
-                    s,
-                )
-            }
-            2 => (format!("log(sigmoid({x}))"), xs.clone()),
-            3 => (
-                format!("log(reduce_sum(exp({x}), axis = {axis}))"),
-                reduced.clone(),
-            ),
-            4 => (format!("log(exp({x}))"), xs.clone()),
-            5 => (format!("softmax({x}, axis = {axis})"), xs.clone()),
-            6 => (format!("hadamard({x}, {y})"), xs.clone()),
-            7 => (format!("add({x}, {y})"), xs.clone()),
-            8 => (format!("exp(clamp({x}, max = 3.0))"), xs.clone()),
-            9 => (format!("reduce_lse({x}, axis = {axis})"), reduced.clone()),
-            10 => (
-                format!("outer_sum({x}, {y}, axis = {axis})"),
-                doubled.clone(),
-            ),
-            11 => (format!("square({x})"), xs.clone()),
-            12 => (format!("sigmoid({x})"), xs.clone()),
-            13 => (format!("reduce_sum({x}, axis = {axis})"), reduced.clone()),
-            _ => {
-                // Two parameters of one product of Gaussian layers.
-                if rank != 1 {
-                    continue;
-                }
-                let (z, zs) = vectors[dice.below(vectors.len())].clone();
-                let part = ["mean", "log_partition"][dice.below(2)];
-                (
-                    format!(
-                        "add(gaussian_product_{part}({y}, {x}, {z}, {z}), gaussian_product_stddev({x}, {z}))"
-                    ),
-                    vec![xs[0] * zs[0]],
-                )
-            }
-        };
-        if rank == 0 && !matches!(choice, 2 | 4 | 6 | 7 | 8 | 11 | 12) {
-            continue;
-        }
-        if elements(&shape) > MAX_ELEMENTS {
-            continue;
-        }
-        let name = format!("v{step}");
-        lets.push(format!("let {name} = {expr};"));
-        pool.push((name, shape));
-    }
-    if lets.is_empty() {
+    let p = testing::random_program(seed, LEAVES, 3, MAX_ELEMENTS);
+    if p.lets.is_empty() {
         return None;
     }
-    let (out, out_shape) = pool.last().cloned().unwrap_or(("a".into(), a.clone()));
-    lets.push(out);
-    Some((
-        [type_of(&a), type_of(&b)],
-        type_of(&out_shape),
-        lets.join("\n"),
-    ))
+    let mut body = p.lets;
+    body.push(p.out);
+    Some((p.leaves, p.ret, body.join("\n")))
 }
 
 /// Bytes of the intermediate buffers of `src` as compiled (optimized), one

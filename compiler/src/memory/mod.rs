@@ -211,53 +211,50 @@ pub fn plan(decls: Vec<Decl>, last_read: &[usize], elem_bytes: usize) -> Plan {
 mod tests {
     use super::*;
 
-    fn decl(name: &str, len: usize, node: NodeId, result: bool) -> Decl {
-        Decl {
-            name: name.into(),
-            len,
-            node,
-            result,
-        }
+    /// The plan of buffers `(name, len, node, result)` whose results are
+    /// last read at `last`, 8-byte elements.
+    fn planned(buffers: &[(&str, usize, NodeId, bool)], last: &[usize]) -> Plan {
+        let decls = buffers
+            .iter()
+            .map(|&(name, len, node, result)| Decl {
+                name: name.into(),
+                len,
+                node,
+                result,
+            })
+            .collect();
+        plan(decls, last, 8)
     }
 
+    /// v1 is read by node 2 only, v2 by node 3, v3 at the end; m2 is node
+    /// 2's scratch. v3 reuses v1's slot (dead after node 2, the best fit),
+    /// never v2's; the scratch shares with neither its node's input nor its
+    /// result; the result of node 2 cannot take its input's slot.
     #[test]
-    fn buffers_whose_lifetimes_do_not_overlap_share_a_slot() {
-        // v1 read by node 2 only, v2 read by 3, v3 read at the end: v3 may
-        // reuse v1's slot (v1 is dead after node 2), not v2's.
-        let decls = vec![
-            decl("v1", 100, 1, true),
-            decl("v2", 100, 2, true),
-            decl("v3", 80, 3, true),
+    fn buffers_share_slots_exactly_when_their_lifetimes_do_not_overlap() {
+        let buffers = [
+            ("v1", 100, 1, true),
+            ("m2", 10, 2, false),
+            ("v2", 100, 2, true),
+            ("v3", 80, 3, true),
         ];
-        let last = [0, 2, 3, usize::MAX];
-        let p = plan(decls, &last, 8);
-        assert_eq!(p.slots.len(), 2);
-        assert_eq!(p.slot_of["v1"], p.slot_of["v3"]);
-        assert_ne!(p.slot_of["v2"], p.slot_of["v3"]);
-    }
-
-    #[test]
-    fn scratch_lives_only_in_its_node_and_never_shares_with_its_inputs() {
-        let decls = vec![
-            decl("v1", 10, 1, true),
-            decl("m2", 10, 2, false),
-            decl("v2", 10, 2, true),
-            decl("v3", 10, 3, true),
-        ];
-        let last = [0, 2, 3, usize::MAX];
-        let p = plan(decls, &last, 8);
+        let p = planned(&buffers, &[0, 2, 3, usize::MAX]);
         let s = |n: &str| p.slot_of[n];
+        assert_eq!(p.slots.len(), 3);
+        assert_eq!(s("v3"), s("v1"));
+        assert_ne!(s("v2"), s("v3"));
+        assert_ne!(s("v2"), s("v1"));
         assert_ne!(s("m2"), s("v1"));
         assert_ne!(s("m2"), s("v2"));
-        // The scratch of node 2 is free again at node 3.
-        assert!(s("v3") == s("m2") || s("v3") == s("v1"));
     }
 
     #[test]
     fn slots_beyond_the_stack_budget_go_to_the_workspace() {
         let big = STACK_BUDGET / 8 + 1;
-        let decls = vec![decl("small", 16, 1, true), decl("big", big, 2, true)];
-        let p = plan(decls, &[0, usize::MAX, usize::MAX], 8);
+        let p = planned(
+            &[("small", 16, 1, true), ("big", big, 2, true)],
+            &[0, usize::MAX, usize::MAX],
+        );
         assert_eq!(p.slots[p.slot_of["small"]].home, Home::Stack);
         assert_eq!(p.slots[p.slot_of["big"]].home, Home::Workspace);
         assert!(p.elements_in(Home::Stack) * 8 <= STACK_BUDGET);

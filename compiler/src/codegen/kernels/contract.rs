@@ -2,7 +2,7 @@
 //! and `matmul(kron(a, b), x)` by the tensor-dot trick.
 
 use super::GemmCall;
-use super::{len, Ctx, Input};
+use super::{len, Ctx, Input, Strided};
 use crate::codegen::layout::Layout;
 use crate::codegen::loops::Space;
 use proc_macro2::{Ident, Span, TokenStream};
@@ -43,30 +43,15 @@ pub fn matmul(ctx: &Ctx, out: &Ident, a: &Input, b: &Input) -> TokenStream {
         let decl = ctx.decl_overwritten(out, m * n);
         return quote! { #decl #call };
     }
-    sum_of_products(
-        ctx,
+    ctx.sum_of_products(
         &space,
         m * n,
-        (out, &[so[0], so[1], 0]),
-        (a.buf, &[sa[0], 0, sa[1]]),
-        (b.buf, &[0, sb[1], sb[0]]),
+        [
+            (out, &[so[0], so[1], 0]),
+            (a.buf, &[sa[0], 0, sa[1]]),
+            (b.buf, &[0, sb[1], sb[0]]),
+        ],
     )
-}
-
-/// [`Ctx::sum_of_products`] for `f64`, [`wide_sum_of_products`] for `f32`.
-fn sum_of_products(
-    ctx: &Ctx,
-    space: &Space,
-    len: usize,
-    out: (&Ident, &[usize]),
-    x: (&Ident, &[usize]),
-    y: (&Ident, &[usize]),
-) -> TokenStream {
-    if ctx.dtype == crate::graph::DType::F32 {
-        wide_sum_of_products(ctx, space, len, out, x, y)
-    } else {
-        ctx.sum_of_products(space, len, out, x, y)
-    }
 }
 
 /// [`Ctx::sum_of_products`] for `f32` with each output element accumulated
@@ -75,14 +60,13 @@ fn sum_of_products(
 /// exact in `f64`, so the error is at most `n·2⁻⁵³·Σ|aₖ·bₖ|` before that
 /// rounding, where an `f32` accumulator has `n·2⁻²⁴`. The output loops run
 /// outside, the summed ones inside; each output element is written once.
-fn wide_sum_of_products(
+pub(super) fn wide_sum_of_products(
     ctx: &Ctx,
     space: &Space,
     len: usize,
-    (out, so): (&Ident, &[usize]),
-    (x, sx): (&Ident, &[usize]),
-    (y, sy): (&Ident, &[usize]),
+    terms: [Strided; 3],
 ) -> TokenStream {
+    let [(out, so), (x, sx), (y, sy)] = terms;
     let summed = |axis: &usize| so[*axis] == 0;
     let keep = |want: bool| Space {
         dims: (0..space.dims.len())
@@ -197,13 +181,10 @@ pub fn outer_contract(
         let body = batch.loops(call);
         return quote! { #decl #body };
     }
-    sum_of_products(
-        ctx,
+    ctx.sum_of_products(
         &space,
         len(&shape),
-        (out, &out_s),
-        (a.buf, &a_s),
-        (b.buf, &b_s),
+        [(out, &out_s), (a.buf, &a_s), (b.buf, &b_s)],
     )
 }
 
@@ -227,28 +208,14 @@ pub fn kron_matmul(
     // Pass 1, iteration axes (j, k, c, l).
     let t_s = [st[0], st[1], st[2], 0];
     let (b_s, x_s) = ([0, sb[0], 0, sb[1]], [s * sx[0], 0, sx[1], sx[0]]);
-    let space1 = Space::ordered_by(vec![q, r, n, s], &t_s);
-    let pass1 = sum_of_products(
-        ctx,
-        &space1,
-        q * r * n,
-        (t, &t_s),
-        (b.buf, &b_s),
-        (x.buf, &x_s),
-    );
+    let pass1 = Space::ordered_by(vec![q, r, n, s], &t_s);
+    let pass1 = ctx.sum_of_products(&pass1, q * r * n, [(t, &t_s), (b.buf, &b_s), (x.buf, &x_s)]);
     // Pass 2, iteration axes (i, k, c, j); output column-major (p·r, n).
     let so = Layout::column_major().strides(&[p * r, n]);
     let y_s = [r * so[0], so[0], so[1], 0];
     let (a_s, t2_s) = ([sa[0], 0, 0, sa[1]], [0, st[1], st[2], st[0]]);
-    let space2 = Space::ordered_by(vec![p, r, n, q], &y_s);
-    let pass2 = sum_of_products(
-        ctx,
-        &space2,
-        p * r * n,
-        (out, &y_s),
-        (a.buf, &a_s),
-        (t, &t2_s),
-    );
+    let pass2 = Space::ordered_by(vec![p, r, n, q], &y_s);
+    let pass2 = ctx.sum_of_products(&pass2, p * r * n, [(out, &y_s), (a.buf, &a_s), (t, &t2_s)]);
     quote! { #pass1 #pass2 }
 }
 

@@ -98,7 +98,18 @@ struct Phase<'g, 'r> {
     uses: BTreeMap<String, Ident>,
 }
 
-impl Phase<'_, '_> {
+impl<'g, 'r> Phase<'g, 'r> {
+    fn new(group: &'g Group<'g>, read: Read<'r>, staged: &'r [(NodeId, Ident)]) -> Self {
+        Phase {
+            group,
+            read,
+            staged,
+            bound: Vec::new(),
+            stmts: Vec::new(),
+            uses: BTreeMap::new(),
+        }
+    }
+
     fn value(&mut self, ctx: &Ctx, operand: &Operand) -> TokenStream {
         match operand {
             Operand::Input(x) => {
@@ -166,14 +177,7 @@ fn strided(ctx: &Ctx, out: &Ident, group: &Group, shape: &[usize], layout: &Layo
     let so = layout.strides(shape);
     let space = Space::ordered_by(shape.to_vec(), &so);
     let read = |x: &Input| space.at(x.buf, &x.strides());
-    let mut phase = Phase {
-        group,
-        read: &read,
-        staged: &[],
-        bound: Vec::new(),
-        stmts: Vec::new(),
-        uses: BTreeMap::new(),
-    };
+    let mut phase = Phase::new(group, &read, &[]);
     let value = phase.member(ctx, group.root().id);
     let target = space.at(out, &so);
     let stmts = phase.stmts;
@@ -203,14 +207,7 @@ fn strips(ctx: &Ctx, out: &Ident, group: &Group, n: usize) -> TokenStream {
         })
         .collect();
     if stages.is_empty() && vectorized(root).is_none() {
-        let mut phase = Phase {
-            group,
-            read: &read,
-            staged: &[],
-            bound: Vec::new(),
-            stmts: Vec::new(),
-            uses: BTreeMap::new(),
-        };
+        let mut phase = Phase::new(group, &read, &[]);
         let value = phase.member(ctx, root.id);
         let stmts = phase.stmts;
         let len = Literal::usize_unsuffixed(n);
@@ -229,14 +226,7 @@ fn strips(ctx: &Ctx, out: &Ident, group: &Group, n: usize) -> TokenStream {
         let Some(m) = group.member(*id) else {
             continue;
         };
-        let mut phase = Phase {
-            group,
-            read: &read,
-            staged: &stages[..s],
-            bound: Vec::new(),
-            stmts: Vec::new(),
-            uses: BTreeMap::new(),
-        };
+        let mut phase = Phase::new(group, &read, &stages[..s]);
         let value = phase.value(ctx, &m.args[0]);
         let kernel = vectorized(m).map(|k| ctx.in_place(k, t));
         blocks.push(strip_block(
@@ -248,14 +238,7 @@ fn strips(ctx: &Ctx, out: &Ident, group: &Group, n: usize) -> TokenStream {
             kernel.unwrap_or_default(),
         ));
     }
-    let mut phase = Phase {
-        group,
-        read: &read,
-        staged: &stages,
-        bound: Vec::new(),
-        stmts: Vec::new(),
-        uses: BTreeMap::new(),
-    };
+    let mut phase = Phase::new(group, &read, &stages);
     let (value, kernel) = match vectorized(root) {
         Some(k) => (phase.value(ctx, &root.args[0]), ctx.in_place(k, out)),
         None => (phase.member(ctx, root.id), TokenStream::new()),

@@ -204,15 +204,13 @@ impl Ctx<'_> {
     /// `out` (`len` elements) zeroed, then `out += x · y` at every point of
     /// `space`: a sum of products (matrix products, contractions,
     /// convolutions). Each buffer comes with its stride along every
-    /// iteration axis.
-    pub fn sum_of_products(
-        &self,
-        space: &Space,
-        len: usize,
-        (out, so): (&Ident, &[usize]),
-        (x, sx): (&Ident, &[usize]),
-        (y, sy): (&Ident, &[usize]),
-    ) -> TokenStream {
+    /// iteration axis: `terms` is `[out, x, y]`. For `f32` each output is
+    /// accumulated in `f64` ([`contract::wide_sum_of_products`]).
+    pub fn sum_of_products(&self, space: &Space, len: usize, terms: [Strided; 3]) -> TokenStream {
+        if self.dtype == DType::F32 {
+            return contract::wide_sum_of_products(self, space, len, terms);
+        }
+        let [(out, so), (x, sx), (y, sy)] = terms;
         let target = space.at(out, so);
         let (x, y) = (space.at(x, sx), space.at(y, sy));
         let decl = self.decl(out, len, 0.0);
@@ -256,6 +254,9 @@ impl Ctx<'_> {
         quote! { <#elem as #krate::runtime::Real>::#name(#args) }
     }
 }
+
+/// A buffer and its stride along every iteration axis of a [`Space`].
+pub type Strided<'a> = (&'a Ident, &'a [usize]);
 
 /// Strides of a [`Ctx::gemm`] call.
 pub struct GemmCall {

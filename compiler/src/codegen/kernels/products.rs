@@ -167,9 +167,11 @@ pub fn polynomial_product(ctx: &Ctx, out: &Ident, p: &Input, q: &Input) -> Token
     ctx.sum_of_products(
         &space,
         shape[0] * shape[1],
-        (out, &out_s),
-        (p.buf, &[sp[0], 0, sp[1], 0]),
-        (q.buf, &[0, sq[0], 0, sq[1]]),
+        [
+            (out, &out_s),
+            (p.buf, &[sp[0], 0, sp[1], 0]),
+            (q.buf, &[0, sq[0], 0, sq[1]]),
+        ],
     )
 }
 
