@@ -35,6 +35,31 @@ pub struct Rows {
     pub inner: usize,
 }
 
+impl Rows {
+    /// Outer block `o` of a buffer of the input's shape (`len · inner`
+    /// elements).
+    fn block<'a, T>(&self, x: &'a [T], o: usize) -> &'a [T] {
+        let n = self.len * self.inner;
+        &x[o * n..(o + 1) * n]
+    }
+
+    /// [`Rows::block`], mutable.
+    fn block_mut<'a, T>(&self, x: &'a mut [T], o: usize) -> &'a mut [T] {
+        let n = self.len * self.inner;
+        &mut x[o * n..(o + 1) * n]
+    }
+
+    /// Outer block `o` of a buffer of row statistics (`inner` elements).
+    fn stats<'a, T>(&self, x: &'a [T], o: usize) -> &'a [T] {
+        &x[o * self.inner..(o + 1) * self.inner]
+    }
+
+    /// [`Rows::stats`], mutable.
+    fn stats_mut<'a, T>(&self, x: &'a mut [T], o: usize) -> &'a mut [T] {
+        &mut x[o * self.inner..(o + 1) * self.inner]
+    }
+}
+
 crate::dispatch::dispatched! {
     /// `softmax` (or, with `log`, `log_softmax`) of `x` along the reduced
     /// axis, into `out`, as torch computes it: shift by the row maximum (NaN
@@ -173,12 +198,11 @@ fn softmax_impl<const FMA: bool>(
     rows: Rows,
     log: bool,
 ) {
-    let block = rows.len * rows.inner;
     for o in 0..rows.outer {
-        let xb = &x[o * block..(o + 1) * block];
-        let ob = &mut out[o * block..(o + 1) * block];
-        let mb = &mut m[o * rows.inner..(o + 1) * rows.inner];
-        let sb = &mut s[o * rows.inner..(o + 1) * rows.inner];
+        let xb = rows.block(x, o);
+        let ob = rows.block_mut(out, o);
+        let mb = rows.stats_mut(m, o);
+        let sb = rows.stats_mut(s, o);
         // `sb` holds the minima until the sums overwrite it.
         let fast = block_max_in_range(xb, mb, sb, rows);
         if log {
@@ -213,11 +237,10 @@ fn softmax_impl<const FMA: bool>(
 
 #[inline(always)]
 fn logsumexp_impl<const FMA: bool>(x: &[f64], out: &mut [f64], m: &mut [f64], rows: Rows) {
-    let block = rows.len * rows.inner;
     for o in 0..rows.outer {
-        let xb = &x[o * block..(o + 1) * block];
-        let mb = &mut m[o * rows.inner..(o + 1) * rows.inner];
-        let sb = &mut out[o * rows.inner..(o + 1) * rows.inner];
+        let xb = rows.block(x, o);
+        let mb = rows.stats_mut(m, o);
+        let sb = rows.stats_mut(out, o);
         block_max(xb, mb, rows);
         for mi in mb.iter_mut() {
             if mi.is_infinite() {
@@ -377,10 +400,9 @@ crate::dispatch::dispatched! {
 
 #[inline(always)]
 fn sum_f32_impl<const FMA: bool>(x: &[f32], out: &mut [f32], rows: Rows) {
-    let block = rows.len * rows.inner;
     for o in 0..rows.outer {
-        let xb = &x[o * block..(o + 1) * block];
-        let ob = &mut out[o * rows.inner..(o + 1) * rows.inner];
+        let xb = rows.block(x, o);
+        let ob = rows.stats_mut(out, o);
         if rows.inner == 1 {
             ob[0] = sum_contiguous_f32(xb) as f32;
             continue;
@@ -444,12 +466,11 @@ fn softmax_f32_impl<const FMA: bool>(
     rows: Rows,
     log: bool,
 ) {
-    let block = rows.len * rows.inner;
     for o in 0..rows.outer {
-        let xb = &x[o * block..(o + 1) * block];
-        let ob = &mut out[o * block..(o + 1) * block];
-        let mb = &mut m[o * rows.inner..(o + 1) * rows.inner];
-        let sb = &mut s[o * rows.inner..(o + 1) * rows.inner];
+        let xb = rows.block(x, o);
+        let ob = rows.block_mut(out, o);
+        let mb = rows.stats_mut(m, o);
+        let sb = rows.stats_mut(s, o);
         if rows.inner == 1 {
             let (mx, fast) = contiguous_stats_f32(xb);
             let keep = if log { None } else { Some(&mut ob[..]) };
@@ -528,11 +549,10 @@ crate::dispatch::dispatched! {
 
 #[inline(always)]
 fn logsumexp_f32_impl<const FMA: bool>(x: &[f32], out: &mut [f32], m: &mut [f32], rows: Rows) {
-    let block = rows.len * rows.inner;
     for o in 0..rows.outer {
-        let xb = &x[o * block..(o + 1) * block];
-        let ob = &mut out[o * rows.inner..(o + 1) * rows.inner];
-        let mb = &mut m[o * rows.inner..(o + 1) * rows.inner];
+        let xb = rows.block(x, o);
+        let ob = rows.stats_mut(out, o);
+        let mb = rows.stats_mut(m, o);
         if rows.inner == 1 {
             let (mut mx, fast) = contiguous_stats_f32(xb);
             // torch.logsumexp: an infinite maximum shifts by 0 (and then the
@@ -606,11 +626,10 @@ fn excess_term<const FMA: bool>(t: f64, ties: &mut f64) -> f64 {
 
 #[inline(always)]
 fn excess_f32_impl<const FMA: bool>(x: &[f32], m: &[f32], out: &mut [f32], rows: Rows) {
-    let block = rows.len * rows.inner;
     for o in 0..rows.outer {
-        let xb = &x[o * block..(o + 1) * block];
-        let mb = &m[o * rows.inner..(o + 1) * rows.inner];
-        let ob = &mut out[o * rows.inner..(o + 1) * rows.inner];
+        let xb = rows.block(x, o);
+        let mb = rows.stats(m, o);
+        let ob = rows.stats_mut(out, o);
         if rows.inner == 1 {
             let mx = f64::from(mb[0]);
             let (mut acc, mut ties) = ([0.0f64; L], [0.0f64; L]);
@@ -661,12 +680,11 @@ fn normalize_excess_f32_impl<const FMA: bool>(
     rows: Rows,
     log: bool,
 ) {
-    let block = rows.len * rows.inner;
     for o in 0..rows.outer {
-        let xb = &x[o * block..(o + 1) * block];
-        let ob = &mut out[o * block..(o + 1) * block];
-        let mb = &m[o * rows.inner..(o + 1) * rows.inner];
-        let eb = &e[o * rows.inner..(o + 1) * rows.inner];
+        let xb = rows.block(x, o);
+        let ob = rows.block_mut(out, o);
+        let mb = rows.stats(m, o);
+        let eb = rows.stats(e, o);
         for (row, orow) in xb
             .chunks_exact(rows.inner)
             .zip(ob.chunks_exact_mut(rows.inner))
