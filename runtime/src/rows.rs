@@ -121,13 +121,35 @@ fn block_max(x: &[f64], m: &mut [f64], rows: Rows) {
 /// Non-finite maxima, an infinite shifted minimum and NaN all fail it.
 #[inline(always)]
 fn block_max_in_range(x: &[f64], m: &mut [f64], lo: &mut [f64], rows: Rows) -> bool {
-    m.fill(f64::NEG_INFINITY);
-    lo.fill(f64::INFINITY);
-    for row in x.chunks_exact(rows.inner) {
-        for ((mi, li), v) in m.iter_mut().zip(lo.iter_mut()).zip(row) {
-            *mi = nan_max(*mi, *v);
-            *li = if *v < *li { *v } else { *li };
+    // Columns of the block in chunks of `W`, each chunk's maxima and minima
+    // kept in registers over every row, stored once: updating `m` and `lo`
+    // in memory row after row costs masked stores per element.
+    const W: usize = 16;
+    let inner = rows.inner;
+    let mut j0 = 0;
+    while j0 < inner {
+        let w = W.min(inner - j0);
+        let (mut mx, mut mn) = ([f64::NEG_INFINITY; W], [f64::INFINITY; W]);
+        if w == W {
+            for row in x.chunks_exact(inner) {
+                // Exactly `W` long: the loop below has a constant trip count.
+                let seg = &row[j0..j0 + W];
+                for k in 0..W {
+                    mx[k] = nan_max(mx[k], seg[k]);
+                    mn[k] = if seg[k] < mn[k] { seg[k] } else { mn[k] };
+                }
+            }
+        } else {
+            for row in x.chunks_exact(inner) {
+                for (k, v) in row[j0..j0 + w].iter().enumerate() {
+                    mx[k] = nan_max(mx[k], *v);
+                    mn[k] = if *v < mn[k] { *v } else { mn[k] };
+                }
+            }
         }
+        m[j0..j0 + w].copy_from_slice(&mx[..w]);
+        lo[j0..j0 + w].copy_from_slice(&mn[..w]);
+        j0 += w;
     }
     m.iter().zip(lo.iter()).fold(true, |ok, (mi, li)| {
         ok & mi.is_finite() & (*li - *mi >= -708.0)
