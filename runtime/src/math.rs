@@ -201,65 +201,144 @@ fn sigmoid_from(x: f64, e: f64) -> f64 {
 const BLOCK: usize = 64;
 
 /// `true` when every value of `block` lies in `[lo, hi]`, compared exactly
-/// (the values themselves, not a bound computed from them); NaN elements
-/// pass, and stay NaN on either path. Selects only, so it vectorizes.
+/// (the values themselves, not a bound computed from them); a NaN fails
+/// (it takes the general path, where it stays NaN). A reduction of
+/// comparisons, so it vectorizes (a running minimum and maximum of floats
+/// does not: their order of evaluation is fixed).
 #[inline(always)]
 fn within(block: &[f64], lo: f64, hi: f64) -> bool {
-    let (mut min, mut max) = (f64::INFINITY, f64::NEG_INFINITY);
-    for &v in block {
-        min = if v < min { v } else { min };
-        max = if v > max { v } else { max };
+    block.iter().fold(true, |ok, &v| ok & (v >= lo) & (v <= hi))
+}
+
+/// `map` from `src` into `dst` (the shorter's length), blocks of
+/// [`BLOCK`] whose values all lie in `[lo, hi]` through `fast`, the others
+/// through `full` (the same function outside the fast one's range).
+#[inline(always)]
+fn blocks_into(
+    src: &[f64],
+    dst: &mut [f64],
+    (lo, hi): (f64, f64),
+    fast: impl Fn(f64) -> f64,
+    full: impl Fn(f64) -> f64,
+) {
+    for (s, d) in src.chunks(BLOCK).zip(dst.chunks_mut(BLOCK)) {
+        if within(s, lo, hi) {
+            for (d, s) in d.iter_mut().zip(s) {
+                *d = fast(*s);
+            }
+        } else {
+            for (d, s) in d.iter_mut().zip(s) {
+                *d = full(*s);
+            }
+        }
     }
-    min >= lo && max <= hi
+}
+
+/// `into` applied in place, a block at a time through a local copy.
+#[inline(always)]
+fn in_place<T: Copy + Default>(x: &mut [T], into: impl Fn(&[T], &mut [T])) {
+    for block in x.chunks_mut(BLOCK) {
+        let mut src = [T::default(); BLOCK];
+        let n = block.len();
+        src[..n].copy_from_slice(block);
+        into(&src[..n], block);
+    }
+}
+
+/// The sigmoid through the one-scale exponential (`|x| ≤ 708`). Named
+/// functions, not closures, so that `#[inline(always)]` carries them into
+/// the AVX2/FMA callers.
+#[inline(always)]
+fn sigmoid_normal<const FMA: bool>(x: f64) -> f64 {
+    sigmoid_from(x, exp_normal_nonpositive::<FMA>(-x.abs()))
+}
+
+/// The sigmoid through the general exponential.
+#[inline(always)]
+fn sigmoid_full<const FMA: bool>(x: f64) -> f64 {
+    sigmoid_from(x, exp_impl::<FMA>(-x.abs()))
+}
+
+#[inline(always)]
+fn sigmoid_into_f64_impl<const FMA: bool>(src: &[f64], dst: &mut [f64]) {
+    // `−|x| ≥ −708`: the one-scale exponential, bit for bit the same.
+    blocks_into(
+        src,
+        dst,
+        (-708.0, 708.0),
+        sigmoid_normal::<FMA>,
+        sigmoid_full::<FMA>,
+    );
+}
+
+#[inline(always)]
+fn sigmoid_into_f32_impl<const FMA: bool>(src: &[f32], dst: &mut [f32]) {
+    // |x| ≤ f32::MAX: e^(−|x|) may underflow, so the general exponential.
+    for (d, s) in dst.iter_mut().zip(src) {
+        *d = sigmoid_full::<FMA>(f64::from(*s)) as f32;
+    }
+}
+
+#[inline(always)]
+fn exp_into_f64_impl<const FMA: bool>(src: &[f64], dst: &mut [f64]) {
+    // Arguments in [−708, 709] have a normal, finite result: the one-scale
+    // form, bit for bit the same as the general one.
+    blocks_into(
+        src,
+        dst,
+        (-708.0, 709.0),
+        exp_normal_nonpositive::<FMA>,
+        exp_impl::<FMA>,
+    );
+}
+
+#[inline(always)]
+fn exp_into_f32_impl<const FMA: bool>(src: &[f32], dst: &mut [f32]) {
+    for (d, s) in dst.iter_mut().zip(src) {
+        *d = exp_impl::<FMA>(f64::from(*s)) as f32;
+    }
 }
 
 #[inline(always)]
 fn sigmoid_slice_f64<const FMA: bool>(x: &mut [f64]) {
-    for block in x.chunks_mut(BLOCK) {
-        // `−|x| ≥ −708`: the one-scale exponential, bit for bit the same.
-        if within(block, -708.0, 708.0) {
-            for v in block {
-                *v = sigmoid_from(*v, exp_normal_nonpositive::<FMA>(-v.abs()));
-            }
-        } else {
-            for v in block {
-                *v = sigmoid_from(*v, exp_impl::<FMA>(-v.abs()));
-            }
-        }
-    }
+    in_place(x, sigmoid_into_f64_impl::<FMA>);
 }
 
 #[inline(always)]
 fn sigmoid_slice_f32<const FMA: bool>(x: &mut [f32]) {
-    // |x| ≤ f32::MAX: e^(−|x|) may underflow, so the general exponential.
-    for v in x {
-        let w = f64::from(*v);
-        *v = sigmoid_from(w, exp_impl::<FMA>(-w.abs())) as f32;
-    }
+    in_place(x, sigmoid_into_f32_impl::<FMA>);
 }
 
 #[inline(always)]
 fn exp_slice_f64<const FMA: bool>(x: &mut [f64]) {
-    for block in x.chunks_mut(BLOCK) {
-        // Arguments in [−708, 709] have a normal, finite result: the
-        // one-scale form, bit for bit the same as the general one.
-        if within(block, -708.0, 709.0) {
-            for v in block {
-                *v = exp_normal_nonpositive::<FMA>(*v);
-            }
-        } else {
-            for v in block {
-                *v = exp_impl::<FMA>(*v);
-            }
-        }
-    }
+    in_place(x, exp_into_f64_impl::<FMA>);
 }
 
 #[inline(always)]
 fn exp_slice_f32<const FMA: bool>(x: &mut [f32]) {
-    for v in x {
-        *v = exp_impl::<FMA>(f64::from(*v)) as f32;
-    }
+    in_place(x, exp_into_f32_impl::<FMA>);
+}
+
+crate::dispatch::dispatched! {
+    /// `dst[k] = exp(src[k])` ([`exp_in_place_f64`] without the copy), over
+    /// the shorter slice's length.
+    pub fn exp_into_f64(src: &[f64], dst: &mut [f64]) => exp_into_f64_impl;
+}
+
+crate::dispatch::dispatched! {
+    /// `dst[k] = exp(src[k])` for `f32` ([`exp_in_place_f32`]).
+    pub fn exp_into_f32(src: &[f32], dst: &mut [f32]) => exp_into_f32_impl;
+}
+
+crate::dispatch::dispatched! {
+    /// `dst[k] = sigmoid(src[k])` ([`sigmoid_in_place_f64`] without the
+    /// copy), over the shorter slice's length.
+    pub fn sigmoid_into_f64(src: &[f64], dst: &mut [f64]) => sigmoid_into_f64_impl;
+}
+
+crate::dispatch::dispatched! {
+    /// `dst[k] = sigmoid(src[k])` for `f32` ([`sigmoid_in_place_f32`]).
+    pub fn sigmoid_into_f32(src: &[f32], dst: &mut [f32]) => sigmoid_into_f32_impl;
 }
 
 /// `eˣ` for `f32`: evaluated in `f64` and rounded once more, within 1 ulp

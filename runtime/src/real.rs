@@ -22,6 +22,11 @@ pub trait Real: Copy + PartialOrd {
     /// Every element replaced by its sigmoid, vectorized
     /// ([`crate::math::sigmoid_in_place_f64`]).
     fn sigmoid_in_place(values: &mut [Self]);
+    /// `dst[k] = exp(src[k])`, vectorized ([`crate::math::exp_into_f64`]).
+    fn exp_into(src: &[Self], dst: &mut [Self]);
+    /// `dst[k] = sigmoid(src[k])`, vectorized
+    /// ([`crate::math::sigmoid_into_f64`]).
+    fn sigmoid_into(src: &[Self], dst: &mut [Self]);
     /// The contraction kernel of [`crate::contract::gemm_acc_f64`] for this
     /// element type.
     fn gemm_acc(
@@ -76,6 +81,18 @@ macro_rules! paste_exp {
     (f64 sigmoid in place, $x:expr) => {
         crate::math::sigmoid_in_place_f64($x)
     };
+    (f32 exp into, $s:expr, $d:expr) => {
+        crate::math::exp_into_f32($s, $d)
+    };
+    (f64 exp into, $s:expr, $d:expr) => {
+        crate::math::exp_into_f64($s, $d)
+    };
+    (f32 sigmoid into, $s:expr, $d:expr) => {
+        crate::math::sigmoid_into_f32($s, $d)
+    };
+    (f64 sigmoid into, $s:expr, $d:expr) => {
+        crate::math::sigmoid_into_f64($s, $d)
+    };
     (f32 gemm, $($arg:expr),*) => {
         crate::contract::gemm_acc_f32($($arg),*)
     };
@@ -98,6 +115,14 @@ macro_rules! real_impl {
             #[inline]
             fn sigmoid_in_place(values: &mut [Self]) {
                 paste_exp!($t sigmoid in place, values)
+            }
+            #[inline]
+            fn exp_into(src: &[Self], dst: &mut [Self]) {
+                paste_exp!($t exp into, src, dst)
+            }
+            #[inline]
+            fn sigmoid_into(src: &[Self], dst: &mut [Self]) {
+                paste_exp!($t sigmoid into, src, dst)
             }
             #[inline]
             fn gemm_acc(rows: usize, inner: usize, cols: usize, a: &[Self], b: &[Self], out: &mut [Self], s: crate::contract::GemmStrides) {

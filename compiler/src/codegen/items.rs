@@ -81,12 +81,17 @@ pub fn fn_items(
     let workspace_bytes = memory
         .elements_in(Home::Workspace)
         .saturating_mul(elem_bytes);
+    // What the by-value result occupies: a factored `Kron` holds its two
+    // factors, not the dense product.
     let result_bytes = f.outputs.iter().fold(0usize, |sum, o| {
-        let n = o.shape.iter().fold(1usize, |n, d| n.saturating_mul(*d));
+        let n = match o.kron {
+            Some([p, q, r, s]) => (p * q).saturating_add(r * s),
+            None => o.shape.iter().fold(1usize, |n, d| n.saturating_mul(*d)),
+        };
         sum.saturating_add(n.saturating_mul(elem_bytes))
     });
     let by_value_note = if result_bytes > STACK_BUDGET {
-        format!("\n\n Returns {result_bytes} bytes by value, on the caller's stack: for a small stack call [`{into}`] or [`{with}`] with storage of your own.")
+        format!("\n\n Returns {result_bytes} bytes by value, on the caller's stack (and moving it, e.g. into a `Box`, may copy it there again, especially in debug builds): for a small stack call [`{into}`] or [`{with}`] with storage of your own.")
     } else {
         String::new()
     };
@@ -237,8 +242,13 @@ fn workspace_type(
                 DType::F32 => 4,
                 DType::F64 => 8,
             });
+        let buffers = if slots.len() == 1 {
+            "buffer"
+        } else {
+            "buffers"
+        };
         format!(
-            " Allocates the workspace on the heap, zeroed: {bytes} bytes in {} buffers.",
+            " Allocates the workspace on the heap, zeroed: {bytes} bytes in {} {buffers}.",
             slots.len()
         )
     };

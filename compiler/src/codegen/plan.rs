@@ -59,7 +59,16 @@ pub fn render(graph: &Graph, memory: &Plan, inlined: &[bool], elem_bytes: usize)
     let outs: Vec<String> = graph.outputs.iter().map(|o| format!("%{o}")).collect();
     lines.push(format!("return {}", outs.join(", ")));
     if !memory.slots.is_empty() {
-        let slots: Vec<String> = (0..memory.slots.len())
+        // Stack slots first, then the workspace's, each in index order.
+        let mut order: Vec<usize> = (0..memory.slots.len()).collect();
+        order.sort_by_key(|&k| {
+            (
+                memory.slots[k].home == Home::Workspace,
+                memory.slots[k].index,
+            )
+        });
+        let slots: Vec<String> = order
+            .into_iter()
             .map(|k| format!("{} [{}]", slot_name(k), memory.slots[k].len))
             .collect();
         lines.push(format!("slots: {}", slots.join(", ")));

@@ -254,6 +254,14 @@ param_graph! {
     }
 }
 
+param_graph! {
+    /// Leaves named like the generated fns' own parameters (`workspace`,
+    /// `out`): hygiene keeps them apart.
+    pub fn named_like_generated(workspace: &SVector<f64, 2>, out: &SVector<f64, 2>) -> SVector<f64, 2> {
+        add(workspace, hadamard(out, out))
+    }
+}
+
 /// Calls the private graph, which must stay warning-free whether or not its
 /// generated `_with` and workspace are used.
 pub fn call_private(x: &SMatrix<f32, 128, 128>) -> f32 {

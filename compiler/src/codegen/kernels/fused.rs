@@ -73,12 +73,32 @@ impl Group<'_> {
     }
 }
 
-/// The runtime's vectorized in-place kernel for `m`'s op, if it has one.
-fn vectorized(m: &Member) -> Option<&'static str> {
+/// The runtime's vectorized kernels for `m`'s op, if it has them: in place,
+/// and from a source slice into a destination.
+fn vectorized(m: &Member) -> Option<(&'static str, &'static str)> {
     match m.op {
-        Elementwise::Map(MapOp::Exp) => Some("exp_in_place"),
-        Elementwise::Map(MapOp::Sigmoid) => Some("sigmoid_in_place"),
+        Elementwise::Map(MapOp::Exp) => Some(("exp_in_place", "exp_into")),
+        Elementwise::Map(MapOp::Sigmoid) => Some(("sigmoid_in_place", "sigmoid_into")),
         _ => None,
+    }
+}
+
+/// A vectorized op of a stored input, straight into the strip `target`:
+/// `{ <T as Real>::op_into(&x[b..b + len], &mut target[..]); }`.
+fn into_block(
+    ctx: &Ctx,
+    kernel: &str,
+    (target, slice): (&Ident, TokenStream),
+    x: &Input,
+    (b, len): (&Ident, &Ident),
+) -> TokenStream {
+    let (krate, elem, xb) = (ctx.krate, ctx.elem(), x.buf);
+    let kernel = Ident::new(kernel, Span::call_site());
+    quote! {
+        {
+            let #target = #slice;
+            <#elem as #krate::runtime::Real>::#kernel(&#xb[#b..#b + #len], &mut #target[..]);
+        }
     }
 }
 
@@ -226,31 +246,50 @@ fn strips(ctx: &Ctx, out: &Ident, group: &Group, n: usize) -> TokenStream {
         let Some(m) = group.member(*id) else {
             continue;
         };
+        let Some((in_place, into)) = vectorized(m) else {
+            continue;
+        };
+        let slice = quote! { &mut #t[..#len] };
+        if let Operand::Input(x) = &m.args[0] {
+            // A stored input: the kernel reads it, no copy into the strip.
+            blocks.push(into_block(ctx, into, (t, slice), x, (&b, &len)));
+            continue;
+        }
         let mut phase = Phase::new(group, &read, &stages[..s]);
         let value = phase.value(ctx, &m.args[0]);
-        let kernel = vectorized(m).map(|k| ctx.in_place(k, t));
+        let kernel = ctx.in_place(in_place, t);
         blocks.push(strip_block(
             &phase,
-            (t, quote! { &mut #t[..#len] }),
+            (t, slice),
             (&b, &len),
             &value,
             &stages,
-            kernel.unwrap_or_default(),
+            kernel,
         ));
     }
+    let out_slice = quote! { &mut #out[#b..#b + #len] };
     let mut phase = Phase::new(group, &read, &stages);
-    let (value, kernel) = match vectorized(root) {
-        Some(k) => (phase.value(ctx, &root.args[0]), ctx.in_place(k, out)),
-        None => (phase.member(ctx, root.id), TokenStream::new()),
-    };
-    blocks.push(strip_block(
-        &phase,
-        (out, quote! { &mut #out[#b..#b + #len] }),
-        (&b, &len),
-        &value,
-        &stages,
-        kernel,
-    ));
+    match (vectorized(root), &root.args[0]) {
+        (Some((_, into)), Operand::Input(x)) => {
+            blocks.push(into_block(ctx, into, (out, out_slice), x, (&b, &len)));
+        }
+        (vectorized_root, _) => {
+            let (value, kernel) = match vectorized_root {
+                Some((in_place, _)) => {
+                    (phase.value(ctx, &root.args[0]), ctx.in_place(in_place, out))
+                }
+                None => (phase.member(ctx, root.id), TokenStream::new()),
+            };
+            blocks.push(strip_block(
+                &phase,
+                (out, out_slice),
+                (&b, &len),
+                &value,
+                &stages,
+                kernel,
+            ));
+        }
+    }
     let chunks = n.div_ceil(strip);
     let (strip_lit, n_lit) = (
         Literal::usize_unsuffixed(strip),

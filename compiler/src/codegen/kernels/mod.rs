@@ -57,9 +57,10 @@ pub enum Memory<'a> {
     Planned(&'a Plan),
 }
 
-/// The workspace parameter of `name_with`.
+/// The workspace parameter of `name_with` (hygienic: a leaf of the same
+/// name is another variable).
 pub fn workspace_param() -> Ident {
-    Ident::new("__pg_ws", proc_macro2::Span::mixed_site())
+    Ident::new("workspace", proc_macro2::Span::mixed_site())
 }
 
 /// The local array of stack slot `k`, or the workspace field `k`.
