@@ -230,8 +230,14 @@ fn rewrite_rules() {
         assert!(close(into[(i, j)], want), "{i} {j}");
     }
     assert!(c::call_private(&SMatrix::<f32, 128, 128>::zeros()).is_finite());
-    let (w, o) = (SVector::<f64, 2>::new(1.0, 2.0), SVector::<f64, 2>::new(3.0, 4.0));
-    assert_eq!(c::named_like_generated(&w, &o), SVector::<f64, 2>::new(10.0, 18.0));
+    let (w, o) = (
+        SVector::<f64, 2>::new(1.0, 2.0),
+        SVector::<f64, 2>::new(3.0, 4.0),
+    );
+    assert_eq!(
+        c::named_like_generated(&w, &o),
+        SVector::<f64, 2>::new(10.0, 18.0)
+    );
 
     let (ls, lse, same) = c::fused_maps(&x);
     for i in 0..4 {
