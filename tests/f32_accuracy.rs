@@ -18,6 +18,9 @@
 
 use param_graph::nalgebra::{SMatrix, SVector};
 use param_graph::param_graph;
+use support::harness::{assert_f32_sum, on_stack, Lcg};
+
+mod support;
 
 const N: usize = 100_000;
 
@@ -71,28 +74,6 @@ param_graph! {
     }
 }
 
-/// Runs `f` on a thread with a stack large enough for 10⁵-element results
-/// returned by value.
-fn big_stack(f: impl FnOnce() + Send + 'static) {
-    std::thread::Builder::new()
-        .stack_size(512 << 20)
-        .spawn(f)
-        .unwrap()
-        .join()
-        .unwrap();
-}
-
-struct Lcg(u64);
-impl Lcg {
-    fn next(&mut self, lo: f64, hi: f64) -> f32 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        (lo + (hi - lo) * ((self.0 >> 11) as f64 / (1u64 << 53) as f64)) as f32
-    }
-}
-
 fn fill<const R: usize, const C: usize>(
     m: &mut SMatrix<f32, R, C>,
     rng: &mut Lcg,
@@ -110,26 +91,12 @@ fn boxed<const R: usize, const C: usize>() -> Box<SMatrix<f32, R, C>> {
 
 #[track_caller]
 fn check_sum(got: f32, terms: impl Iterator<Item = f64> + Clone, what: &str) {
-    let exact: f64 = terms.clone().sum();
-    let abs: f64 = terms.map(f64::abs).sum();
-    let bound = f64::from(exact as f32).abs() * 2f64.powi(-24) + abs * 2f64.powi(-30);
-    let got = f64::from(got);
-    assert!(
-        (got - exact).abs() <= bound,
-        "{what}: {got} vs {exact} (bound {bound:e})"
-    );
+    assert_f32_sum(got, terms, 2f64.powi(-30), what);
 }
 
 #[track_caller]
 fn check_dot(got: f32, terms: impl Iterator<Item = f64> + Clone, what: &str) {
-    let exact: f64 = terms.clone().sum();
-    let abs: f64 = terms.map(f64::abs).sum();
-    let bound = f64::from(exact as f32).abs() * 2f64.powi(-24) + abs * 2f64.powi(-18);
-    let got = f64::from(got);
-    assert!(
-        (got - exact).abs() <= bound,
-        "{what}: {got} vs {exact} (bound {bound:e})"
-    );
+    assert_f32_sum(got, terms, 2f64.powi(-18), what);
 }
 
 /// Checks row `row` (f64 copies of its f32 values) against softmax,
@@ -174,7 +141,7 @@ fn check_row(
 /// 140084.78; the exact sum of the f32 values is 139264.00208.
 #[test]
 fn reduce_sum_of_1392640_tenths() {
-    big_stack(|| {
+    on_stack(512 << 20, || {
         let x = Box::new(SVector::<f32, 1392640>::repeat(0.1));
         let got = sum_tenths(&x);
         assert_eq!(got, 139264.0);
@@ -188,7 +155,7 @@ fn reduce_sum_of_1392640_tenths() {
 
 #[test]
 fn row_ops_on_contiguous_and_strided_long_rows() {
-    big_stack(|| {
+    on_stack(512 << 20, || {
         let mut rng = Lcg(1);
         let mut x = boxed::<100000, 2>();
         fill(&mut x, &mut rng, -20.0, 20.0);
@@ -223,7 +190,7 @@ fn row_ops_on_contiguous_and_strided_long_rows() {
 
 #[test]
 fn fused_and_unfused_softmax_forms_on_long_rows() {
-    big_stack(|| {
+    on_stack(512 << 20, || {
         let mut rng = Lcg(2);
         let (mut x, mut y) = (boxed::<3, 100000>(), boxed::<3, 100000>());
         fill(&mut x, &mut rng, -3.0, 3.0);
@@ -254,7 +221,7 @@ fn log_sum_exp(row: &[f64]) -> f64 {
 
 #[test]
 fn sums_of_outer_products_and_matmul_over_long_rows() {
-    big_stack(|| {
+    on_stack(512 << 20, || {
         let mut rng = Lcg(3);
         let (mut a, mut b, mut c) = (
             boxed::<2, 100000>(),

@@ -13,6 +13,9 @@
 
 use param_graph::nalgebra::{SMatrix, SVector};
 use param_graph::param_graph;
+use support::harness::{assert_f32_sum, on_stack, Lcg};
+
+mod support;
 
 const N: usize = 100_000;
 
@@ -69,27 +72,6 @@ param_graph! {
     }
 }
 
-/// Runs `f` on a thread with a large stack (10⁵-element intermediates).
-fn big_stack(f: impl FnOnce() + Send + 'static) {
-    std::thread::Builder::new()
-        .stack_size(512 << 20)
-        .spawn(f)
-        .unwrap()
-        .join()
-        .unwrap();
-}
-
-struct Lcg(u64);
-impl Lcg {
-    fn next(&mut self, lo: f64, hi: f64) -> f32 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        (lo + (hi - lo) * ((self.0 >> 11) as f64 / (1u64 << 53) as f64)) as f32
-    }
-}
-
 /// Inputs: all `0.1` (the left-to-right f32 loop's worst case), then
 /// uniform in `[0.05, 0.15)`.
 fn filled<const R: usize, const C: usize>(rng: &mut Option<Lcg>) -> Box<SMatrix<f32, R, C>> {
@@ -105,18 +87,11 @@ fn filled<const R: usize, const C: usize>(rng: &mut Option<Lcg>) -> Box<SMatrix<
 
 #[track_caller]
 fn check(got: f32, terms: impl Iterator<Item = f64> + Clone, what: &str) {
-    let exact: f64 = terms.clone().sum();
-    let abs: f64 = terms.map(f64::abs).sum();
-    let bound = f64::from(exact as f32).abs() * 2f64.powi(-24) + abs * 2f64.powi(-18);
-    let got = f64::from(got);
-    assert!(
-        (got - exact).abs() <= bound,
-        "{what}: {got} vs {exact} (bound {bound:e})"
-    );
+    assert_f32_sum(got, terms, 2f64.powi(-18), what);
 }
 
 fn each_input(f: impl Fn(&mut Option<Lcg>) + Send + 'static) {
-    big_stack(move || {
+    on_stack(512 << 20, move || {
         for mut rng in [None, Some(Lcg(11))] {
             f(&mut rng);
         }

@@ -12,6 +12,9 @@
 
 use param_graph::nalgebra::SVector;
 use param_graph::param_graph;
+use support::harness::Lcg;
+
+mod support;
 
 param_graph! {
     fn stddev32(s1: &SVector<f32, 1>, s2: &SVector<f32, 1>) -> SVector<f32, 1> {
@@ -77,17 +80,6 @@ fn textbook(m1: f64, s1: f64, m2: f64, s2: f64) -> (f64, f64, f64) {
         (v1 * v2 / v).sqrt(),
         -0.5 * ((2.0 * std::f64::consts::PI).ln() + v.ln() + d * d / v),
     )
-}
-
-struct Lcg(u64);
-impl Lcg {
-    fn unit(&mut self) -> f64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        (self.0 >> 11) as f64 / (1u64 << 53) as f64
-    }
 }
 
 /// Runs both types over exponents `k` that take moderate values (in

@@ -9,30 +9,8 @@ use param_graph::nalgebra::SMatrix;
 use param_graph::param_graph;
 use param_graph::runtime::Kron;
 use proptest::prelude::*;
+use support::harness::both;
 use support::RowMajor;
-
-/// Compiles one body twice: `$name::opt::f` (optimized) and `$name::plain::f`
-/// (`optimize = false`).
-macro_rules! both {
-    ($name:ident ($($p:ident : $t:ty),*) -> $r:ty { $($body:tt)* }) => {
-        mod $name {
-            #![allow(unused_imports)]
-            use param_graph::nalgebra::{SMatrix, SVector};
-            use param_graph::param_graph;
-            pub mod opt {
-                use super::*;
-                param_graph! { pub fn f($($p: $t),*) -> $r { $($body)* } }
-            }
-            pub mod plain {
-                use super::*;
-                param_graph! {
-                    #[param_graph(optimize = false)]
-                    pub fn f($($p: $t),*) -> $r { $($body)* }
-                }
-            }
-        }
-    };
-}
 
 both!(log_softmax_alone(x: &[SMatrix<f64, 3, 5>; 2]) -> [SMatrix<f64, 3, 5>; 2] {
     log(softmax(x, axis = 1))

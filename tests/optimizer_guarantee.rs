@@ -30,28 +30,9 @@
 use param_graph::nalgebra::SMatrix;
 use param_graph::param_graph;
 use proptest::prelude::*;
+use support::harness::both;
 
-/// `$name::opt::f` (optimized) and `$name::plain::f` (as written).
-macro_rules! both {
-    ($name:ident ($($p:ident : $t:ty),*) -> $r:ty { $($body:tt)* }) => {
-        mod $name {
-            #![allow(unused_imports)]
-            use param_graph::nalgebra::{SMatrix, SVector};
-            use param_graph::param_graph;
-            pub mod opt {
-                use super::*;
-                param_graph! { pub fn f($($p: $t),*) -> $r { $($body)* } }
-            }
-            pub mod plain {
-                use super::*;
-                param_graph! {
-                    #[param_graph(optimize = false)]
-                    pub fn f($($p: $t),*) -> $r { $($body)* }
-                }
-            }
-        }
-    };
-}
+mod support;
 
 both!(kron64(a: &SMatrix<f64, 2, 2>, b: &SMatrix<f64, 2, 3>, x: &SMatrix<f64, 6, 2>) -> SMatrix<f64, 4, 2> {
     matmul(kron(a, b), x)
