@@ -7,7 +7,8 @@
 //! add(exp(c), square(a))
 //! ```
 //!
-//! at 256×256 and 1024×1024, `f64` and `f32`, fused and `fuse = false`, run
+//! at 256×256 and 1024×1024, `f64` and `f32`, fused and `fuse = false`, and
+//! W1 at 1024×1024 in both types too, run
 //! on a thread with a 2 MiB stack (`STACK`). Inputs and outputs are boxed
 //! (`param_graph::runtime::zeroed_box`, filled in place: a 1024×1024 `f64`
 //! input is 8 MB) before counting starts. For each fn:
@@ -52,6 +53,24 @@ const BUDGET: usize = 64 << 10;
 five!(five_1024, five_1024_unfused, f64, 1024);
 five!(five_256_f32, five_256_f32_unfused, f32, 256);
 five!(five_1024_f32, five_1024_f32_unfused, f32, 1024);
+
+// W1 at 1024×1024 (the benchmark stops at 256×256), both element types.
+param_graph! {
+    pub fn w1_1024(x: &SMatrix<f64, 1024, 1024>) -> SMatrix<f64, 1024, 1024> {
+        log(softmax(x, axis = 1))
+    }
+    #[param_graph(optimize = false)]
+    pub fn w1_1024_plain(x: &SMatrix<f64, 1024, 1024>) -> SMatrix<f64, 1024, 1024> {
+        log(softmax(x, axis = 1))
+    }
+    pub fn w1_1024_f32(x: &SMatrix<f32, 1024, 1024>) -> SMatrix<f32, 1024, 1024> {
+        log(softmax(x, axis = 1))
+    }
+    #[param_graph(optimize = false)]
+    pub fn w1_1024_f32_plain(x: &SMatrix<f32, 1024, 1024>) -> SMatrix<f32, 1024, 1024> {
+        log(softmax(x, axis = 1))
+    }
+}
 
 /// Runs `f` on a fresh thread with a [`STACK`]-byte stack.
 fn on_small_stack(f: impl FnOnce() + Send + 'static) {
@@ -169,6 +188,21 @@ fn w1_graphs_run_on_a_small_stack_without_allocating() {
             w1!(256, 256, w1_256x256_into, w1_256x256_with, W1256x256Workspace, W1_256X256_PLAN,
                 w1_256x256_plain_into, w1_256x256_plain_with, W1256x256PlainWorkspace, W1_256X256_PLAIN_PLAN);
         }
+    });
+}
+
+#[test]
+#[rustfmt::skip]
+fn w1_at_1024_runs_on_a_small_stack_without_allocating() {
+    on_small_stack(|| {
+        let x = input!(SMatrix<f64, 1024, 1024>, 1);
+        let opt = run!("w1_1024", w1_1024_into, w1_1024_with, W11024Workspace, W1_1024_PLAN, SMatrix<f64, 1024, 1024>, (&x));
+        let plain = run!("w1_1024_plain", w1_1024_plain_into, w1_1024_plain_with, W11024PlainWorkspace, W1_1024_PLAIN_PLAN, SMatrix<f64, 1024, 1024>, (&x));
+        assert_close_abs("w1_1024", &opt, &plain, 1e-9, 1e-10);
+        let x = input!(SMatrix<f32, 1024, 1024>, 2);
+        let opt = run!("w1_1024_f32", w1_1024_f32_into, w1_1024_f32_with, W11024F32Workspace, W1_1024_F32_PLAN, SMatrix<f32, 1024, 1024>, (&x));
+        let plain = run!("w1_1024_f32_plain", w1_1024_f32_plain_into, w1_1024_f32_plain_with, W11024F32PlainWorkspace, W1_1024_F32_PLAIN_PLAN, SMatrix<f32, 1024, 1024>, (&x));
+        assert_close_abs("w1_1024_f32", &opt, &plain, 1e-5, 1e-6);
     });
 }
 
