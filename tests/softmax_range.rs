@@ -143,29 +143,45 @@ fn rows_of<T: Copy + Into<f64>, const R: usize, const C: usize>(
     }
 }
 
+/// Every row of `got` against the reference's softmax (`log = false`) or
+/// log-softmax, element by element within `bound(want)` (or equal).
+fn check_rows(
+    got: &[Vec<f64>],
+    x: &[Vec<f64>],
+    (log, tol): (bool, Tol),
+    bound: impl Fn(f64) -> f64,
+    what: &str,
+) -> Result<(), TestCaseError> {
+    let op = if log { "log_softmax" } else { "softmax" };
+    for (g, row) in got.iter().zip(x) {
+        let (sm, lsm, _) = reference(row);
+        let want = if log { lsm } else { sm };
+        for (gv, wv) in g.iter().zip(&want) {
+            let wv = tol.round(*wv);
+            prop_assert!(
+                *gv == wv || (gv - wv).abs() <= bound(wv),
+                "{what}: {op} {g:?}, want {want:?} for row {row:?}"
+            );
+        }
+    }
+    Ok(())
+}
+
 fn check_softmax(
     got: &[Vec<f64>],
     x: &[Vec<f64>],
     tol: Tol,
     what: &str,
 ) -> Result<(), TestCaseError> {
-    for (g, row) in got.iter().zip(x) {
-        let (want, _, _) = reference(row);
-        for (gv, wv) in g.iter().zip(&want) {
-            let wv = &tol.round(*wv);
-            // (An element of -inf has weight 0 and an infinite shift.)
-            let bound = if *wv == 0.0 {
-                tol.abs
-            } else {
-                tol.rel * wv + tol.abs
-            };
-            prop_assert!(
-                gv == wv || (gv - wv).abs() <= bound,
-                "{what}: softmax {g:?}, want {want:?} for row {row:?}"
-            );
+    // (An element of -inf has weight 0 and an infinite shift.)
+    let bound = |w: f64| {
+        if w == 0.0 {
+            tol.abs
+        } else {
+            tol.rel * w + tol.abs
         }
-    }
-    Ok(())
+    };
+    check_rows(got, x, (false, tol), bound, what)
 }
 
 fn check_log_softmax(
@@ -174,17 +190,8 @@ fn check_log_softmax(
     tol: Tol,
     what: &str,
 ) -> Result<(), TestCaseError> {
-    for (g, row) in got.iter().zip(x) {
-        let (_, want, _) = reference(row);
-        for (gv, wv) in g.iter().zip(&want) {
-            let wv = &tol.round(*wv);
-            prop_assert!(
-                gv == wv || (gv - wv).abs() <= tol.rel * wv.abs().max(1.0),
-                "{what}: log_softmax {g:?}, want {want:?} for row {row:?}"
-            );
-        }
-    }
-    Ok(())
+    let bound = |w: f64| tol.rel * w.abs().max(1.0);
+    check_rows(got, x, (true, tol), bound, what)
 }
 
 fn check_lse(got: &[f64], x: &[Vec<f64>], tol: Tol, what: &str) -> Result<(), TestCaseError> {
