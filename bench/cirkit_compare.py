@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """Peer comparison: W1-W4 through cirkit's torch parameter graphs beside ours.
 
+Measures cirkit's forward evaluation and, beside it, torch autograd's forward
+plus backward (a vector-Jacobian product) through the same graphs.
+
 Not part of CI. Runs the performance issue's workloads through cirkit
 (``pip install libcirkit torch``), times them, and prints cirkit's medians next
 to the criterion medians of ``cargo bench --bench workloads``:
@@ -53,6 +56,17 @@ warm-up, then ``--repeat`` batches timed with ``time.perf_counter``, each batch
 long enough to last about ``--batch-ms``; the figure is the median over
 batches of the time per evaluation. Each cirkit output is checked against
 plain torch before it is timed.
+
+fwd+bwd (autograd): the same folded ``TorchParameter``, its leaves (the
+``nn.Parameter`` tensors of its ``TorchTensorParameter`` nodes, after folding,
+``requires_grad=True``) and a fixed random cotangent ``v`` of the output's
+shape (standard normal, seeded per workload); one evaluation is
+``out = pgraph(); torch.autograd.grad(out, leaves, v)`` under
+``torch.enable_grad()``, i.e. forward and backward together, timed with the
+same warm-up, batches and median as the forward. Before it is timed, the
+gradient is checked against a central finite difference along a random
+direction ``d`` of the leaves: ``sum_i <grad_i, d_i>`` against
+``(<v, f(θ + εd)> - <v, f(θ - εd)>) / 2ε``. ``--no-vjp`` skips it.
 
 Our side: criterion's ``<dir>/<group>/<function>/<size>/new/estimates.json``,
 median point estimate (ns), for functions "optimized" and "optimize=false".
@@ -345,24 +359,106 @@ class CirkitSide:
 
     # -- timing --------------------------------------------------------------
 
-    def time_ns(self, pgraph, repeat: int, batch_s: float, warmup_s: float) -> tuple[float, float]:
-        """Median and minimum time per evaluation (ns) over `repeat` batches."""
+    @staticmethod
+    def _time_batches(fn, repeat: int, batch_s: float, warmup_s: float) -> tuple[float, float]:
+        """Median and minimum time per call of `fn` (ns) over `repeat` batches."""
         perf = time.perf_counter
-        with self.torch.no_grad():
-            n = 0
-            t0 = perf()
-            while n < 10 or perf() - t0 < warmup_s:
-                pgraph()
-                n += 1
-            per_eval = (perf() - t0) / n
-            batch = max(1, int(batch_s / per_eval))
-            samples = []
-            for _ in range(repeat):
-                t = perf()
-                for _ in range(batch):
-                    pgraph()
-                samples.append((perf() - t) / batch)
+        n = 0
+        t0 = perf()
+        while n < 10 or perf() - t0 < warmup_s:
+            fn()
+            n += 1
+        per_eval = (perf() - t0) / n
+        batch = max(1, int(batch_s / per_eval))
+        samples = []
+        for _ in range(repeat):
+            t = perf()
+            for _ in range(batch):
+                fn()
+            samples.append((perf() - t) / batch)
         return statistics.median(samples) * 1e9, min(samples) * 1e9
+
+    def time_ns(self, pgraph, repeat: int, batch_s: float, warmup_s: float) -> tuple[float, float]:
+        """Median and minimum time per forward evaluation (ns) over `repeat` batches."""
+        with self.torch.no_grad():
+            return self._time_batches(pgraph, repeat, batch_s, warmup_s)
+
+    # -- forward + backward (autograd) ---------------------------------------
+
+    def vjp_setup(self, pgraph, group: str, size: str):
+        """The leaves of `pgraph` (requires_grad=True) and a fixed random cotangent."""
+        torch = self.torch
+        leaves = []
+        seen = set()
+        for node in pgraph.topological_ordering():
+            if type(node).__name__ == "TorchPointerParameter":
+                node = node.deref()
+            ptensor = getattr(node, "_ptensor", None)
+            if ptensor is None or id(ptensor) in seen:
+                continue
+            node.requires_grad = True  # cirkit's default; sets the nn.Parameter's flag
+            ptensor.requires_grad_(True)
+            seen.add(id(ptensor))
+            leaves.append(ptensor)
+        if not leaves:
+            raise RuntimeError("the folded graph has no tensor leaves")
+        with torch.no_grad():
+            out = pgraph()
+        # The same cotangent on every run: seeded by the workload's name.
+        seed = sum(ord(ch) * 31**i for i, ch in enumerate(f"{group}/{size}")) % (2**31)
+        gen = torch.Generator().manual_seed(seed)
+        cotangent = torch.randn(out.shape, generator=gen, dtype=out.dtype)
+        return leaves, cotangent
+
+    def vjp_fn(self, pgraph, leaves, cotangent):
+        """One forward + backward: `out = pgraph(); autograd.grad(out, leaves, v)`."""
+        grad = self.torch.autograd.grad
+        vs = (cotangent,)
+        leaves = tuple(leaves)
+
+        def fwd_bwd():
+            out = pgraph()
+            return grad((out,), leaves, vs)
+
+        return fwd_bwd
+
+    def check_vjp(self, pgraph, leaves, cotangent, eps: float = 1e-6) -> None:
+        """Autograd's VJP against a central finite difference along a random direction."""
+        torch = self.torch
+        with torch.enable_grad():
+            grads = self.vjp_fn(pgraph, leaves, cotangent)()
+        gen = torch.Generator().manual_seed(0xD1EC)
+        dirs = [torch.randn(p.shape, generator=gen, dtype=p.dtype) for p in leaves]
+        saved = [p.detach().clone() for p in leaves]
+        with torch.no_grad():
+            try:
+                for p, d in zip(leaves, dirs):
+                    p.add_(d, alpha=eps)
+                plus = float((pgraph() * cotangent).sum())
+                for p, s, d in zip(leaves, saved, dirs):
+                    p.copy_(s).add_(d, alpha=-eps)
+                minus = float((pgraph() * cotangent).sum())
+            finally:
+                for p, s in zip(leaves, saved):
+                    p.copy_(s)
+        fd = (plus - minus) / (2 * eps)
+        ad = float(sum((g * d).sum() for g, d in zip(grads, dirs)))
+        if abs(ad - fd) > 1e-6 * max(1.0, abs(ad), abs(fd)):
+            raise RuntimeError(
+                f"autograd's VJP along a random direction is {ad!r}, "
+                f"the finite difference {fd!r}"
+            )
+
+    def time_vjp_ns(
+        self, pgraph, group: str, size: str, repeat: int, batch_s: float, warmup_s: float
+    ) -> tuple[float, float]:
+        """Median and minimum time per forward + backward (ns) over `repeat` batches."""
+        leaves, cotangent = self.vjp_setup(pgraph, group, size)
+        self.check_vjp(pgraph, leaves, cotangent)
+        with self.torch.enable_grad():
+            return self._time_batches(
+                self.vjp_fn(pgraph, leaves, cotangent), repeat, batch_s, warmup_s
+            )
 
 
 # --------------------------------------------------------------------------
@@ -424,6 +520,11 @@ def main(argv: list[str] | None = None) -> int:
         "--only", default=None, help="comma-separated groups to run, e.g. W1,W4 (default: all)"
     )
     ap.add_argument("--no-cirkit", action="store_true", help="print our numbers only")
+    ap.add_argument(
+        "--no-vjp",
+        action="store_true",
+        help="skip cirkit's forward + backward (torch autograd) timing",
+    )
     args = ap.parse_args(argv)
     if args.repeat < 1:
         ap.error("--repeat must be at least 1")
@@ -452,6 +553,12 @@ def main(argv: list[str] | None = None) -> int:
             f"{side.torch.get_num_threads()} thread, float64, parameter optimizer on, "
             f"W2/W3 mapping: {args.w23_mode}; median of {args.repeat} batches of ~{args.batch_ms:g} ms"
         )
+        if not args.no_vjp:
+            print(
+                "cirkit fwd+bwd (autograd): out = pgraph(); "
+                "torch.autograd.grad(out, leaves, cotangent), timed together; "
+                "leaves requires_grad=True, fixed random cotangent"
+            )
     if have_criterion:
         print(f"ours: criterion medians from {crit_dir}")
     else:
@@ -466,6 +573,7 @@ def main(argv: list[str] | None = None) -> int:
     for group in groups:
         for size in WORKLOADS[group]:
             cirkit_ns = cirkit_plain_ns = cirkit_min = None
+            vjp_ns = vjp_min = vjp_plain_ns = None
             if side is not None:
                 try:
                     pgraph, ref, view = side.build(group, size, args.w23_mode)
@@ -481,6 +589,23 @@ def main(argv: list[str] | None = None) -> int:
                     cirkit_ns, cirkit_min = side.time_ns(
                         pgraph, args.repeat, args.batch_ms / 1e3, args.warmup_ms / 1e3
                     )
+                    if not args.no_vjp:
+                        try:
+                            vjp_ns, vjp_min = side.time_vjp_ns(
+                                pgraph,
+                                group,
+                                size,
+                                args.repeat,
+                                args.batch_ms / 1e3,
+                                args.warmup_ms / 1e3,
+                            )
+                        except Exception as err:  # keep the forward figure
+                            print(
+                                f"warning: cirkit fwd+bwd (autograd) {group} {size}: "
+                                f"{type(err).__name__}: {err}",
+                                file=sys.stderr,
+                            )
+                            vjp_ns = vjp_min = None
                     if group not in nodes_seen:
                         plain_graph, _, _ = side.build(
                             group, size, args.w23_mode, optimize=False
@@ -496,6 +621,22 @@ def main(argv: list[str] | None = None) -> int:
                         cirkit_plain_ns, _ = side.time_ns(
                             plain_graph, args.repeat, args.batch_ms / 1e3, args.warmup_ms / 1e3
                         )
+                        if not args.no_vjp:
+                            try:
+                                vjp_plain_ns, _ = side.time_vjp_ns(
+                                    plain_graph,
+                                    group,
+                                    size,
+                                    args.repeat,
+                                    args.batch_ms / 1e3,
+                                    args.warmup_ms / 1e3,
+                                )
+                            except Exception as err:
+                                print(
+                                    f"warning: cirkit fwd+bwd (autograd), optimizer off, "
+                                    f"{group} {size}: {type(err).__name__}: {err}",
+                                    file=sys.stderr,
+                                )
                 except Exception as err:  # report and go on with the other workloads
                     print(
                         f"warning: cirkit {group} {size}: {type(err).__name__}: {err}",
@@ -507,9 +648,17 @@ def main(argv: list[str] | None = None) -> int:
                     f"(fastest batch {fmt_ns(cirkit_min)})",
                     file=sys.stderr,
                 )
+                if not args.no_vjp:
+                    print(
+                        f"  {group} {size}: cirkit fwd+bwd (autograd) median {fmt_ns(vjp_ns)} "
+                        f"(fastest batch {fmt_ns(vjp_min)})",
+                        file=sys.stderr,
+                    )
             ours = criterion_median_ns(crit_dir, group, "optimized", size)
             ours_plain = criterion_median_ns(crit_dir, group, "optimize=false", size)
-            rows.append((group, size, cirkit_ns, ours, ours_plain, cirkit_plain_ns))
+            rows.append(
+                (group, size, cirkit_ns, ours, ours_plain, cirkit_plain_ns, vjp_ns, vjp_plain_ns)
+            )
 
     header = [
         "workload",
@@ -519,11 +668,16 @@ def main(argv: list[str] | None = None) -> int:
         "cirkit / ours",
         "ours optimize=false",
     ]
+    vjp = side is not None and not args.no_vjp
+    if vjp:
+        header += ["cirkit fwd+bwd (autograd)", "fwd+bwd / fwd"]
     if args.cirkit_unoptimized:
         header.append("cirkit optimizer off")
+        if vjp:
+            header.append("cirkit optimizer off fwd+bwd (autograd)")
     print("| " + " | ".join(header) + " |")
     print("|" + "|".join("---" if i < 2 else "---:" for i in range(len(header))) + "|")
-    for group, size, cirkit_ns, ours, ours_plain, cirkit_plain_ns in rows:
+    for group, size, cirkit_ns, ours, ours_plain, cirkit_plain_ns, vjp_ns, vjp_plain_ns in rows:
         cells = [
             f"{group} `{BODIES[group]}`" if size == WORKLOADS[group][0] else group,
             size,
@@ -532,8 +686,12 @@ def main(argv: list[str] | None = None) -> int:
             fmt_ratio(cirkit_ns, ours),
             fmt_ns(ours_plain),
         ]
+        if vjp:
+            cells += [fmt_ns(vjp_ns), fmt_ratio(vjp_ns, cirkit_ns)]
         if args.cirkit_unoptimized:
             cells.append(fmt_ns(cirkit_plain_ns))
+            if vjp:
+                cells.append(fmt_ns(vjp_plain_ns))
         print("| " + " | ".join(cells) + " |")
 
     if nodes_seen:

@@ -11,15 +11,19 @@
 //! 3. `shape`: shape inference and checks against the declared types;
 //! 4. `passes`: dead-node removal, common-subexpression elimination and the
 //!    rewrite rules of `passes::rules`, to a fixed point;
-//! 5. `memory`: memory planning — which elementwise nodes run fused in
+//! 5. `autodiff`: for `#[param_graph(vjp)]`, the graph of `name_vjp` —
+//!    the forward graph, then each op's derivative (`graph::derivatives`)
+//!    from the results back to the leaves;
+//! 6. `memory`: memory planning — which elementwise nodes run fused in
 //!    their readers' loops, and a slot for every remaining buffer (shared
 //!    by liveness, on the stack within a budget, else in a workspace);
-//! 6. `codegen`: the graph as plain nalgebra-facing Rust, run twice (the
+//! 7. `codegen`: the graph as plain nalgebra-facing Rust, run twice (the
 //!    first run records the buffers its kernels declare for `memory`).
 //!
 //! With the `testing` feature, `testing` adds an interpreter of the IR and
 //! helpers that compile a source text to a graph, for tests only.
 
+mod autodiff;
 mod codegen;
 mod diagnostics;
 mod graph;
@@ -138,7 +142,27 @@ fn compile_fn(item: syn::ItemFn, krate: &TokenStream) -> syn::Result<TokenStream
             format!("internal error in param_graph! (a bug; please report it with this fn): {bug}"),
         )
     })?;
-    Ok(codegen::expand_fn(&graph, krate))
+    let vjp = match graph.sig.vjp {
+        Some(_) => {
+            let built = autodiff::vjp_graph(&graph, krate).and_then(|mut g| {
+                passes::cse(&mut g);
+                passes::validate(&g)?;
+                Ok(g)
+            });
+            let g = built.map_err(|bug| {
+                syn::Error::new(
+                    graph.sig.name.span(),
+                    format!("internal error in param_graph!'s derivative (a bug; please report it with this fn): {bug}"),
+                )
+            })?;
+            Some(codegen::expand_fn(&g, krate, None))
+        }
+        None => None,
+    };
+    let plan_note = vjp.as_ref().map(|(_, plan)| plan.as_str());
+    let (forward, _) = codegen::expand_fn(&graph, krate, plan_note);
+    let backward = vjp.map(|(code, _)| code);
+    Ok(quote::quote! { #forward #backward })
 }
 
 #[cfg(test)]

@@ -328,7 +328,70 @@ pub fn shape_of(
             shape.extend_from_slice(&args[0][e + 1..]);
             Ok(shape)
         }
+        // The backward ops are built by the compiler: a mismatch is its bug,
+        // which the validator reports.
+        Op::MapVjp(_) => same_shapes(args, at).map(|()| args[0].to_vec()),
+        Op::LseVjp { axis } | Op::ProdVjp { axis } => {
+            let mut row = args[0].to_vec();
+            row.remove(axis.get());
+            expect(at, args[1] == row.as_slice() && args[2] == row.as_slice())?;
+            Ok(args[0].to_vec())
+        }
+        Op::SoftmaxVjp { .. } => same_shapes(args, at).map(|()| args[0].to_vec()),
+        Op::IndexVjp {
+            axis,
+            indices,
+            size,
+        } => {
+            let a = axis.get();
+            expect(at, args[0].get(a) == Some(&indices.len()))?;
+            expect(at, indices.iter().all(|i| i < size))?;
+            let mut shape = args[0].to_vec();
+            shape[a] = *size;
+            Ok(shape)
+        }
+        Op::Contract(c) => {
+            expect(
+                at,
+                c.index.len() == args.len() + 1 && c.dims.iter().all(|d| *d > 0),
+            )?;
+            for (k, arg) in args.iter().enumerate() {
+                expect(at, c.shape(k + 1) == *arg)?;
+            }
+            Ok(c.shape(0))
+        }
+        Op::GaussianVjp { part, wrt } => {
+            // The forward arguments, `v`, then `ḡ` of `v`'s shape.
+            let n = args.len();
+            expect(at, n >= 4 && args[n - 1] == args[n - 2] && *wrt < n - 2)?;
+            let forward: Vec<&[usize]> = args[..n - 2].to_vec();
+            let y = gaussian(op_name, *part, at, &forward)?;
+            expect(at, y.as_slice() == args[n - 1])?;
+            Ok(args[*wrt].to_vec())
+        }
+        Op::PolynomialDifferentialVjp { order, size } => {
+            let [k, d] = matrix(op_name, at, args, 0, "(K, D)")?;
+            expect(at, d == size.saturating_sub(*order).max(1))?;
+            Ok(vec![k, *size])
+        }
     }
+}
+
+/// An internal error at the node unless `ok`: a backward node whose
+/// arguments do not fit it.
+fn expect(at: &Sites, ok: bool) -> syn::Result<()> {
+    if ok {
+        Ok(())
+    } else {
+        Err(at
+            .span
+            .error("a backward node's arguments have the wrong shapes"))
+    }
+}
+
+/// An internal error unless every argument has the first's shape.
+fn same_shapes(args: &[&[usize]], at: &Sites) -> syn::Result<()> {
+    expect(at, args.iter().all(|a| *a == args[0]))
 }
 
 /// An error unless `x` and `y` have one rank; `spell` writes each shape.

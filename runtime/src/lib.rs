@@ -14,6 +14,8 @@
 //! * [`ProductOps`]: the stable forms of the Gaussian and polynomial products
 //!   of circuit layers (the Gaussian ones scaled by the larger stddev, so no
 //!   intermediate overflows or underflows where the result does not).
+//! * [`Vjp`]: the derivatives of the scalar ops, in torch autograd's forms
+//!   and conventions, for the backward passes of `#[param_graph(vjp)]`.
 //! * [`math`], [`rows`], [`contract`]: the heavy kernels — an `exp` within
 //!   1 ulp of libm that loops vectorize, softmax/log-sum-exp (and, for
 //!   `f32`, sums) over a reduced axis, and a register-tiled contraction —
@@ -44,8 +46,10 @@ mod products;
 mod real;
 pub mod rows;
 mod storage;
+mod vjp;
 
 pub use kron::Kron;
 pub use products::ProductOps;
 pub use real::Real;
 pub use storage::{flat, flat_mut, prefix_mut, zeroed, zeroed_box};
+pub use vjp::Vjp;

@@ -79,6 +79,23 @@ pub trait ProductOps: Copy {
     /// `c · (index + order) · (index + order − 1) ⋯ (index + 1)`, multiplied
     /// in that order, as cirkit's repeated differentiation does.
     fn derivative_coefficient(c: Self, index: usize, order: usize) -> Self;
+    /// The partial derivatives of [`ProductOps::gaussian_mean`] by
+    /// `(m1, s1, m2, s2)`, from the same shared `w = v̂`: with
+    /// `M = max(|s1|, |s2|)`, `σₖ = sₖ / M` and `v = w·M²`,
+    /// `∂m/∂m1 = σ2²/w`, `∂m/∂m2 = σ1²/w`,
+    /// `∂m/∂s1 = 2·σ1·σ2²·(m2 − m1) / (w²·M)` and `∂m/∂s2` alike: the
+    /// derivatives of `(m1·s2² + m2·s1²)/v`, scaled like the forward form.
+    fn gaussian_mean_vjp(m1: Self, s1: Self, m2: Self, s2: Self, w: Self) -> [Self; 4];
+    /// The partial derivatives of [`ProductOps::gaussian_stddev`] by
+    /// `(s1, s2)`: `∂s/∂s1 = sign(s1)·|σ2|³ / w^{3/2}` and `∂s/∂s2` alike
+    /// (the derivative of `√(s1²·s2²/v)`, scaled as above).
+    fn gaussian_stddev_vjp(s1: Self, s2: Self, w: Self) -> [Self; 2];
+    /// The partial derivatives of [`ProductOps::gaussian_log_partition`] by
+    /// `(m1, s1, m2, s2)`: with `y = (m1 − m2)/M`,
+    /// `∂/∂m1 = −y/(w·M) = −∂/∂m2` and
+    /// `∂/∂sₖ = σₖ·(y²/w − 1)/(w·M)` (`2·sₖ·∂/∂v` of
+    /// `−½ log(2πv) − (m1 − m2)²/(2v)`).
+    fn gaussian_log_partition_vjp(m1: Self, s1: Self, m2: Self, s2: Self, w: Self) -> [Self; 4];
 }
 
 macro_rules! products_impl {
@@ -137,6 +154,28 @@ macro_rules! products_impl {
                     k -= 1;
                 }
                 c
+            }
+            #[inline]
+            fn gaussian_mean_vjp(m1: Self, s1: Self, m2: Self, s2: Self, w: Self) -> [Self; 4] {
+                let big = if s1.abs() >= s2.abs() { s1.abs() } else { s2.abs() };
+                let (r1, r2) = (s1 / big, s2 / big);
+                let d = (m2 - m1) / (w * w * big);
+                [r2 * r2 / w, 2.0 * r1 * (r2 * r2) * d, r1 * r1 / w, -2.0 * r2 * (r1 * r1) * d]
+            }
+            #[inline]
+            fn gaussian_stddev_vjp(s1: Self, s2: Self, w: Self) -> [Self; 2] {
+                let big = if s1.abs() >= s2.abs() { s1.abs() } else { s2.abs() };
+                let (a1, a2) = (s1.abs() / big, s2.abs() / big);
+                let scale = w * w.sqrt();
+                [s1.signum() * (a2 * a2 * a2) / scale, s2.signum() * (a1 * a1 * a1) / scale]
+            }
+            #[inline]
+            fn gaussian_log_partition_vjp(m1: Self, s1: Self, m2: Self, s2: Self, w: Self) -> [Self; 4] {
+                let big = if s1.abs() >= s2.abs() { s1.abs() } else { s2.abs() };
+                let y = (m1 - m2) / big;
+                let dm = y / (w * big);
+                let dv = (y * y / w - 1.0) / (w * big);
+                [-dm, s1 / big * dv, dm, s2 / big * dv]
             }
         }
     )*};
@@ -383,6 +422,49 @@ mod tests {
             "{s}"
         );
         assert!(z.is_finite());
+    }
+
+    /// Central difference of `f` along argument `k` of `args`.
+    fn partial(f: impl Fn([f64; 4]) -> f64, args: [f64; 4], k: usize) -> f64 {
+        let h = 1e-6 * args[k].abs().max(1.0);
+        let (mut up, mut down) = (args, args);
+        up[k] += h;
+        down[k] -= h;
+        (f(up) - f(down)) / (2.0 * h)
+    }
+
+    #[test]
+    fn gaussian_partials_match_finite_differences() {
+        for args in [
+            [0.3, 0.7, -1.2, 1.9],
+            [2.0, 3.0, 1.0, 0.5],
+            [-0.5, 1.0, 4.0, 1.0],
+        ] {
+            let [m1, s1, m2, s2] = args;
+            let w = f64::gaussian_scaled_var(s1, s2);
+            let close = |a: f64, b: f64| (a - b).abs() <= 1e-7 * b.abs().max(1.0);
+            let mean = |a: [f64; 4]| {
+                let w = f64::gaussian_scaled_var(a[1], a[3]);
+                f64::gaussian_mean(a[0], a[1], a[2], a[3], w)
+            };
+            let log_z = |a: [f64; 4]| {
+                let w = f64::gaussian_scaled_var(a[1], a[3]);
+                f64::gaussian_log_partition(a[0], a[1], a[2], a[3], w)
+            };
+            let sd = |a: [f64; 4]| {
+                let w = f64::gaussian_scaled_var(a[1], a[3]);
+                f64::gaussian_stddev(a[1], a[3], w)
+            };
+            let dm = f64::gaussian_mean_vjp(m1, s1, m2, s2, w);
+            let dz = f64::gaussian_log_partition_vjp(m1, s1, m2, s2, w);
+            let ds = f64::gaussian_stddev_vjp(s1, s2, w);
+            for k in 0..4 {
+                assert!(close(dm[k], partial(mean, args, k)), "mean {k} {args:?}");
+                assert!(close(dz[k], partial(log_z, args, k)), "log Z {k} {args:?}");
+            }
+            assert!(close(ds[0], partial(sd, args, 1)));
+            assert!(close(ds[1], partial(sd, args, 3)));
+        }
     }
 
     #[test]

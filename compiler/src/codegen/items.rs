@@ -96,14 +96,19 @@ pub fn fn_items(
         String::new()
     };
     let plan_doc = format!("{by_value_note}\n\n # Plan\n\n ```text\n{plan}\n ```");
-    let into_doc = if workspace_bytes == 0 {
-        format!(" Computes [`{name}`] into caller storage: the same parameters, then `out`, which is overwritten. Every buffer fits the stack budget ({STACK_BUDGET} bytes): nothing is allocated.")
+    let out_name = if f.cotangent.is_some() {
+        "grads"
     } else {
-        format!(" Computes [`{name}`] into caller storage: the same parameters, then `out`, which is overwritten.\n\n Buffers beyond the stack budget ({STACK_BUDGET} bytes) live in a [`{ws_type}`] ({workspace_bytes} bytes): this fn keeps one per thread, allocated on the thread's first call and reused by every later call on that thread (freed when the thread ends). If that one is unavailable (a call while the thread's storage is being destroyed) it allocates a temporary one. [`{with}`] takes a workspace you own instead.")
+        "out"
     };
-    let with_doc = format!(" Computes [`{name}`] into caller storage with the caller's workspace: the same parameters, then the workspace, then `out`, which is overwritten. Allocates nothing.");
-    let params: Vec<TokenStream> = f
-        .params
+    let into_doc = if workspace_bytes == 0 {
+        format!(" Computes [`{name}`] into caller storage: the same parameters, then `{out_name}`, which is overwritten. Every buffer fits the stack budget ({STACK_BUDGET} bytes): nothing is allocated.")
+    } else {
+        format!(" Computes [`{name}`] into caller storage: the same parameters, then `{out_name}`, which is overwritten.\n\n Buffers beyond the stack budget ({STACK_BUDGET} bytes) live in a [`{ws_type}`] ({workspace_bytes} bytes): this fn keeps one per thread, allocated on the thread's first call and reused by every later call on that thread (freed when the thread ends). If that one is unavailable (a call while the thread's storage is being destroyed) it allocates a temporary one. [`{with}`] takes a workspace you own instead.")
+    };
+    let with_doc = format!(" Computes [`{name}`] into caller storage with the caller's workspace: the same parameters, then the workspace, then `{out_name}`, which is overwritten. Allocates nothing.");
+    let visible = f.cotangent.as_ref().map_or(f.params.len(), |c| c.visible);
+    let mut params: Vec<TokenStream> = f.params[..visible]
         .iter()
         .map(|p| {
             let (n, ty) = (&p.name, &p.ty);
@@ -114,8 +119,26 @@ pub fn fn_items(
             }
         })
         .collect();
-    let args: Vec<&Ident> = f.params.iter().map(|p| &p.name).collect();
-    let out = Ident::new("out", Span::mixed_site());
+    let mut args: Vec<TokenStream> = f.params[..visible]
+        .iter()
+        .map(|p| {
+            let n = &p.name;
+            quote!(#n)
+        })
+        .collect();
+    // A VJP takes the cotangent after the parameters and binds its parts to
+    // the hidden leaves.
+    let mut bind_cotangent = TokenStream::new();
+    if let Some(c) = &f.cotangent {
+        let (ct, ty) = (crate::autodiff::cotangent_param(), &c.ty);
+        params.push(quote! { #ct: #ty });
+        args.push(quote!(#ct));
+        for (leaf, part) in f.params[visible..].iter().zip(&c.parts) {
+            let name = &leaf.name;
+            bind_cotangent.extend(quote! { let #name = #part; });
+        }
+    }
+    let out = Ident::new(out_name, Span::mixed_site());
     let zero = |ty: &Output| match ty.kron {
         Some(_) => quote! { #krate::runtime::Kron::zeros() },
         None => quote! { #krate::runtime::zeroed() },
@@ -191,6 +214,7 @@ pub fn fn_items(
         #[allow(clippy::too_many_arguments)]
         #vis fn #with(#(#params,)* #ws: &mut #ws_type, #out: #out_ty) {
             let _ = &#ws;
+            #bind_cotangent
             #bind_refs
             #body
         }

@@ -41,8 +41,13 @@ pub fn into_name(name: &Ident) -> Ident {
     )
 }
 
-/// The generated items for `graph`, named and typed by its signature.
-pub fn expand_fn(graph: &Graph, krate: &TokenStream) -> TokenStream {
+/// The generated items for `graph`, named and typed by its signature, and
+/// its plan; `vjp_plan`, the plan of its VJP, is appended to its own.
+pub fn expand_fn(
+    graph: &Graph,
+    krate: &TokenStream,
+    vjp_plan: Option<&str>,
+) -> (TokenStream, String) {
     let f = &graph.sig;
     let declared = &f.outputs;
     let placements = nodes::placements(graph);
@@ -171,7 +176,11 @@ pub fn expand_fn(graph: &Graph, krate: &TokenStream) -> TokenStream {
         quote! { let mut #name = [<#elem as ::core::default::Default>::default(); #n]; }
     });
     let body = quote! { #(#unused)* #(#stack_slots)* #body };
-    let plan = plan::render(graph, &memory, &inlined, elem_bytes);
+    let own_plan = plan::render(graph, &memory, &inlined, elem_bytes);
+    let plan = match vjp_plan {
+        Some(vjp) => format!("{own_plan}\n\nvjp:\n{vjp}"),
+        None => own_plan.clone(),
+    };
     let items = items::fn_items(f, &plan, &refs, body, krate, &memory, graph.dtype);
     let vis = &f.vis;
     let const_name = Ident::new(&plan::const_name(&f.name.to_string()), f.name.span());
@@ -179,13 +188,14 @@ pub fn expand_fn(graph: &Graph, krate: &TokenStream) -> TokenStream {
         " The compiled plan of [`{}`]: one node per line with its op, shape and the rewrite rule that produced it.",
         f.name
     );
-    quote! {
+    let code = quote! {
         #items
         #[doc = #const_doc]
         // The user did not write this item: reading it is optional.
         #[allow(dead_code)]
         #vis const #const_name: &str = #plan;
-    }
+    };
+    (code, own_plan)
 }
 
 /// Copies the factors of a `Kron` result into `out.a` and `out.b`, in their

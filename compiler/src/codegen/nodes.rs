@@ -38,6 +38,12 @@ pub fn placements(graph: &Graph) -> Vec<Placement> {
             Op::Constant { shape, .. } => Placement::Own(Layout::row_major(shape.len())),
             Op::Map(_)
             | Op::Zip(_)
+            | Op::MapVjp(_)
+            | Op::ProdVjp { .. }
+            | Op::LseVjp { .. }
+            | Op::SoftmaxVjp { .. }
+            | Op::IndexVjp { .. }
+            | Op::PolynomialDifferentialVjp { .. }
             | Op::Softmax { .. }
             | Op::LogSoftmax { .. }
             | Op::Index { .. }
@@ -47,9 +53,15 @@ pub fn placements(graph: &Graph) -> Vec<Placement> {
             | Op::MixingWeight
             | Op::PolynomialProduct
             | Op::PolynomialDifferential { .. } => Placement::Own(arg(0)),
-            Op::Gaussian(_) | Op::GaussianVarSum | Op::GaussianFromVar(_) => {
-                Placement::Own(Layout::row_major(1))
-            }
+            // A result is computed straight into its caller's storage.
+            Op::Contract(_) => match graph.outputs.iter().position(|o| *o == out.len()) {
+                Some(k) => Placement::Own(Layout(graph.sig.outputs[k].storage_order.clone())),
+                None => Placement::Own(Layout::row_major(node.shape.len())),
+            },
+            Op::Gaussian(_)
+            | Op::GaussianVarSum
+            | Op::GaussianFromVar(_)
+            | Op::GaussianVjp { .. } => Placement::Own(Layout::row_major(1)),
             Op::Reduce { axis, .. } | Op::RowMax { axis } | Op::RowSumExp { axis } => {
                 Placement::Own(arg(0).without(axis.get()))
             }
@@ -100,7 +112,7 @@ pub fn emit(
             quote! { let #out: &[#elem; #n] = #krate::runtime::flat(#arg); }
         }
         Op::Constant { value, shape } => ctx.filled(out, shape.iter().product(), value.0),
-        Op::Map(_) | Op::Zip(_) => {
+        Op::Map(_) | Op::Zip(_) | Op::MapVjp(_) => {
             let group = group(graph, id, bufs, layouts, inlined);
             kernels::fused(ctx, out, &group, &node.shape, &layouts[id])
         }
@@ -157,6 +169,43 @@ pub fn emit(
         Op::PolynomialDifferential { order } => {
             kernels::polynomial_differential(ctx, out, &input(0), *order)
         }
+        Op::Contract(c) => {
+            let args: Vec<Input> = (0..node.args.len()).map(input).collect();
+            let so = layouts[id].strides(&node.shape);
+            kernels::contract(ctx, out, c, &so, &args)
+        }
+        Op::ProdVjp { axis } => {
+            let (y, g) = (&bufs[node.args[1]], &bufs[node.args[2]]);
+            kernels::prod_vjp(ctx, out, &input(0), y, g, axis.get())
+        }
+        Op::LseVjp { axis } => {
+            let (y, g) = (&bufs[node.args[1]], &bufs[node.args[2]]);
+            kernels::lse_vjp(ctx, out, &input(0), y, g, axis.get())
+        }
+        Op::SoftmaxVjp { axis, log } => {
+            let g = &bufs[node.args[1]];
+            kernels::softmax_vjp(ctx, out, &scratch("s"), &input(0), g, axis.get(), *log)
+        }
+        Op::IndexVjp {
+            axis,
+            indices,
+            size,
+        } => kernels::index_vjp(
+            ctx,
+            out,
+            &scratch("t"),
+            &input(0),
+            axis.get(),
+            indices,
+            *size,
+        ),
+        Op::GaussianVjp { part, wrt } => {
+            let args: Vec<Input> = (0..node.args.len()).map(input).collect();
+            kernels::gaussian_vjp(ctx, out, *part, *wrt, &args)
+        }
+        Op::PolynomialDifferentialVjp { order, size } => {
+            kernels::polynomial_differential_vjp(ctx, out, &input(0), *order, *size)
+        }
         Op::Flatten { start, end } => {
             let x = input(0);
             let so = layouts[id].strides(&node.shape);
@@ -209,6 +258,7 @@ fn group<'a>(
             let op = match node.op {
                 Op::Map(m) => Elementwise::Map(m),
                 Op::Zip(z) => Elementwise::Zip(z),
+                Op::MapVjp(m) => Elementwise::MapVjp(m),
                 // Only elementwise nodes are inlined.
                 _ => return None,
             };

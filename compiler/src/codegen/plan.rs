@@ -34,7 +34,18 @@ pub fn render(graph: &Graph, memory: &Plan, inlined: &[bool], elem_bytes: usize)
     for (id, node) in graph.nodes.iter().enumerate() {
         let args: Vec<String> = node.args.iter().map(|a| format!("%{a}")).collect();
         let call = match &node.op {
-            Op::Leaf { param } => format!("leaf `{}`", f.params[*param].name),
+            Op::Leaf { param } => match &f.cotangent {
+                // A part of a VJP's cotangent.
+                Some(c) if *param >= c.visible => {
+                    let part = *param - c.visible;
+                    if c.parts.len() == 1 {
+                        "cotangent".to_string()
+                    } else {
+                        format!("cotangent part {part}")
+                    }
+                }
+                _ => format!("leaf `{}`", f.params[*param].name),
+            },
             Op::Constant { value, .. } => format!("constant({value})"),
             op => {
                 let mut parts = args;

@@ -52,7 +52,24 @@ impl Op {
             | Op::Outer { axis: a, .. }
             | Op::RowMax { axis: a }
             | Op::RowSumExp { axis: a }
-            | Op::Normalize { axis: a, .. } => vec![axis("axis", a)],
+            | Op::Normalize { axis: a, .. }
+            | Op::ProdVjp { axis: a }
+            | Op::LseVjp { axis: a }
+            | Op::SoftmaxVjp { axis: a, .. } => vec![axis("axis", a)],
+            Op::IndexVjp {
+                axis: a,
+                indices,
+                size,
+            } => vec![
+                ("indices", Attr::List(indices.clone())),
+                axis("axis", a),
+                ("size", Attr::Int(*size)),
+            ],
+            Op::GaussianVjp { wrt, .. } => vec![("wrt", Attr::Int(*wrt))],
+            Op::PolynomialDifferentialVjp { order, size } => {
+                vec![("order", Attr::Int(*order)), ("size", Attr::Int(*size))]
+            }
+            Op::Contract(c) => vec![("dims", Attr::List(c.dims.clone()))],
             Op::Index { axis: a, indices } => {
                 vec![("indices", Attr::List(indices.clone())), axis("axis", a)]
             }
@@ -63,6 +80,7 @@ impl Op {
             Op::PolynomialDifferential { order } => vec![("order", Attr::Int(*order))],
             Op::Leaf { .. }
             | Op::Map(_)
+            | Op::MapVjp(_)
             | Op::Zip(_)
             | Op::Kron
             | Op::MatMul

@@ -7,7 +7,7 @@ use super::ops::{self, Extras, OpCall, OpSpec};
 use super::suggest::nearest;
 use super::{DType, Graph, Node, NodeId, Op, Signature, WrittenAxis};
 use crate::diagnostics::Diagnostics;
-use crate::parse::ast::{Arg, Call, Expr, GraphFn, ReturnType};
+use crate::parse::ast::{Arg, Call, Expr, GraphFn, ReturnType, VjpLeaves};
 use crate::span::SpanRange;
 use std::collections::BTreeMap;
 
@@ -73,6 +73,7 @@ pub fn lower(f: &GraphFn) -> syn::Result<Graph<WrittenAxis>> {
         });
         lowering.scope.insert(name, Some(id));
     }
+    lowering.graph.sig.vjp = vjp_leaves(f, &mut lowering.d);
     for binding in &f.lets {
         // A binding whose value failed stays in scope as failed, so its
         // readers do not add "undefined name" errors to the real one.
@@ -82,6 +83,45 @@ pub fn lower(f: &GraphFn) -> syn::Result<Graph<WrittenAxis>> {
     lowering.result(&f.result, &f.ret);
     let Lowering { graph, d, .. } = lowering;
     d.finish(graph)
+}
+
+/// The parameters `#[param_graph(vjp …)]` differentiates, in declaration
+/// order: every one for `vjp`, the named ones for `vjp(a, b)` (each must
+/// name a parameter, once).
+fn vjp_leaves(f: &GraphFn, d: &mut Diagnostics) -> Option<Vec<usize>> {
+    let names = match f.options.vjp.as_ref()? {
+        VjpLeaves::All => return Some((0..f.params.len()).collect()),
+        VjpLeaves::Only(names) => names,
+    };
+    let mut chosen = Vec::new();
+    for name in names {
+        let Some(k) = f.params.iter().position(|p| p.name == *name) else {
+            let leaves: Vec<String> = f.params.iter().map(|p| format!("`{}`", p.name)).collect();
+            let known = if leaves.is_empty() {
+                "the fn has no parameters".to_string()
+            } else {
+                format!("its parameters are {}", leaves.join(", "))
+            };
+            d.error(
+                name.span(),
+                format!(
+                    "`vjp({name})`: `{name}` is not a parameter of `{}`; {known}",
+                    f.name
+                ),
+            );
+            continue;
+        };
+        if chosen.contains(&k) {
+            d.error(
+                name.span(),
+                format!("`{name}` is named twice in `vjp(...)`"),
+            );
+            continue;
+        }
+        chosen.push(k);
+    }
+    chosen.sort_unstable();
+    Some(chosen)
 }
 
 struct Lowering {

@@ -6,6 +6,7 @@
 
 mod attributes;
 mod attrs;
+pub mod derivatives;
 pub mod lower;
 pub mod ops;
 mod signature;
@@ -15,7 +16,7 @@ pub use crate::parse::ast::DType;
 use crate::span::SpanRange;
 #[cfg(any(test, feature = "testing"))]
 pub use attributes::Attr;
-pub use signature::{Output, Signature};
+pub use signature::{Cotangent, Leaf, Output, Signature};
 
 /// Index of a node in [`Graph::nodes`].
 pub type NodeId = usize;
@@ -141,6 +142,14 @@ pub enum MapOp {
         /// Upper bound.
         max: Option<Float>,
     },
+}
+
+impl MapOp {
+    /// Whether the map's derivative is written with its result `y` (`exp`,
+    /// `sigmoid`: `ḡ·y`, `ḡ·y·(1 − y)`) rather than its argument `x`.
+    pub fn vjp_reads_result(self) -> bool {
+        matches!(self, MapOp::Exp | MapOp::Sigmoid)
+    }
 }
 
 /// Reductions along one axis.
@@ -306,6 +315,105 @@ pub enum Op<A = Axis> {
         /// How many times to differentiate (at least 1).
         order: usize,
     },
+    /// Backward: the cotangent of a map's argument, from `(v, ḡ)` where `v`
+    /// is the map's argument or its result ([`MapOp::vjp_reads_result`]).
+    MapVjp(MapOp),
+    /// Backward: an affine contraction (see [`Contraction`]), of one or two
+    /// arguments.
+    Contract(Contraction),
+    /// Backward of `reduce_prod` along `axis`, from `(x, y, ḡ)`, as torch's
+    /// `prod_backward`: `ḡ · y / x` when `x` holds no zero, else `ḡ` times
+    /// the product of the others in its row, by prefix and suffix products
+    /// (no division: one zero in a row gives a gradient only there, two
+    /// give 0).
+    ProdVjp {
+        /// The reduced axis.
+        axis: A,
+    },
+    /// Backward of `reduce_lse` along `axis`, from `(x, y, ḡ)`:
+    /// `ḡ · exp(x − y)`, and 0 where `y = −∞`.
+    LseVjp {
+        /// The reduced axis.
+        axis: A,
+    },
+    /// Backward of softmax (`y ⊙ (ḡ − Σ ḡ ⊙ y)`) or log-softmax
+    /// (`ḡ − exp(y) · Σ ḡ`) along `axis`, from `(y, ḡ)`.
+    SoftmaxVjp {
+        /// The normalized axis.
+        axis: A,
+        /// `true` for log-softmax.
+        log: bool,
+    },
+    /// Backward of `index` along `axis`, from `(ḡ)`: `ḡ` scattered back,
+    /// repeated positions accumulating, into `size` positions.
+    IndexVjp {
+        /// The indexed axis.
+        axis: A,
+        /// The forward op's positions.
+        indices: Vec<usize>,
+        /// The size of the indexed axis of the forward argument.
+        size: usize,
+    },
+    /// Backward of a Gaussian product parameter with respect to its argument
+    /// `wrt`, from the forward arguments, the summed variances `v`, then `ḡ`.
+    GaussianVjp {
+        /// Which parameter the forward node computes.
+        part: GaussianPart,
+        /// Which forward argument the cotangent is of.
+        wrt: usize,
+    },
+    /// Backward of `polynomial_differential`, from `(ḡ)`: `(K, size)`
+    /// coefficient cotangents.
+    PolynomialDifferentialVjp {
+        /// The forward op's order.
+        order: usize,
+        /// The coefficients of the forward argument.
+        size: usize,
+    },
+}
+
+/// An affine contraction: over an iteration space of sizes `dims`, the
+/// output element at index `index[0]` accumulates the product of the
+/// arguments at `index[1]`, `index[2]` (one or two arguments). Each index
+/// gives, per axis of its tensor, the terms `(iteration axis, coefficient)`
+/// of that axis's position — `i·D₂ + j` for a Kronecker or outer axis,
+/// `a + b` for a convolution. The output starts at zero: elements no
+/// iteration reaches stay 0.
+///
+/// Every backward contraction is one of these: the cotangents of `kron`,
+/// `outer_*`, `matmul`, the fused contractions, `mixing_weight`,
+/// `polynomial_product`, and the broadcasts and reshapes of `reduce_sum`
+/// and `flatten`.
+/// The position along one tensor axis in a [`Contraction`]: the terms
+/// `(iteration axis, coefficient)` summed.
+pub type AxisIndex = Vec<(usize, usize)>;
+
+/// The position of a tensor element in a [`Contraction`]: one
+/// [`AxisIndex`] per axis.
+pub type TensorIndex = Vec<AxisIndex>;
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Contraction {
+    /// Sizes of the iteration axes.
+    pub dims: Vec<usize>,
+    /// The output's index, then each argument's.
+    pub index: Vec<TensorIndex>,
+}
+
+impl Contraction {
+    /// The size of a tensor axis addressed by `terms`: one more than its
+    /// largest position.
+    pub fn extent(&self, terms: &[(usize, usize)]) -> usize {
+        1 + terms
+            .iter()
+            .map(|(t, c)| c * (self.dims[*t] - 1))
+            .sum::<usize>()
+    }
+
+    /// The shape of operand `k` (0 the output) the index implies.
+    pub fn shape(&self, k: usize) -> Vec<usize> {
+        self.index[k].iter().map(|t| self.extent(t)).collect()
+    }
 }
 
 impl<A> Op<A> {
@@ -366,6 +474,25 @@ impl<A> Op<A> {
             },
             Op::PolynomialProduct => "polynomial_product",
             Op::PolynomialDifferential { .. } => "polynomial_differential",
+            Op::MapVjp(m) => match m {
+                MapOp::Exp => "exp_vjp",
+                MapOp::Log => "log_vjp",
+                MapOp::Square => "square_vjp",
+                MapOp::Sigmoid => "sigmoid_vjp",
+                MapOp::Softplus => "softplus_vjp",
+                MapOp::Conjugate => "conjugate_vjp",
+                MapOp::ScaledSigmoid { .. } => "scaled_sigmoid_vjp",
+                MapOp::LogSigmoid => "log_sigmoid_vjp",
+                MapOp::Clamp { .. } => "clamp_vjp",
+            },
+            Op::Contract(_) => "contract",
+            Op::ProdVjp { .. } => "reduce_prod_vjp",
+            Op::LseVjp { .. } => "reduce_lse_vjp",
+            Op::SoftmaxVjp { log: false, .. } => "softmax_vjp",
+            Op::SoftmaxVjp { log: true, .. } => "log_softmax_vjp",
+            Op::IndexVjp { .. } => "index_vjp",
+            Op::GaussianVjp { .. } => "gaussian_vjp",
+            Op::PolynomialDifferentialVjp { .. } => "polynomial_differential_vjp",
         }
     }
 }
@@ -420,6 +547,27 @@ impl Op<WrittenAxis> {
             Op::GaussianFromVar(part) => Op::GaussianFromVar(part),
             Op::PolynomialProduct => Op::PolynomialProduct,
             Op::PolynomialDifferential { order } => Op::PolynomialDifferential { order },
+            Op::MapVjp(m) => Op::MapVjp(m),
+            Op::Contract(c) => Op::Contract(c),
+            Op::ProdVjp { axis: a } => Op::ProdVjp { axis: axis(a)? },
+            Op::LseVjp { axis: a } => Op::LseVjp { axis: axis(a)? },
+            Op::SoftmaxVjp { axis: a, log } => Op::SoftmaxVjp {
+                axis: axis(a)?,
+                log,
+            },
+            Op::IndexVjp {
+                axis: a,
+                indices,
+                size,
+            } => Op::IndexVjp {
+                axis: axis(a)?,
+                indices,
+                size,
+            },
+            Op::GaussianVjp { part, wrt } => Op::GaussianVjp { part, wrt },
+            Op::PolynomialDifferentialVjp { order, size } => {
+                Op::PolynomialDifferentialVjp { order, size }
+            }
         })
     }
 }

@@ -27,6 +27,27 @@ pub struct Signature {
     pub outputs: Vec<Output>,
     /// `-> (A, B, ...)` rather than `-> A`.
     pub tuple: bool,
+    /// The parameters `#[param_graph(vjp …)]` differentiates, in
+    /// declaration order; `None` without a VJP.
+    pub vjp: Option<Vec<usize>>,
+    /// For a VJP's graph: the fn it is the derivative of, whose parameters
+    /// it takes before the cotangent (see [`Cotangent`]).
+    pub cotangent: Option<Cotangent>,
+}
+
+/// How a VJP receives its cotangent: one parameter `cotangent` of type
+/// `&R`, or `(&R1, &R2, …)` for a tuple result, whose parts are bound to
+/// the hidden leaves at the end of [`Signature::params`].
+#[derive(Clone)]
+pub struct Cotangent {
+    /// The parameter's type, as the user's fn declares the result.
+    pub ty: proc_macro2::TokenStream,
+    /// How many of the signature's leaves are the user's parameters; the
+    /// rest are parts of the cotangent.
+    pub visible: usize,
+    /// Per hidden leaf, the expression (of type `&T`) that reads it from
+    /// `cotangent`.
+    pub parts: Vec<proc_macro2::TokenStream>,
 }
 
 /// A leaf parameter `name: Type` or `name: &Type`.
@@ -82,6 +103,8 @@ impl Signature {
                 .collect(),
             outputs: f.ret.outputs().into_iter().map(Output::of).collect(),
             tuple: matches!(f.ret, ReturnType::Tuple(..)),
+            vjp: None,
+            cotangent: None,
         }
     }
 }

@@ -27,7 +27,7 @@ pub const MAX_RECOMPUTED: usize = 8;
 /// `true` for the maps and zips: one output element from the elements at
 /// the same position of the arguments.
 pub fn elementwise(op: &Op) -> bool {
-    matches!(op, Op::Map(_) | Op::Zip(_))
+    matches!(op, Op::Map(_) | Op::Zip(_) | Op::MapVjp(_))
 }
 
 /// One floating-point operation per element, no function call.

@@ -25,13 +25,25 @@ pub struct GraphFn {
 }
 
 /// Settings from `#[param_graph(...)]` on a fn.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Options {
     /// Run the rewrite passes (`optimize = false` compiles the graph as written).
     pub optimize: bool,
     /// Fuse elementwise ops into their readers' loops (`fuse = false` gives
     /// every node its own buffer and loop: a baseline for benchmarks).
     pub fuse: bool,
+    /// Generate the reverse-mode derivative (`vjp` or `vjp(a, b)`).
+    pub vjp: Option<VjpLeaves>,
+}
+
+/// Which leaves `#[param_graph(vjp …)]` differentiates.
+#[derive(Clone, Debug)]
+pub enum VjpLeaves {
+    /// `vjp`: every leaf, in signature order.
+    All,
+    /// `vjp(a, b)`: these leaves, as written (checked against the
+    /// signature when the graph is built).
+    Only(Vec<Ident>),
 }
 
 impl Options {
@@ -52,6 +64,7 @@ impl Default for Options {
         Options {
             optimize: true,
             fuse: true,
+            vjp: None,
         }
     }
 }

@@ -1,10 +1,11 @@
 //! A `fn` item: attributes, signature and body.
 
-use super::ast::{GraphFn, Let, Options, Param, ReturnType};
+use super::ast::{GraphFn, Let, Options, Param, ReturnType, VjpLeaves};
 use super::expr::parse_expr;
 use super::types::parse_tensor_type;
 use crate::diagnostics::Diagnostics;
 use crate::span::SpanRange;
+use syn::ext::IdentExt as _;
 use syn::{FnArg, ItemFn, Pat, Stmt};
 
 /// Parses one fn item, reporting every problem of its signature and body.
@@ -79,9 +80,16 @@ fn split_attrs(attrs: Vec<syn::Attribute>, d: &mut Diagnostics) -> (Vec<syn::Att
             continue;
         }
         let result = attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("vjp") {
+                if options.vjp.is_some() {
+                    return Err(meta.error("`vjp` is given twice"));
+                }
+                options.vjp = Some(parse_vjp(&meta)?);
+                return Ok(());
+            }
             let Some(key) = Options::KEYS.iter().copied().find(|k| meta.path.is_ident(k)) else {
                 return Err(meta.error(format!(
-                    "unknown param_graph option `{}`: the options are `optimize = true|false` and `fuse = true|false`",
+                    "unknown param_graph option `{}`: the options are `optimize = true|false`, `fuse = true|false` and `vjp` (or `vjp(leaf, ...)`)",
                     crate::span::source_text(&meta.path)
                 )));
             };
@@ -99,6 +107,27 @@ fn split_attrs(attrs: Vec<syn::Attribute>, d: &mut Diagnostics) -> (Vec<syn::Att
         d.take(result);
     }
     (kept, options)
+}
+
+/// `vjp` (every leaf) or `vjp(a, b, ...)` (those leaves, at least one).
+fn parse_vjp(meta: &syn::meta::ParseNestedMeta) -> syn::Result<VjpLeaves> {
+    if meta.input.peek(syn::Token![=]) {
+        return Err(
+            meta.error("`vjp` takes no value: write `vjp` for every leaf or `vjp(a, b)` for some")
+        );
+    }
+    if !meta.input.peek(syn::token::Paren) {
+        return Ok(VjpLeaves::All);
+    }
+    let content;
+    syn::parenthesized!(content in meta.input);
+    let leaves = content.parse_terminated(syn::Ident::parse_any, syn::Token![,])?;
+    if leaves.is_empty() {
+        return Err(
+            meta.error("`vjp()` names no leaf: write `vjp` for every leaf or `vjp(a, b)` for some")
+        );
+    }
+    Ok(VjpLeaves::Only(leaves.into_iter().collect()))
 }
 
 fn parse_param(arg: &FnArg) -> syn::Result<Param> {

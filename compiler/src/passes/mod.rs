@@ -24,6 +24,11 @@ pub fn prune(graph: &mut Graph) {
     graph.reorder();
 }
 
+/// Merges duplicate nodes (common-subexpression elimination) once.
+pub fn cse(graph: &mut Graph) {
+    cse::eliminate(graph);
+}
+
 /// Runs the optimizer to a fixed point, validating the graph after every
 /// sweep. An error is a bug in a rule or pass (an internal error).
 pub fn optimize(graph: &mut Graph) -> Result<(), String> {

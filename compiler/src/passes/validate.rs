@@ -86,6 +86,17 @@ fn arity(op: &Op) -> Option<usize> {
         // The Gaussian op's own arguments, then the summed variances.
         Op::GaussianFromVar(GaussianPart::Stddev) => 3,
         Op::GaussianFromVar(_) => 5,
+        Op::MapVjp(_) | Op::SoftmaxVjp { .. } => 2,
+        Op::LseVjp { .. } | Op::ProdVjp { .. } => 3,
+        Op::IndexVjp { .. } | Op::PolynomialDifferentialVjp { .. } => 1,
+        // The output's index and one per argument.
+        Op::Contract(c) => c.index.len().checked_sub(1)?,
+        // The forward arguments, the summed variances, the cotangent.
+        Op::GaussianVjp {
+            part: GaussianPart::Stddev,
+            ..
+        } => 4,
+        Op::GaussianVjp { .. } => 6,
         Op::Map(
             MapOp::Exp
             | MapOp::Log

@@ -21,7 +21,7 @@ fn strides(shape: &[usize]) -> Vec<usize> {
     s
 }
 
-fn unravel(mut flat: usize, shape: &[usize]) -> Vec<usize> {
+pub(super) fn unravel(mut flat: usize, shape: &[usize]) -> Vec<usize> {
     let mut idx = vec![0; shape.len()];
     for k in (0..shape.len()).rev() {
         idx[k] = flat % shape[k];
@@ -30,16 +30,16 @@ fn unravel(mut flat: usize, shape: &[usize]) -> Vec<usize> {
     idx
 }
 
-fn ravel(idx: &[usize], shape: &[usize]) -> usize {
+pub(super) fn ravel(idx: &[usize], shape: &[usize]) -> usize {
     idx.iter().zip(strides(shape)).map(|(i, s)| i * s).sum()
 }
 
 impl Tensor {
-    fn at(&self, idx: &[usize]) -> f64 {
+    pub(super) fn at(&self, idx: &[usize]) -> f64 {
         self.data[ravel(idx, &self.shape)]
     }
 
-    fn build(shape: Vec<usize>, mut f: impl FnMut(&[usize]) -> f64) -> Tensor {
+    pub(super) fn build(shape: Vec<usize>, mut f: impl FnMut(&[usize]) -> f64) -> Tensor {
         let n = shape.iter().product();
         let data = (0..n).map(|k| f(&unravel(k, &shape))).collect();
         Tensor { shape, data }
@@ -77,7 +77,7 @@ fn with_row(x: &Tensor, r: &Tensor, axis: usize, f: impl Fn(f64, f64) -> f64) ->
     })
 }
 
-fn sigmoid(x: f64) -> f64 {
+pub(super) fn sigmoid(x: f64) -> f64 {
     1.0 / (1.0 + (-x).exp())
 }
 
@@ -265,6 +265,17 @@ pub fn eval(graph: &Graph, inputs: &[Tensor]) -> Vec<Tensor> {
                     shape: node.shape.clone(),
                     data: rows.concat(),
                 }
+            }
+            Op::MapVjp(_)
+            | Op::Contract(_)
+            | Op::ProdVjp { .. }
+            | Op::LseVjp { .. }
+            | Op::SoftmaxVjp { .. }
+            | Op::IndexVjp { .. }
+            | Op::GaussianVjp { .. }
+            | Op::PolynomialDifferentialVjp { .. } => {
+                let args: Vec<&Tensor> = node.args.iter().map(|a| &values[*a]).collect();
+                super::eval_vjp::backward(&node.op, &args, &node.shape)
             }
         };
         values.push(v);

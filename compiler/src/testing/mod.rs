@@ -7,6 +7,7 @@
 
 mod describe;
 mod eval;
+mod eval_vjp;
 mod random;
 
 pub use crate::graph::ops::{OpSpec, OPS};

@@ -11,6 +11,7 @@
 //! make it a loop nest in the root's storage order, reading every input
 //! through its own strides, with the scalar functions.
 
+use super::backward::map_vjp_expr;
 use super::elementwise::map_expr;
 use super::{Ctx, Input};
 use crate::codegen::layout::Layout;
@@ -28,6 +29,8 @@ pub enum Elementwise {
     Map(MapOp),
     /// Two arguments.
     Zip(ZipOp),
+    /// A map's derivative: `(v, ḡ)`.
+    MapVjp(MapOp),
 }
 
 /// What a member reads.
@@ -166,6 +169,7 @@ impl<'g, 'r> Phase<'g, 'r> {
             (Elementwise::Map(op), [x]) => map_expr(ctx, op, x.clone()),
             (Elementwise::Zip(ZipOp::Add), [a, b]) => quote! { #a + #b },
             (Elementwise::Zip(ZipOp::Hadamard), [a, b]) => quote! { #a * #b },
+            (Elementwise::MapVjp(op), [v, g]) => map_vjp_expr(ctx, op, v.clone(), g.clone()),
             // Arities are validated before code generation.
             _ => quote! { ::core::compile_error!("param_graph!: internal error in a fused loop") },
         }

@@ -10,12 +10,16 @@
 //! weights, products of Gaussian layers, products and derivatives of
 //! polynomials).
 
+mod backward;
 mod contract;
 mod elementwise;
 mod fused;
 mod products;
 mod rows;
 
+pub use backward::{
+    contract, gaussian_vjp, index_vjp, lse_vjp, polynomial_differential_vjp, prod_vjp, softmax_vjp,
+};
 pub use contract::{kron_matmul, matmul, outer_contract};
 pub use elementwise::{copy, index, kron, outer};
 pub use fused::{fused, Elementwise, Group, Member, Operand};

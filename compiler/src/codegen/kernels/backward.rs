@@ -1,0 +1,421 @@
+//! The backward ops of a VJP graph (see `graph::derivatives`): the
+//! elementwise derivatives of the maps (fused like any map), affine
+//! contractions, and the row kernels of `reduce_prod`, `reduce_lse`, the
+//! softmaxes, `index`, the Gaussian products and polynomial derivatives.
+
+use super::rows::over_rows;
+use super::{len, Ctx, Input};
+use crate::codegen::loops::Space;
+use crate::graph::{Contraction, DType, GaussianPart, MapOp};
+use proc_macro2::{Ident, Literal, Span, TokenStream};
+use quote::quote;
+
+/// `<T as Vjp>::name(args)`.
+fn vjp_call(ctx: &Ctx, name: &str, args: TokenStream) -> TokenStream {
+    let (krate, elem) = (ctx.krate, ctx.elem());
+    let name = Ident::new(name, Span::call_site());
+    quote! { <#elem as #krate::runtime::Vjp>::#name(#args) }
+}
+
+/// The cotangent of a map's argument from `v` (its argument, or its result
+/// for `exp` and `sigmoid`) and the cotangent `g` of its result.
+pub(super) fn map_vjp_expr(ctx: &Ctx, op: MapOp, v: TokenStream, g: TokenStream) -> TokenStream {
+    match op {
+        MapOp::Exp => vjp_call(ctx, "exp_vjp", quote! { #v, #g }),
+        MapOp::Log => vjp_call(ctx, "log_vjp", quote! { #v, #g }),
+        MapOp::Square => vjp_call(ctx, "square_vjp", quote! { #v, #g }),
+        MapOp::Sigmoid => vjp_call(ctx, "sigmoid_vjp", quote! { #v, #g }),
+        MapOp::Softplus => vjp_call(ctx, "softplus_vjp", quote! { #v, #g }),
+        MapOp::LogSigmoid => vjp_call(ctx, "log_sigmoid_vjp", quote! { #v, #g }),
+        MapOp::Conjugate => g,
+        MapOp::ScaledSigmoid { vmin, vmax } => {
+            let (lo, hi) = (ctx.lit(vmin.0), ctx.lit(vmax.0));
+            vjp_call(ctx, "scaled_sigmoid_vjp", quote! { #v, #g, #lo, #hi })
+        }
+        MapOp::Clamp { min, max } => {
+            let elem = ctx.elem();
+            let lo = min.map_or(quote! { #elem::NEG_INFINITY }, |m| ctx.lit(m.0));
+            let hi = max.map_or(quote! { #elem::INFINITY }, |m| ctx.lit(m.0));
+            vjp_call(ctx, "clamp_vjp", quote! { #v, #g, #lo, #hi })
+        }
+    }
+}
+
+/// The strides of an operand with buffer strides `strides` along every
+/// iteration axis of `c`, for the operand index `index`.
+fn iteration_strides(
+    c: &Contraction,
+    index: &[crate::graph::AxisIndex],
+    strides: &[usize],
+) -> Vec<usize> {
+    let mut out = vec![0; c.dims.len()];
+    for (axis, terms) in index.iter().enumerate() {
+        for &(t, coef) in terms {
+            out[t] += coef * strides[axis];
+        }
+    }
+    out
+}
+
+/// Whether the output index visits every output element exactly once: each
+/// axis one iteration axis of coefficient 1, each iteration axis used once.
+fn one_to_one(c: &Contraction) -> bool {
+    let mut used = vec![false; c.dims.len()];
+    for terms in &c.index[0] {
+        match terms.as_slice() {
+            [(t, 1)] if !used[*t] => used[*t] = true,
+            _ => return false,
+        }
+    }
+    used.iter().all(|u| *u)
+}
+
+/// An affine contraction into `out` (stored with `so`): `out[..] += Π args`
+/// over the iteration space, loops ordered by the output's strides with
+/// the summed axes inside. A copy or broadcast (one argument, every output
+/// element written once) assigns without a fill.
+pub fn contract(
+    ctx: &Ctx,
+    out: &Ident,
+    c: &Contraction,
+    so: &[usize],
+    args: &[Input],
+) -> TokenStream {
+    let out_s = iteration_strides(c, &c.index[0], so);
+    let arg_s: Vec<Vec<usize>> = args
+        .iter()
+        .zip(&c.index[1..])
+        .map(|(x, idx)| iteration_strides(c, idx, &x.strides()))
+        .collect();
+    let n = len(&c.shape(0));
+    // Output axes from the largest stride in, then the summed axes (stride
+    // 0 in the output) ordered by the first argument's strides.
+    let mut space = Space::ordered_by(c.dims.clone(), &out_s);
+    let summed: Vec<usize> = space
+        .order
+        .iter()
+        .copied()
+        .filter(|a| out_s[*a] == 0)
+        .collect();
+    space.order.retain(|a| out_s[*a] != 0);
+    let mut summed = summed;
+    summed.sort_by(|a, b| arg_s[0][*b].cmp(&arg_s[0][*a]).then(a.cmp(b)));
+    space.order.extend(summed);
+    match args {
+        [x] => {
+            let target = space.at(out, &out_s);
+            let value = space.at(x.buf, &arg_s[0]);
+            if one_to_one(c) {
+                let decl = ctx.decl_overwritten(out, n);
+                let body = space.loops(quote! { #target = #value; });
+                quote! { #decl #body }
+            } else {
+                let decl = ctx.decl(out, n, 0.0);
+                let body = space.loops(quote! { #target += #value; });
+                quote! { #decl #body }
+            }
+        }
+        [x, y] => {
+            if ctx.dtype == DType::F32 {
+                // `wide_sum_of_products` writes each output once: it needs
+                // the outputs the space does not reach zeroed first.
+                let fill = if n > c
+                    .dims
+                    .iter()
+                    .zip(&out_s)
+                    .filter(|(_, s)| **s != 0)
+                    .map(|(d, _)| *d)
+                    .product::<usize>()
+                {
+                    let decl = ctx.decl(out, n, 0.0);
+                    Some(decl)
+                } else {
+                    None
+                };
+                let body = ctx.sum_of_products(
+                    &space,
+                    n,
+                    [(out, &out_s), (x.buf, &arg_s[0]), (y.buf, &arg_s[1])],
+                );
+                return quote! { #fill #body };
+            }
+            ctx.sum_of_products(
+                &space,
+                n,
+                [(out, &out_s), (x.buf, &arg_s[0]), (y.buf, &arg_s[1])],
+            )
+        }
+        _ => {
+            quote! { ::core::compile_error!("param_graph!: internal error: a contraction of three tensors") }
+        }
+    }
+}
+
+/// The backward of `reduce_prod` along `axis` from `(x, y, g)`, torch's
+/// `prod_backward`: `g · (y / x)` when no element of `x` is zero, else
+/// `g · (prefix · suffix)`, the exclusive products of each row.
+pub fn prod_vjp(
+    ctx: &Ctx,
+    out: &Ident,
+    x: &Input,
+    y: &Ident,
+    g: &Ident,
+    axis: usize,
+) -> TokenStream {
+    let (space, row, step) = row_space(x, axis);
+    let xo = space.offset(&x.strides());
+    let (xb, n) = (x.buf, Literal::usize_unsuffixed(x.shape[axis]));
+    let elem = ctx.elem();
+    let [i, acc, zero, at] = ["i", "acc", "zero", "at"].map(|s| Ident::new(s, Span::mixed_site()));
+    let divided = space.loops(quote! {
+        for #i in 0..#n {
+            let #at = #xo + #i * #step;
+            #out[#at] = #g[#row] * (#y[#row] / #xb[#at]);
+        }
+    });
+    let exclusive = space.loops(quote! {
+        let mut #acc: #elem = 1.0;
+        for #i in 0..#n {
+            let #at = #xo + #i * #step;
+            #out[#at] = #acc;
+            #acc *= #xb[#at];
+        }
+        let mut #acc: #elem = 1.0;
+        for #i in (0..#n).rev() {
+            let #at = #xo + #i * #step;
+            #out[#at] = #g[#row] * (#out[#at] * #acc);
+            #acc *= #xb[#at];
+        }
+    });
+    let decl = ctx.decl_overwritten(out, len(x.shape));
+    quote! {
+        #decl
+        let #zero = #xb.iter().any(|#at| *#at == 0.0);
+        if #zero { #exclusive } else { #divided }
+    }
+}
+
+/// The backward of `reduce_lse` along `axis` from `(x, y, g)`:
+/// `g · exp(x − y)`, 0 in a row whose `y` is `−inf`.
+pub fn lse_vjp(
+    ctx: &Ctx,
+    out: &Ident,
+    x: &Input,
+    y: &Ident,
+    g: &Ident,
+    axis: usize,
+) -> TokenStream {
+    let xb = x.buf;
+    let decl = ctx.decl_overwritten(out, len(x.shape));
+    let pass = over_rows(x, axis, |r, o| {
+        let value = vjp_call(ctx, "lse_vjp", quote! { #xb[#o], #y[#r], #g[#r] });
+        quote! { #out[#o] = #value; }
+    });
+    quote! { #decl #pass }
+}
+
+/// The backward of softmax (`y ⊙ (g − Σ g ⊙ y)`, torch's
+/// `_softmax_backward_data`) or log-softmax (`g − exp(y) · Σ g`) along
+/// `axis`, from `(y, g)`. `f64`: two passes over `y` in storage order, the
+/// row sums in the scratch buffer `s`; `f32`: row by row, each sum in an
+/// `f64` register.
+pub fn softmax_vjp(
+    ctx: &Ctx,
+    out: &Ident,
+    s: &Ident,
+    y: &Input,
+    g: &Ident,
+    axis: usize,
+    log: bool,
+) -> TokenStream {
+    let yb = y.buf;
+    let elem = ctx.elem();
+    let term = |o: &TokenStream| {
+        if log {
+            quote! { #g[#o] }
+        } else {
+            quote! { #g[#o] * #yb[#o] }
+        }
+    };
+    let value = |o: &TokenStream, sum: &TokenStream| {
+        if log {
+            let e = ctx.real("exp", quote! { #yb[#o] });
+            quote! { #g[#o] - #e * #sum }
+        } else {
+            quote! { #yb[#o] * (#g[#o] - #sum) }
+        }
+    };
+    let decl = ctx.decl_overwritten(out, len(y.shape));
+    if ctx.dtype == DType::F32 {
+        let (space, _, step) = row_space(y, axis);
+        let [i, acc, at, sum] =
+            ["i", "acc", "at", "sum"].map(|n| Ident::new(n, Span::mixed_site()));
+        let n = Literal::usize_unsuffixed(y.shape[axis]);
+        let base = space.offset(&y.strides());
+        let at_tokens = quote!(#at);
+        let t = term(&at_tokens);
+        let v = value(&at_tokens, &quote!(#sum));
+        let body = space.loops(quote! {
+            let mut #acc: ::core::primitive::f64 = 0.0;
+            for #i in 0..#n {
+                let #at = #base + #i * #step;
+                #acc += (#t) as ::core::primitive::f64;
+            }
+            let #sum = #acc as #elem;
+            for #i in 0..#n {
+                let #at = #base + #i * #step;
+                #out[#at] = #v;
+            }
+        });
+        return quote! { #decl #body };
+    }
+    let rows = len(y.shape) / y.shape[axis];
+    let decl_s = ctx.decl(s, rows, 0.0);
+    let sum = over_rows(y, axis, |r, o| {
+        let t = term(&o);
+        quote! { #s[#r] += #t; }
+    });
+    let write = over_rows(y, axis, |r, o| {
+        let v = value(&o, &quote! { #s[#r] });
+        quote! { #out[#o] = #v; }
+    });
+    quote! { #decl_s #sum #decl #write }
+}
+
+/// The rows of `x` along `axis`: a space over every other axis (in storage
+/// order), the offset of each row in a buffer of `x`'s shape without
+/// `axis`, and the stride along `axis`.
+fn row_space(x: &Input, axis: usize) -> (Space, TokenStream, Literal) {
+    let sx = x.strides();
+    let mut rows_shape = x.shape.to_vec();
+    rows_shape[axis] = 1;
+    let mut reduced = x.shape.to_vec();
+    reduced.remove(axis);
+    let mut sr = x.layout.without(axis).strides(&reduced);
+    sr.insert(axis, 0);
+    let space = Space::ordered_by(rows_shape, &sx);
+    let row = space.offset(&sr);
+    (space, row, Literal::usize_unsuffixed(sx[axis]))
+}
+
+/// The backward of `index` along `axis` from `g`: zeros of the forward
+/// argument's shape, then each of `g`'s positions added at the position it
+/// was gathered from (repeats accumulate). `table` names the positions.
+pub fn index_vjp(
+    ctx: &Ctx,
+    out: &Ident,
+    table: &Ident,
+    g: &Input,
+    axis: usize,
+    indices: &[usize],
+    size: usize,
+) -> TokenStream {
+    let mut shape = g.shape.to_vec();
+    shape[axis] = size;
+    let so = g.layout.strides(&shape);
+    let sg = g.strides();
+    let space = Space::ordered_by(g.shape.to_vec(), &sg);
+    let mut so_other = so.clone();
+    so_other[axis] = 0;
+    let rest = space.offset(&so_other);
+    let mut unit = vec![0; shape.len()];
+    unit[axis] = 1;
+    let slot = space.offset(&unit);
+    let stride = Literal::usize_unsuffixed(so[axis]);
+    let source = space.at(g.buf, &sg);
+    let positions = indices.iter().map(|i| Literal::usize_unsuffixed(*i));
+    let count = Literal::usize_unsuffixed(indices.len());
+    let decl = ctx.decl(out, len(&shape), 0.0);
+    let body = space.loops(quote! { #out[#table[#slot] * #stride + #rest] += #source; });
+    quote! {
+        let #table: [::core::primitive::usize; #count] = [#(#positions),*];
+        #decl
+        #body
+    }
+}
+
+/// The backward of a Gaussian product parameter with respect to argument
+/// `wrt`, from the forward arguments, the shared `w = v̂` and `g` (all
+/// `(K1·K2,)` pairs `i·K2 + j`): each pair's partial
+/// (`ProductOps::gaussian_*_vjp`) times `g`, summed into `out[i]` or
+/// `out[j]`.
+pub fn gaussian_vjp(
+    ctx: &Ctx,
+    out: &Ident,
+    part: GaussianPart,
+    wrt: usize,
+    args: &[Input],
+) -> TokenStream {
+    let n = args.len();
+    let (w, g) = (args[n - 2].buf, args[n - 1].buf);
+    let forward = &args[..n - 2];
+    let (k1, k2) = match part {
+        GaussianPart::Stddev => (forward[0].shape[0], forward[1].shape[0]),
+        _ => (forward[0].shape[0], forward[2].shape[0]),
+    };
+    let [i, j, pair, d] = ["i", "j", "pair", "d"].map(|s| Ident::new(s, Span::mixed_site()));
+    let (krate, elem) = (ctx.krate, ctx.elem());
+    let first = wrt < forward.len() / 2;
+    let at = |k: usize| {
+        let b = forward[k].buf;
+        if k < forward.len() / 2 {
+            quote! { #b[#i] }
+        } else {
+            quote! { #b[#j] }
+        }
+    };
+    let (name, call_args) = match part {
+        GaussianPart::Stddev => ("gaussian_stddev_vjp", vec![at(0), at(1)]),
+        GaussianPart::Mean => ("gaussian_mean_vjp", (0..4).map(at).collect()),
+        GaussianPart::LogPartition => ("gaussian_log_partition_vjp", (0..4).map(at).collect()),
+    };
+    let name = Ident::new(name, Span::call_site());
+    let k = Literal::usize_unsuffixed(wrt);
+    let (k1l, k2l) = (Literal::usize_unsuffixed(k1), Literal::usize_unsuffixed(k2));
+    let target = if first {
+        quote! { #out[#i] }
+    } else {
+        quote! { #out[#j] }
+    };
+    let decl = ctx.decl(out, if first { k1 } else { k2 }, 0.0);
+    quote! {
+        #decl
+        for #i in 0..#k1l {
+            for #j in 0..#k2l {
+                let #pair = #i * #k2l + #j;
+                let #d = <#elem as #krate::runtime::ProductOps>::#name(#(#call_args,)* #w[#pair]);
+                #target += #g[#pair] * #d[#k];
+            }
+        }
+    }
+}
+
+/// The backward of `polynomial_differential(p, order)` from `g`
+/// (`(K, D − order)`, or `(K, 1)` of zeros when `D ≤ order`): `(K, D)` with
+/// `out[k, n + order] = g[k, n]·(n + order)⋯(n + 1)` and zeros below.
+pub fn polynomial_differential_vjp(
+    ctx: &Ctx,
+    out: &Ident,
+    g: &Input,
+    order: usize,
+    size: usize,
+) -> TokenStream {
+    let k = g.shape[0];
+    let so = g.layout.strides(&[k, size]);
+    let decl = ctx.decl(out, k * size, 0.0);
+    if size <= order {
+        return decl;
+    }
+    let sg = g.strides();
+    let space = Space::ordered_by(g.shape.to_vec(), &sg);
+    let target = space.offset(&so);
+    let shift = Literal::usize_unsuffixed(order * so[1]);
+    let source = space.at(g.buf, &sg);
+    let index = space.offset(&[0, 1]);
+    let n = Literal::usize_unsuffixed(order);
+    let (krate, elem) = (ctx.krate, ctx.elem());
+    let body = space.loops(quote! {
+        #out[#target + #shift] = <#elem as #krate::runtime::ProductOps>::derivative_coefficient(#source, #index, #n);
+    });
+    quote! { #decl #body }
+}
