@@ -17,6 +17,7 @@ pub fn fill<const R: usize, const C: usize>(seed: usize) -> Box<SMatrix<f64, R, 
 macro_rules! w1 {
     ($opt:ident, $plain:ident, $r:literal, $c:literal) => {
         param_graph! {
+            #[param_graph(vjp)]
             pub fn $opt(x: &SMatrix<f64, $r, $c>) -> SMatrix<f64, $r, $c> {
                 log(softmax(x, axis = 1))
             }
@@ -48,6 +49,7 @@ pub fn w1_hand<const R: usize, const C: usize>(
 macro_rules! w23 {
     ($opt:ident, $plain:ident, $f:literal, $j:literal, $k:literal, $reduce:literal, $out:ty) => {
         param_graph! {
+            #[param_graph(vjp)]
             pub fn $opt(a: &[SMatrix<f64, $j, $k>; $f], b: &[SMatrix<f64, $j, $k>; $f]) -> $out {
                 reduce_sum(outer_product(a, b, axis = 1), axis = $reduce)
             }
@@ -142,6 +144,7 @@ pub fn w3_hand<const F: usize, const J: usize, const K: usize>(
 macro_rules! w4 {
     ($opt:ident, $plain:ident, $p:literal, $pp:literal) => {
         param_graph! {
+            #[param_graph(vjp)]
             pub fn $opt(a: &SMatrix<f64, $p, $p>, b: &SMatrix<f64, $p, $p>, x: &SMatrix<f64, $pp, 1>) -> SMatrix<f64, $pp, 1> {
                 matmul(kron(a, b), x)
             }

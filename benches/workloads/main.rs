@@ -6,6 +6,9 @@
 //! `#[param_graph(fuse = false)]` and against its code as compiled before
 //! memory planning (`before.rs`) (`cargo bench --bench workloads -- five`).
 //!
+//! `vjp` (in `vjp.rs`) measures each workload's `name_vjp_into` against
+//! its `name_into` (`cargo bench --bench workloads -- vjp`).
+//!
 //! Every form writes into preallocated storage (`name_into` for the macro),
 //! so the figures are the computation, not moving large results around.
 
@@ -16,6 +19,7 @@ use std::time::Duration;
 
 mod before;
 mod graphs;
+mod vjp;
 
 use before::five_256_before_into;
 use graphs::*;
@@ -199,6 +203,6 @@ fn bench_five(c: &mut Criterion) {
 criterion_group! {
     name = workloads;
     config = config();
-    targets = bench_w1, bench_w2, bench_w3, bench_w4, bench_five
+    targets = bench_w1, bench_w2, bench_w3, bench_w4, bench_five, vjp::bench_vjp
 }
 criterion_main!(workloads);

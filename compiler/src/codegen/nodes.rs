@@ -172,7 +172,7 @@ pub fn emit(
         Op::Contract(c) => {
             let args: Vec<Input> = (0..node.args.len()).map(input).collect();
             let so = layouts[id].strides(&node.shape);
-            kernels::contract(ctx, out, c, &so, &args)
+            kernels::contract(ctx, out, &scratch("t"), c, &so, &args)
         }
         Op::ProdVjp { axis } => {
             let (y, g) = (&bufs[node.args[1]], &bufs[node.args[2]]);

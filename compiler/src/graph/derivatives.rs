@@ -295,14 +295,13 @@ pub fn vjp(b: &mut Backward, y: NodeId, g: NodeId, wrt: usize) -> Result<Option<
 }
 
 /// `Y = (A ⊗ B)·X`, `Y[i·R + k, c] = Σ_{j,l} A[i, j]·B[k, l]·X[j·S + l, c]`,
-/// by two contractions per cotangent (the tensor-dot trick backwards; `A ⊗ B`
-/// is never formed):
-/// - `X̄`: `T[i, l, c] = Σ_k B[k, l]·Ȳ[i·R + k, c]`, then
-///   `X̄[j·S + l, c] = Σ_i A[i, j]·T[i, l, c]`;
-/// - `Ā`: `U[k, j, c] = Σ_l B[k, l]·X[j·S + l, c]`, then
-///   `Ā[i, j] = Σ_{k, c} Ȳ[i·R + k, c]·U[k, j, c]`;
-/// - `B̄`: `V[i, l, c] = Σ_j A[i, j]·X[j·S + l, c]`, then
-///   `B̄[k, l] = Σ_{i, c} Ȳ[i·R + k, c]·V[i, l, c]`.
+/// by contractions that never form `A ⊗ B` (the tensor-dot trick
+/// backwards), sharing `T[i, l, c] = Σ_k B[k, l]·Ȳ[i·R + k, c]` (`B`
+/// applied to `Ȳ`; one node, merged by CSE):
+/// - `X̄[j·S + l, c] = Σ_i A[i, j]·T[i, l, c]`;
+/// - `Ā[i, j] = Σ_{l, c} T[i, l, c]·X[j·S + l, c]`;
+/// - `B̄[k, l] = Σ_{i, c} Ȳ[i·R + k, c]·V[i, l, c]` with
+///   `V[i, l, c] = Σ_j A[i, j]·X[j·S + l, c]`.
 fn kron_matmul(
     b: &mut Backward,
     node: &Node,
@@ -318,35 +317,31 @@ fn kron_matmul(
     let ybar = |i: usize, k: usize, c: usize| vec![vec![(i, r), (k, 1)], t(c)];
     let xrow = |j: usize, l: usize, c: usize| vec![vec![(j, s), (l, 1)], t(c)];
     match wrt {
-        2 => {
-            // T over (i, l, c, k), then X̄ over (j, l, c, i).
+        2 | 0 => {
+            // T over (i, l, c, k).
             let tt = b.contract(
                 y,
                 vec![p, s, n, r],
                 vec![t(0), t(1), t(2)],
                 vec![(bb, vec![t(3), t(1)]), (g, ybar(0, 3, 2))],
             )?;
-            b.contract(
-                y,
-                vec![q, s, n, p],
-                xrow(0, 1, 2),
-                vec![(a, vec![t(3), t(0)]), (tt, vec![t(3), t(1), t(2)])],
-            )
-        }
-        0 => {
-            // U over (k, j, c, l), then Ā over (i, j, k, c).
-            let u = b.contract(
-                y,
-                vec![r, q, n, s],
-                vec![t(0), t(1), t(2)],
-                vec![(bb, vec![t(0), t(3)]), (x, xrow(1, 3, 2))],
-            )?;
-            b.contract(
-                y,
-                vec![p, q, r, n],
-                vec![t(0), t(1)],
-                vec![(g, ybar(0, 2, 3)), (u, vec![t(2), t(1), t(3)])],
-            )
+            if wrt == 2 {
+                // X̄ over (j, l, c, i).
+                b.contract(
+                    y,
+                    vec![q, s, n, p],
+                    xrow(0, 1, 2),
+                    vec![(a, vec![t(3), t(0)]), (tt, vec![t(3), t(1), t(2)])],
+                )
+            } else {
+                // Ā over (i, j, l, c).
+                b.contract(
+                    y,
+                    vec![p, q, s, n],
+                    vec![t(0), t(1)],
+                    vec![(tt, vec![t(0), t(2), t(3)]), (x, xrow(1, 2, 3))],
+                )
+            }
         }
         _ => {
             // V over (i, l, c, j), then B̄ over (k, l, i, c).

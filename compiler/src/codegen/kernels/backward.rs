@@ -57,17 +57,11 @@ fn iteration_strides(
     out
 }
 
-/// Whether the output index visits every output element exactly once: each
-/// axis one iteration axis of coefficient 1, each iteration axis used once.
+/// Whether the output index visits every output element exactly once:
+/// each axis one iteration axis of coefficient 1, each iteration axis used
+/// once (a copy, a transposition, a reshape).
 fn one_to_one(c: &Contraction) -> bool {
-    let mut used = vec![false; c.dims.len()];
-    for terms in &c.index[0] {
-        match terms.as_slice() {
-            [(t, 1)] if !used[*t] => used[*t] = true,
-            _ => return false,
-        }
-    }
-    used.iter().all(|u| *u)
+    one_to_one_output(c).is_some_and(|used| used.iter().all(|u| *u))
 }
 
 /// An affine contraction into `out` (stored with `so`): `out[..] += Π args`
@@ -77,6 +71,7 @@ fn one_to_one(c: &Contraction) -> bool {
 pub fn contract(
     ctx: &Ctx,
     out: &Ident,
+    scratch: &Ident,
     c: &Contraction,
     so: &[usize],
     args: &[Input],
@@ -116,6 +111,10 @@ pub fn contract(
             }
         }
         [x, y] => {
+            let terms = [(x.buf, arg_s[0].as_slice()), (y.buf, arg_s[1].as_slice())];
+            if let Some(code) = batched_gemm(ctx, out, c, &out_s, terms, scratch) {
+                return code;
+            }
             if ctx.dtype == DType::F32 {
                 // `wide_sum_of_products` writes each output once: it needs
                 // the outputs the space does not reach zeroed first.
@@ -149,6 +148,112 @@ pub fn contract(
             quote! { ::core::compile_error!("param_graph!: internal error: a contraction of three tensors") }
         }
     }
+}
+
+/// A contraction that is a batch of matrix products, handed to the
+/// runtime's dispatched kernel (`Real::gemm_acc`) once it is big enough to
+/// pay for the call: one summed axis `k`, an output axis `c` of stride 1
+/// read by one operand (`B`) only, at most one output axis `r` read by the
+/// other (`A`) only, every other axis a batch; each output element written
+/// once. When `B` is not contiguous along `c`, each batch's `B` block is
+/// first copied into the scratch buffer `t` (`inner × cols`, contiguous),
+/// which costs `inner·cols` moves against `rows·inner·cols` multiply-adds.
+/// `None` when the contraction has another form.
+fn batched_gemm(
+    ctx: &Ctx,
+    out: &Ident,
+    c: &Contraction,
+    out_s: &[usize],
+    [x, y]: [(&Ident, &[usize]); 2],
+    t: &Ident,
+) -> Option<TokenStream> {
+    one_to_one_output(c)?;
+    let live = |a: &usize| c.dims[*a] > 1;
+    let axes: Vec<usize> = (0..c.dims.len()).filter(live).collect();
+    let summed: Vec<usize> = axes.iter().copied().filter(|a| out_s[*a] == 0).collect();
+    let [k] = summed.as_slice() else {
+        return None;
+    };
+    let k = *k;
+    if x.1[k] == 0 || y.1[k] == 0 {
+        return None;
+    }
+    // `c`: contiguous in the output, read by one operand only.
+    let col = axes
+        .iter()
+        .copied()
+        .find(|a| out_s[*a] == 1 && (x.1[*a] == 0) != (y.1[*a] == 0))?;
+    let ((a, sa), (b, sb)) = if x.1[col] == 0 { (x, y) } else { (y, x) };
+    let row = axes
+        .iter()
+        .copied()
+        .find(|r| *r != col && *r != k && sa[*r] != 0 && sb[*r] == 0);
+    let (rows, inner, cols) = (row.map_or(1, |r| c.dims[r]), c.dims[k], c.dims[col]);
+    let big = cols >= 4 && rows * inner * cols >= 256;
+    if !(ctx.dtype == DType::F32 || big) {
+        return None;
+    }
+    let mut batch_dims = c.dims.clone();
+    for axis in [Some(k), Some(col), row].into_iter().flatten() {
+        batch_dims[axis] = 1;
+    }
+    let batch = Space::ordered_by(batch_dims, out_s);
+    let (a_at, b_at, out_at) = (batch.offset(sa), batch.offset(sb), batch.offset(out_s));
+    let n = len(&c.shape(0));
+    let decl = ctx.decl_overwritten(out, n);
+    let strides = |b_inner| super::GemmCall {
+        a_row: row.map_or(0, |r| sa[r]),
+        a_inner: sa[k],
+        b_inner,
+        out_row: row.map_or(0, |r| out_s[r]),
+    };
+    let body = if sb[col] == 1 {
+        let call = ctx.gemm(
+            (rows, inner, cols),
+            (a, a_at),
+            (b, b_at),
+            (out, out_at),
+            strides(sb[k]),
+        );
+        batch.loops(call)
+    } else {
+        let lit = Literal::usize_unsuffixed;
+        let [kk, cc] = ["kk", "cc"].map(|v| Ident::new(v, Span::mixed_site()));
+        let (ki, ci, bk, bc) = (lit(inner), lit(cols), lit(sb[k]), lit(sb[col]));
+        let copy = quote! {
+            for #kk in 0..#ki {
+                for #cc in 0..#ci {
+                    #t[#kk * #ci + #cc] = #b[#b_at + #kk * #bk + #cc * #bc];
+                }
+            }
+        };
+        let zero = quote!(0);
+        let call = ctx.gemm(
+            (rows, inner, cols),
+            (a, a_at),
+            (t, zero),
+            (out, out_at),
+            strides(cols),
+        );
+        let decl_t = ctx.decl_overwritten(t, inner * cols);
+        let body = batch.loops(quote! { #copy #call });
+        quote! { #decl_t #body }
+    };
+    Some(quote! { #decl #body })
+}
+
+/// Whether every output element is one point of the non-summed iteration
+/// axes — each output axis one iteration axis of coefficient 1, none twice
+/// — and then which iteration axes the output uses.
+fn one_to_one_output(c: &Contraction) -> Option<Vec<bool>> {
+    let mut used = vec![false; c.dims.len()];
+    for terms in &c.index[0] {
+        match terms.as_slice() {
+            [(t, 1)] if !used[*t] => used[*t] = true,
+            _ => return None,
+        }
+    }
+    Some(used)
 }
 
 /// The backward of `reduce_prod` along `axis` from `(x, y, g)`, torch's
@@ -275,6 +380,18 @@ pub fn softmax_vjp(
         let t = term(&o);
         quote! { #s[#r] += #t; }
     });
+    if log {
+        // `exp(y)` by the vectorized kernel, then one pass.
+        let (krate, elem) = (ctx.krate, ctx.elem());
+        let write = over_rows(y, axis, |r, o| {
+            quote! { #out[#o] = #g[#o] - #out[#o] * #s[#r]; }
+        });
+        return quote! {
+            #decl_s #sum #decl
+            <#elem as #krate::runtime::Real>::exp_into(&#yb[..], &mut #out[..]);
+            #write
+        };
+    }
     let write = over_rows(y, axis, |r, o| {
         let v = value(&o, &quote! { #s[#r] });
         quote! { #out[#o] = #v; }
