@@ -78,7 +78,7 @@ fn check_unique_names(items: &[syn::ItemFn], d: &mut Diagnostics) -> Vec<bool> {
         let name = &item.sig.ident;
         let plan = codegen::plan_const_name(&name.to_string());
         let workspace = codegen::workspace_name(name).to_string();
-        let generated = [
+        let mut generated = vec![
             (
                 codegen::into_name(name).to_string(),
                 "it writes the result into caller storage",
@@ -88,9 +88,24 @@ fn check_unique_names(items: &[syn::ItemFn], d: &mut Diagnostics) -> Vec<bool> {
                 "it takes the caller's workspace",
             ),
         ];
+        if has_vjp(item) {
+            let vjp = autodiff::vjp_name(name);
+            generated.extend([
+                (vjp.to_string(), "it is the fn's VJP"),
+                (
+                    codegen::into_name(&vjp).to_string(),
+                    "it writes the VJP into caller storage",
+                ),
+                (
+                    codegen::with_name(&vjp).to_string(),
+                    "it computes the VJP with the caller's workspace",
+                ),
+            ]);
+        }
         for (fn_name, what) in generated {
             let clash = items.iter().position(|other| other.sig.ident == fn_name);
-            if let Some(k) = clash {
+            // One error per clashing fn, even when two fns generate its name.
+            if let Some(k) = clash.filter(|k| !clashing.contains(k)) {
                 d.error(
                     items[k].sig.ident.span(),
                     format!("`{fn_name}` is generated for `{name}` ({what}): rename this fn"),
@@ -123,6 +138,18 @@ fn check_unique_names(items: &[syn::ItemFn], d: &mut Diagnostics) -> Vec<bool> {
         unique[k] = false;
     }
     unique
+}
+
+/// Whether `item` asks for a VJP: a `#[param_graph(...)]` naming `vjp`
+/// (whether the rest of the attribute is valid is checked when it is
+/// parsed).
+fn has_vjp(item: &syn::ItemFn) -> bool {
+    item.attrs.iter().any(|a| {
+        a.path().is_ident("param_graph")
+            && matches!(&a.meta, syn::Meta::List(list) if list.tokens.clone().into_iter().any(
+                |t| matches!(t, proc_macro2::TokenTree::Ident(i) if i == "vjp")
+            ))
+    })
 }
 
 fn compile_fn(item: syn::ItemFn, krate: &TokenStream) -> syn::Result<TokenStream> {

@@ -90,6 +90,13 @@ pub fn lower(f: &GraphFn) -> syn::Result<Graph<WrittenAxis>> {
 /// name a parameter, once).
 fn vjp_leaves(f: &GraphFn, d: &mut Diagnostics) -> Option<Vec<usize>> {
     let names = match f.options.vjp.as_ref()? {
+        VjpLeaves::All if f.params.is_empty() => {
+            d.error(
+                f.name.span(),
+                format!("`#[param_graph(vjp)]` on `{}`, which has no parameters: there is nothing to differentiate", f.name),
+            );
+            return None;
+        }
         VjpLeaves::All => return Some((0..f.params.len()).collect()),
         VjpLeaves::Only(names) => names,
     };

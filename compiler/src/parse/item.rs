@@ -121,7 +121,14 @@ fn parse_vjp(meta: &syn::meta::ParseNestedMeta) -> syn::Result<VjpLeaves> {
     }
     let content;
     syn::parenthesized!(content in meta.input);
-    let leaves = content.parse_terminated(syn::Ident::parse_any, syn::Token![,])?;
+    let leaves = content
+        .parse_terminated(syn::Ident::parse_any, syn::Token![,])
+        .map_err(|e| {
+            syn::Error::new(
+                e.span(),
+                "`vjp(...)` lists the leaves to differentiate by name, as in `vjp(a, b)`",
+            )
+        })?;
     if leaves.is_empty() {
         return Err(
             meta.error("`vjp()` names no leaf: write `vjp` for every leaf or `vjp(a, b)` for some")

@@ -112,30 +112,33 @@ impl Real for f64 {
 
 param_graph! {
     /// Log-normalized weights of a sum layer with 3 outputs and 4 inputs.
+    #[param_graph(vjp)]
     pub fn log_weights(theta: &SMatrix<f64, 3, 4>) -> SMatrix<f64, 3, 4> {
         let p = softmax(theta, axis = 1);
         log(p)
     }
 
     /// The same graph compiled as written.
-    #[param_graph(optimize = false)]
+    #[param_graph(optimize = false, vjp)]
     pub fn log_weights_as_written(theta: &SMatrix<f64, 3, 4>) -> SMatrix<f64, 3, 4> {
         let p = softmax(theta, axis = 1);
         log(p)
     }
 
     // No doc comment: the macro's plan is the documentation.
+    #[param_graph(vjp)]
     pub fn mix(a: &[SMatrix<f32, 3, 4>; 2], b: &[SMatrix<f32, 3, 4>; 2]) -> [SMatrix<f32, 3, 4>; 2] {
         add(a, hadamard(a, b))
     }
 
     // A softmax with two readers: the optimizer shares its row statistics.
+    #[param_graph(vjp)]
     pub fn softmax_and_log_softmax(theta: SMatrix<f64, 2, 3>) -> (SMatrix<f64, 2, 3>, SMatrix<f64, 2, 3>) {
         let p = softmax(theta, axis = 1);
         (p, log(p))
     }
 
-    #[param_graph(optimize = false)]
+    #[param_graph(optimize = false, vjp)]
     pub fn softmax_and_log_softmax_as_written(theta: SMatrix<f64, 2, 3>) -> (SMatrix<f64, 2, 3>, SMatrix<f64, 2, 3>) {
         let p = softmax(theta, axis = 1);
         (p, log(p))
@@ -143,6 +146,7 @@ param_graph! {
 
     /// Let-bindings that shadow the parameter and each other, a name used
     /// twice (computed once), and `+`.
+    #[param_graph(vjp)]
     pub fn chain(x: &SVector<f64, 3>) -> (SVector<f64, 3>, SVector<f64, 3>) {
         let x = exp(x);
         let y = x + x;
@@ -151,6 +155,7 @@ param_graph! {
     }
 
     // A parameter that the graph does not read, and one it returns as is.
+    #[param_graph(vjp)]
     pub fn ignores_one(x: &SVector<f64, 2>, unused: f64, also_unused: &SMatrix<f64, 2, 2>) -> (SVector<f64, 2>, SVector<f64, 2>) {
         (x, exp(x))
     }
@@ -166,23 +171,28 @@ param_graph! {
 
 param_graph! {
     /// Scalars by value and by reference, with a scalar result.
+    #[param_graph(vjp)]
     pub fn scalars(s: f64, t: &f64) -> f64 {
         add(square(s), t)
     }
 
+    #[param_graph(vjp)]
     pub fn scalars_f32(s: f32, t: &f32) -> (f32, f32) {
         (hadamard(s, t), sigmoid(constant(0.0, shape = [])))
     }
 
+    #[param_graph(vjp)]
     pub fn vectors(v: SVector<f32, 3>, w: &SVector<f32, 3>) -> SVector<f32, 3> {
         hadamard(v, w) + w
     }
 
+    #[param_graph(vjp)]
     pub fn matrices(a: SMatrix<f32, 2, 3>, b: &SMatrix<f32, 3, 2>) -> SMatrix<f32, 2, 2> {
         matmul(a, b)
     }
 
     /// Arrays nested to rank 4: of scalars, and of matrices (by value).
+    #[param_graph(vjp)]
     pub fn rank4(
         s: &[[[[f64; 2]; 3]; 2]; 2],
         m: [[SMatrix<f64, 2, 3>; 2]; 2],
@@ -192,12 +202,14 @@ param_graph! {
     }
 
     // Arrays of vectors and of scalar arrays, mixed layouts in one zip.
+    #[param_graph(vjp)]
     pub fn arrays_f32(v: [SVector<f32, 3>; 2], a: &[[f32; 3]; 2]) -> ([[f32; 3]; 2], [SVector<f32, 3>; 2]) {
         let s = add(v, a);
         (s, s)
     }
 
     // Full paths through the renamed facade, in parameter and result types.
+    #[param_graph(vjp)]
     pub fn full_paths(x: &pg::nalgebra::SMatrix<f64, 2, 2>, v: pg::nalgebra::SMatrix<f64, 2, 1>, w: &pg::nalgebra::SVector<f64, 2>) -> (pg::nalgebra::SMatrix<f64, 2, 2>, pg::nalgebra::SVector<f64, 2>) {
         (outer_sum(x, v, axis = 1), exp(w))
     }
@@ -208,12 +220,14 @@ param_graph! {
 
 param_graph! {
     /// The README's factored weight.
+    #[param_graph(vjp)]
     pub fn kron_weight(a: &SMatrix<f64, 2, 3>, b: &SMatrix<f64, 4, 2>) -> Kron<f64, 2, 3, 4, 2> {
         kron(softmax(a), b)
     }
 
     // The full path, a row-major factor (staged to column-major), and the
     // dense product next to the factored one.
+    #[param_graph(vjp)]
     pub fn kron_both(a: [[f32; 2]; 2], b: &SMatrix<f32, 3, 1>) -> (pg::runtime::Kron<f32, 2, 2, 3, 1>, SMatrix<f32, 6, 2>) {
         let k = kron(a, b);
         (k, k)
@@ -225,29 +239,34 @@ param_graph! {
 
 param_graph! {
     /// `log_sigmoid`, `log_sum_exp` and `log_exp`.
+    #[param_graph(vjp)]
     pub fn fused_maps(x: &SVector<f64, 4>) -> (SVector<f64, 4>, f64, SVector<f64, 4>) {
         (log(sigmoid(x)), log(reduce_sum(exp(x))), log(exp(x)))
     }
 
     /// `sum_outer`, both forms: reduced on the outer axis and on another.
+    #[param_graph(vjp)]
     pub fn fused_outer(a: &SMatrix<f64, 2, 3>, b: &SMatrix<f64, 2, 2>) -> (SVector<f64, 2>, SVector<f64, 6>) {
         let o = outer_product(a, b, axis = 1);
         (reduce_sum(o, axis = 1), reduce_sum(o, axis = 0))
     }
 
     // `kron_matmul`.
+    #[param_graph(vjp)]
     pub fn fused_kron_matmul(a: &SMatrix<f64, 2, 2>, b: &SMatrix<f64, 2, 3>, x: &SMatrix<f64, 6, 2>) -> SMatrix<f64, 4, 2> {
         matmul(kron(a, b), x)
     }
 
     /// Buffers beyond the stack budget: a workspace type, a per-thread
     /// workspace in `_into`, and a fused loop over strips.
+    #[param_graph(vjp)]
     pub fn with_workspace(x: &SMatrix<f64, 128, 128>, y: &SMatrix<f64, 128, 128>) -> SMatrix<f64, 128, 128> {
         let a = softmax(x, axis = 1);
         add(exp(hadamard(a, sigmoid(y))), square(a))
     }
 
     // The same, private and undocumented.
+    #[param_graph(vjp)]
     fn private_workspace(x: &SMatrix<f32, 128, 128>) -> SMatrix<f32, 128, 128> {
         let a = softmax(x, axis = 0);
         hadamard(a, exp(a))
@@ -257,8 +276,16 @@ param_graph! {
 param_graph! {
     /// Leaves named like the generated fns' own parameters (`workspace`,
     /// `out`): hygiene keeps them apart.
+    #[param_graph(vjp)]
     pub fn named_like_generated(workspace: &SVector<f64, 2>, out: &SVector<f64, 2>) -> SVector<f64, 2> {
         add(workspace, hadamard(out, out))
+    }
+
+    /// Leaves named like the generated VJP fns' own parameters
+    /// (`cotangent`, `grads`, `workspace`).
+    #[param_graph(vjp)]
+    pub fn named_like_vjp(cotangent: &SVector<f64, 2>, grads: SVector<f64, 2>, workspace: &f64) -> (SVector<f64, 2>, f64) {
+        (hadamard(cotangent, grads), square(workspace))
     }
 }
 
@@ -279,6 +306,7 @@ pub mod every_op {
 
     param_graph! {
         /// The elementwise maps.
+        #[param_graph(vjp)]
         pub fn maps(x: &SVector<f64, 3>) -> (SVector<f64, 3>, SVector<f64, 3>, SVector<f64, 3>, SVector<f64, 3>, SVector<f64, 3>) {
             let e = exp(x);
             let l = log(e);
@@ -287,60 +315,73 @@ pub mod every_op {
             (c, sigmoid(x), softplus(x), scaled_sigmoid(x, vmin = 1.0, vmax = 3.0), exp(x))
         }
 
+        #[param_graph(vjp)]
         pub fn clamps(x: &SVector<f64, 3>) -> (SVector<f64, 3>, SVector<f64, 3>, SVector<f64, 3>) {
             (clamp(x, min = 0.0), clamp(x, max = 0.5), clamp(x, min = -0.5, max = 0.5))
         }
 
         /// The reductions.
+        #[param_graph(vjp)]
         pub fn reductions(m: &SMatrix<f64, 2, 3>) -> (SVector<f64, 2>, SVector<f64, 3>, SVector<f64, 2>) {
             (reduce_sum(m, axis = 1), reduce_prod(m, axis = 0), reduce_lse(m))
         }
 
+        #[param_graph(vjp)]
         pub fn normalizers(m: &SMatrix<f64, 2, 3>) -> (SMatrix<f64, 2, 3>, SMatrix<f64, 2, 3>) {
             (softmax(m, axis = 1), log_softmax(m, axis = 0))
         }
 
         /// `index`, `flatten` (copying and aliasing), `constant`.
+        #[param_graph(vjp)]
         pub fn selections(m: &SMatrix<f64, 2, 3>, r: &[[f64; 3]; 2]) -> (SMatrix<f64, 2, 4>, SVector<f64, 6>, SMatrix<f64, 2, 3>, SVector<f64, 6>, SMatrix<f64, 1, 3>) {
             (index(m, [2, 0, 0, 1], axis = 1), flatten(m), add(m, constant(0.5, shape = [2, 3])), flatten(r), index(r, [1], axis = 0))
         }
 
+        #[param_graph(vjp)]
         pub fn products(a: &SMatrix<f64, 2, 3>, b: &SMatrix<f64, 3, 2>) -> (SMatrix<f64, 2, 3>, SMatrix<f64, 6, 6>, SMatrix<f64, 2, 2>) {
             (add(hadamard(a, a), a), kron(a, b), matmul(a, b))
         }
 
         /// `outer_product` and `outer_sum`.
+        #[param_graph(vjp)]
         pub fn outers(a: &SMatrix<f64, 2, 3>, b: &SMatrix<f64, 2, 2>) -> (SMatrix<f64, 2, 6>, SMatrix<f64, 2, 6>) {
             (outer_product(a, b, axis = 1), outer_sum(a, b))
         }
     }
 
     param_graph! {
+        #[param_graph(vjp)]
         pub fn maps_f32(x: &SVector<f32, 3>) -> (SVector<f32, 3>, SVector<f32, 3>, SVector<f32, 3>, SVector<f32, 3>) {
             let s = square(log(exp(x)));
             (conjugate(s), sigmoid(x), softplus(x), scaled_sigmoid(x, vmin = 0.0, vmax = 2.0))
         }
 
+        #[param_graph(vjp)]
         pub fn clamps_f32(x: SVector<f32, 3>) -> SVector<f32, 3> {
             clamp(x, min = -0.5, max = 0.5)
         }
 
+        #[param_graph(vjp)]
         pub fn reductions_f32(m: &SMatrix<f32, 2, 3>) -> (SVector<f32, 2>, SVector<f32, 3>, SVector<f32, 2>) {
             (reduce_sum(m, axis = -1), reduce_prod(m, axis = 0), reduce_lse(m, axis = 1))
         }
 
+        #[param_graph(vjp)]
         pub fn normalizers_f32(m: &SMatrix<f32, 2, 3>) -> (SMatrix<f32, 2, 3>, SMatrix<f32, 2, 3>) {
             (softmax(m), log_softmax(m, axis = -2))
         }
 
+        #[param_graph(vjp)]
         pub fn selections_f32(m: SMatrix<f32, 2, 3>) -> (SMatrix<f32, 1, 3>, SVector<f32, 6>, SMatrix<f32, 2, 3>) {
             (index(m, [1], axis = 0), flatten(m, start = 0, end = 1), m + constant(1.0, shape = [2, 3]))
         }
 
+        #[param_graph(vjp)]
         pub fn products_f32(a: &SMatrix<f32, 2, 2>, b: &SMatrix<f32, 2, 2>) -> (SMatrix<f32, 2, 2>, SMatrix<f32, 4, 4>, SMatrix<f32, 2, 2>) {
             (hadamard(a, b), kron(a, b), matmul(a, b))
         }
 
+        #[param_graph(vjp)]
         pub fn outers_f32(a: &SVector<f32, 2>, b: &SVector<f32, 3>) -> (SVector<f32, 6>, SVector<f32, 6>) {
             (outer_product(a, b), outer_sum(a, b, axis = -1))
         }
@@ -355,6 +396,7 @@ mod private {
     use pg::param_graph;
 
     param_graph! {
+        #[param_graph(vjp)]
         fn normalize(x: &SVector<f64, 4>) -> SVector<f64, 4> {
             softmax(x)
         }
@@ -397,6 +439,7 @@ pub mod helper_names {
     param_graph! {
         /// Parameters named like ops; `let` names shadowing parameters and
         /// spelled like ops.
+        #[param_graph(vjp)]
         pub fn op_names(exp: &SVector<f64, 3>, log: SVector<f64, 3>, softmax: &f64) -> (SVector<f64, 3>, f64) {
             let sigmoid = exp(exp);
             let exp = log(log);
@@ -407,6 +450,7 @@ pub mod helper_names {
         // Parameters named exactly like the buffers, loop variables and
         // scratch the generated body declares (mixed-site hygiene keeps
         // them apart).
+        #[param_graph(vjp)]
         pub fn generated_names(
             __pg_v0: &SMatrix<f64, 2, 2>,
             __pg_v1: SMatrix<f64, 2, 2>,
@@ -418,6 +462,7 @@ pub mod helper_names {
         }
 
         // Parameters named like crates, modules and primitive types.
+        #[param_graph(vjp)]
         pub fn path_names(f64: &SVector<f64, 2>, core: &SVector<f64, 2>, pg: SVector<f64, 2>, nalgebra: &SVector<f64, 2>) -> SVector<f64, 2> {
             let std = f64 + core;
             let param_graph = hadamard(pg, nalgebra);
@@ -469,10 +514,12 @@ pub mod shadowed_paths {
 
     param_graph! {
         /// Exercises leaves, maps, reductions, softmax and results.
+        #[param_graph(vjp)]
         pub fn through_decoys(x: &SMatrix<f64, 2, 3>, v: [SVector<f64, 3>; 2]) -> (SMatrix<f64, 2, 3>, SVector<f64, 2>, [SVector<f64, 3>; 2]) {
             (softmax(x), reduce_lse(x, axis = 1), sigmoid(v))
         }
 
+        #[param_graph(vjp)]
         pub fn through_decoys_f32(x: &[[f32; 2]; 2]) -> (SMatrix<f32, 2, 2>, f32) {
             (log_softmax(x, axis = 0), reduce_sum(flatten(x)))
         }
@@ -501,15 +548,18 @@ pub mod shadowed_floats {
 
     param_graph! {
         /// Scalars spelled with their full path.
+        #[param_graph(vjp)]
         pub fn scalars(x: ::core::primitive::f64, y: &::core::primitive::f64) -> (::core::primitive::f64, ::core::primitive::f64) {
             (sigmoid(x) + y, clamp(constant(3.0, shape = []), max = 2.0))
         }
 
         /// Arrays of scalars: softmax (which starts from `-inf`), lse, flatten.
+        #[param_graph(vjp)]
         pub fn arrays(m: &[[::core::primitive::f64; 3]; 2]) -> ([[::core::primitive::f64; 3]; 2], [::core::primitive::f64; 2], [::core::primitive::f64; 6]) {
             (softmax(m), reduce_lse(m, axis = 1), flatten(log_softmax(m, axis = 0)))
         }
 
+        #[param_graph(vjp)]
         pub fn arrays_f32(v: [::core::primitive::f32; 3]) -> [::core::primitive::f32; 3] {
             softplus(v)
         }
@@ -526,11 +576,13 @@ pub mod no_prelude {
 
     param_graph! {
         /// Most kernels, with no prelude in scope.
+        #[param_graph(vjp)]
         pub fn kernels(a: &SMatrix<f64, 2, 3>, b: SMatrix<f64, 3, 2>, r: &[[f64; 3]; 2]) -> (SMatrix<f64, 2, 2>, SMatrix<f64, 2, 3>, SVector<f64, 3>, SMatrix<f64, 2, 9>, [[f64; 3]; 2]) {
             let s = softmax(a, axis = 0);
             (matmul(s, b), log_softmax(a), reduce_lse(r, axis = 0), outer_product(a, a), add(r, a))
         }
 
+        #[param_graph(vjp)]
         pub fn factored(a: &SMatrix<f32, 2, 2>, b: &SMatrix<f32, 1, 2>) -> Kron<f32, 2, 2, 1, 2> {
             kron(exp(a), b)
         }
@@ -555,6 +607,7 @@ pub mod shadowed_integers {
 
     param_graph! {
         /// Loops over every axis and a layout change.
+        #[param_graph(vjp)]
         pub fn loops(m: &SMatrix<f64, 2, 3>, r: &[[f64; 3]; 2]) -> ([[f64; 3]; 2], SVector<f64, 3>, SVector<f64, 6>) {
             (m + r, reduce_prod(m, axis = 0), flatten(m))
         }
@@ -608,6 +661,7 @@ pub mod generated_local_names {
 
     param_graph! {
         /// Flat loops, nested loops and scratch buffers.
+        #[param_graph(vjp)]
         pub fn busy(x: &SVector<f64, 3>, m: &SMatrix<f64, 2, 3>) -> (SVector<f64, 3>, SVector<f64, 2>, SMatrix<f64, 2, 3>) {
             (exp(x), reduce_lse(m), softmax(m, axis = 0))
         }
@@ -623,6 +677,7 @@ pub mod many_params {
 
     param_graph! {
         /// Six parameters: under clippy's `too_many_arguments` limit (7).
+        #[param_graph(vjp)]
         pub fn six(a: &SVector<f64, 2>, b: &SVector<f64, 2>, c: SVector<f64, 2>, d: &SVector<f64, 2>, e: f64, f: &f64) -> (SVector<f64, 2>, f64) {
             (a + b + c + d, hadamard(e, f))
         }
@@ -630,6 +685,7 @@ pub mod many_params {
         /// Eight parameters: the user's own signature is over clippy's
         /// limit, and the user's `allow` must reach the generated items.
         #[allow(clippy::too_many_arguments)]
+        #[param_graph(vjp)]
         pub fn eight(
             a: &SVector<f64, 2>,
             b: &SVector<f64, 2>,
