@@ -175,16 +175,14 @@ pub fn emit(
             kernels::contract(ctx, out, &scratch("t"), c, &so, &args)
         }
         Op::ProdVjp { axis } => {
-            let (y, g) = (&bufs[node.args[1]], &bufs[node.args[2]]);
-            kernels::prod_vjp(ctx, out, &input(0), y, g, axis.get())
+            kernels::prod_vjp(ctx, out, &input(0), &input(1), &input(2), axis.get())
         }
         Op::LseVjp { axis } => {
-            let (y, g) = (&bufs[node.args[1]], &bufs[node.args[2]]);
-            kernels::lse_vjp(ctx, out, &input(0), y, g, axis.get())
+            kernels::lse_vjp(ctx, out, &input(0), &input(1), &input(2), axis.get())
         }
         Op::SoftmaxVjp { axis, log } => {
-            let g = &bufs[node.args[1]];
-            kernels::softmax_vjp(ctx, out, &scratch("s"), &input(0), g, axis.get(), *log)
+            let s = scratch("s");
+            kernels::softmax_vjp(ctx, out, &s, &input(0), &input(1), axis.get(), *log)
         }
         Op::IndexVjp {
             axis,

@@ -113,6 +113,20 @@ pub fn optimized_graph(mut graph: Graph) -> Graph {
     graph
 }
 
+/// The VJP graph of `graph` with respect to every leaf (or the leaves of
+/// its `vjp(…)` option), as `#[param_graph(vjp)]` builds it: its
+/// parameters are `graph`'s, then one cotangent per result; its results
+/// are the leaves' cotangents. Panics on an internal error.
+pub fn vjp(graph: &Graph) -> Graph {
+    let mut g = crate::autodiff::vjp_graph(graph, &quote::quote!(::param_graph))
+        .unwrap_or_else(|bug| panic!("internal error: {bug}"));
+    crate::passes::cse(&mut g);
+    if let Err(bug) = crate::passes::validate(&g) {
+        panic!("internal error: {bug}");
+    }
+    g
+}
+
 /// The ops of a graph, in order.
 pub fn ops(g: &Graph) -> Vec<&'static str> {
     g.nodes.iter().map(|n| n.op.name()).collect()

@@ -3,7 +3,6 @@
 //! contractions, and the row kernels of `reduce_prod`, `reduce_lse`, the
 //! softmaxes, `index`, the Gaussian products and polynomial derivatives.
 
-use super::rows::over_rows;
 use super::{len, Ctx, Input};
 use crate::codegen::loops::Space;
 use crate::graph::{Contraction, DType, GaussianPart, MapOp};
@@ -256,26 +255,44 @@ fn one_to_one_output(c: &Contraction) -> Option<Vec<bool>> {
     Some(used)
 }
 
+/// The strides of `r`, a tensor of `x`'s shape without `axis` in its own
+/// layout, along every axis of `x` (0 along `axis`): a row statistic or
+/// its cotangent read while walking `x`.
+fn reduced_strides(r: &Input, axis: usize) -> Vec<usize> {
+    let mut s = r.strides();
+    s.insert(axis, 0);
+    s
+}
+
 /// The backward of `reduce_prod` along `axis` from `(x, y, g)`, torch's
 /// `prod_backward`: `g · (y / x)` when no element of `x` is zero, else
-/// `g · (prefix · suffix)`, the exclusive products of each row.
+/// `g · (prefix · suffix)`, the exclusive products of each row. Row by row
+/// (the output in `x`'s layout; `y` and `g` in theirs).
 pub fn prod_vjp(
     ctx: &Ctx,
     out: &Ident,
     x: &Input,
-    y: &Ident,
-    g: &Ident,
+    y: &Input,
+    g: &Input,
     axis: usize,
 ) -> TokenStream {
-    let (space, row, step) = row_space(x, axis);
-    let xo = space.offset(&x.strides());
+    let sx = x.strides();
+    let mut rows_shape = x.shape.to_vec();
+    rows_shape[axis] = 1;
+    let space = Space::ordered_by(rows_shape, &sx);
+    let xo = space.offset(&sx);
+    let (yr, gr) = (
+        space.at(y.buf, &reduced_strides(y, axis)),
+        space.at(g.buf, &reduced_strides(g, axis)),
+    );
+    let step = Literal::usize_unsuffixed(sx[axis]);
     let (xb, n) = (x.buf, Literal::usize_unsuffixed(x.shape[axis]));
     let elem = ctx.elem();
     let [i, acc, zero, at] = ["i", "acc", "zero", "at"].map(|s| Ident::new(s, Span::mixed_site()));
     let divided = space.loops(quote! {
         for #i in 0..#n {
             let #at = #xo + #i * #step;
-            #out[#at] = #g[#row] * (#y[#row] / #xb[#at]);
+            #out[#at] = #gr * (#yr / #xb[#at]);
         }
     });
     let exclusive = space.loops(quote! {
@@ -288,7 +305,7 @@ pub fn prod_vjp(
         let mut #acc: #elem = 1.0;
         for #i in (0..#n).rev() {
             let #at = #xo + #i * #step;
-            #out[#at] = #g[#row] * (#out[#at] * #acc);
+            #out[#at] = #gr * (#out[#at] * #acc);
             #acc *= #xb[#at];
         }
     });
@@ -301,118 +318,113 @@ pub fn prod_vjp(
 }
 
 /// The backward of `reduce_lse` along `axis` from `(x, y, g)`:
-/// `g · exp(x − y)`, 0 in a row whose `y` is `−inf`.
+/// `g · exp(x − y)`, 0 in a row whose `y` is `−inf`; one pass over `x` in
+/// its storage order.
 pub fn lse_vjp(
     ctx: &Ctx,
     out: &Ident,
     x: &Input,
-    y: &Ident,
-    g: &Ident,
+    y: &Input,
+    g: &Input,
     axis: usize,
 ) -> TokenStream {
+    let sx = x.strides();
+    let space = Space::ordered_by(x.shape.to_vec(), &sx);
+    let o = space.offset(&sx);
+    let (yr, gr) = (
+        space.at(y.buf, &reduced_strides(y, axis)),
+        space.at(g.buf, &reduced_strides(g, axis)),
+    );
     let xb = x.buf;
+    let value = vjp_call(ctx, "lse_vjp", quote! { #xb[#o], #yr, #gr });
     let decl = ctx.decl_overwritten(out, len(x.shape));
-    let pass = over_rows(x, axis, |r, o| {
-        let value = vjp_call(ctx, "lse_vjp", quote! { #xb[#o], #y[#r], #g[#r] });
-        quote! { #out[#o] = #value; }
-    });
+    let pass = space.loops(quote! { #out[#o] = #value; });
     quote! { #decl #pass }
 }
 
 /// The backward of softmax (`y ⊙ (g − Σ g ⊙ y)`, torch's
 /// `_softmax_backward_data`) or log-softmax (`g − exp(y) · Σ g`) along
-/// `axis`, from `(y, g)`. `f64`: two passes over `y` in storage order, the
-/// row sums in the scratch buffer `s`; `f32`: row by row, each sum in an
-/// `f64` register.
+/// `axis`, from `(y, g)` (the output in `y`'s layout, `g` read in its own).
+/// `f64`: two passes over `y` in storage order, the row sums in the scratch
+/// buffer `s` (log-softmax's `exp(y)` by the vectorized kernel); `f32`: row
+/// by row, each sum in an `f64` register.
 pub fn softmax_vjp(
     ctx: &Ctx,
     out: &Ident,
     s: &Ident,
     y: &Input,
-    g: &Ident,
+    g: &Input,
     axis: usize,
     log: bool,
 ) -> TokenStream {
-    let yb = y.buf;
+    let (yb, gb) = (y.buf, g.buf);
     let elem = ctx.elem();
-    let term = |o: &TokenStream| {
-        if log {
-            quote! { #g[#o] }
-        } else {
-            quote! { #g[#o] * #yb[#o] }
-        }
-    };
-    let value = |o: &TokenStream, sum: &TokenStream| {
-        if log {
-            let e = ctx.real("exp", quote! { #yb[#o] });
-            quote! { #g[#o] - #e * #sum }
-        } else {
-            quote! { #yb[#o] * (#g[#o] - #sum) }
-        }
-    };
+    let sy = y.strides();
+    let sg = g.strides();
     let decl = ctx.decl_overwritten(out, len(y.shape));
     if ctx.dtype == DType::F32 {
-        let (space, _, step) = row_space(y, axis);
-        let [i, acc, at, sum] =
-            ["i", "acc", "at", "sum"].map(|n| Ident::new(n, Span::mixed_site()));
+        let mut rows_shape = y.shape.to_vec();
+        rows_shape[axis] = 1;
+        let space = Space::ordered_by(rows_shape, &sy);
+        let [i, acc, at, ag, sum] =
+            ["i", "acc", "at", "ag", "sum"].map(|n| Ident::new(n, Span::mixed_site()));
         let n = Literal::usize_unsuffixed(y.shape[axis]);
-        let base = space.offset(&y.strides());
-        let at_tokens = quote!(#at);
-        let t = term(&at_tokens);
-        let v = value(&at_tokens, &quote!(#sum));
+        let (ys, gs) = (
+            Literal::usize_unsuffixed(sy[axis]),
+            Literal::usize_unsuffixed(sg[axis]),
+        );
+        let (yo, go) = (space.offset(&sy), space.offset(&sg));
+        let term = if log {
+            quote! { #gb[#ag] }
+        } else {
+            quote! { #gb[#ag] * #yb[#at] }
+        };
+        let value = if log {
+            let e = ctx.real("exp", quote! { #yb[#at] });
+            quote! { #gb[#ag] - #e * #sum }
+        } else {
+            quote! { #yb[#at] * (#gb[#ag] - #sum) }
+        };
         let body = space.loops(quote! {
             let mut #acc: ::core::primitive::f64 = 0.0;
             for #i in 0..#n {
-                let #at = #base + #i * #step;
-                #acc += (#t) as ::core::primitive::f64;
+                let (#at, #ag) = (#yo + #i * #ys, #go + #i * #gs);
+                #acc += (#term) as ::core::primitive::f64;
             }
             let #sum = #acc as #elem;
             for #i in 0..#n {
-                let #at = #base + #i * #step;
-                #out[#at] = #v;
+                let (#at, #ag) = (#yo + #i * #ys, #go + #i * #gs);
+                #out[#at] = #value;
             }
         });
         return quote! { #decl #body };
     }
+    let space = Space::ordered_by(y.shape.to_vec(), &sy);
+    let mut reduced = y.shape.to_vec();
+    reduced.remove(axis);
+    let mut sr = y.layout.without(axis).strides(&reduced);
+    sr.insert(axis, 0);
+    let (r, o, og) = (space.offset(&sr), space.offset(&sy), space.offset(&sg));
     let rows = len(y.shape) / y.shape[axis];
     let decl_s = ctx.decl(s, rows, 0.0);
-    let sum = over_rows(y, axis, |r, o| {
-        let t = term(&o);
-        quote! { #s[#r] += #t; }
-    });
-    if log {
+    let term = if log {
+        quote! { #gb[#og] }
+    } else {
+        quote! { #gb[#og] * #yb[#o] }
+    };
+    let sum = space.loops(quote! { #s[#r] += #term; });
+    let write = if log {
         // `exp(y)` by the vectorized kernel, then one pass.
-        let (krate, elem) = (ctx.krate, ctx.elem());
-        let write = over_rows(y, axis, |r, o| {
-            quote! { #out[#o] = #g[#o] - #out[#o] * #s[#r]; }
-        });
-        return quote! {
-            #decl_s #sum #decl
+        let krate = ctx.krate;
+        let pass = space.loops(quote! { #out[#o] = #gb[#og] - #out[#o] * #s[#r]; });
+        quote! {
             <#elem as #krate::runtime::Real>::exp_into(&#yb[..], &mut #out[..]);
-            #write
-        };
-    }
-    let write = over_rows(y, axis, |r, o| {
-        let v = value(&o, &quote! { #s[#r] });
-        quote! { #out[#o] = #v; }
-    });
+            #pass
+        }
+    } else {
+        space.loops(quote! { #out[#o] = #yb[#o] * (#gb[#og] - #s[#r]); })
+    };
     quote! { #decl_s #sum #decl #write }
-}
-
-/// The rows of `x` along `axis`: a space over every other axis (in storage
-/// order), the offset of each row in a buffer of `x`'s shape without
-/// `axis`, and the stride along `axis`.
-fn row_space(x: &Input, axis: usize) -> (Space, TokenStream, Literal) {
-    let sx = x.strides();
-    let mut rows_shape = x.shape.to_vec();
-    rows_shape[axis] = 1;
-    let mut reduced = x.shape.to_vec();
-    reduced.remove(axis);
-    let mut sr = x.layout.without(axis).strides(&reduced);
-    sr.insert(axis, 0);
-    let space = Space::ordered_by(rows_shape, &sx);
-    let row = space.offset(&sr);
-    (space, row, Literal::usize_unsuffixed(sx[axis]))
 }
 
 /// The backward of `index` along `axis` from `g`: zeros of the forward
