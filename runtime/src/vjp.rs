@@ -12,9 +12,9 @@
 ///
 /// // d sigmoid = y (1 - y): at x = 0, y = 1/2.
 /// assert_eq!(<f64 as Vjp>::sigmoid_vjp(0.5, 1.0), 0.25);
-/// // clamp passes the gradient at its bounds, inclusive.
-/// assert_eq!(<f64 as Vjp>::clamp_vjp(1.0, 3.0, 0.0, 1.0), 3.0);
-/// assert_eq!(<f64 as Vjp>::clamp_vjp(1.5, 3.0, 0.0, 1.0), 0.0);
+/// // clamp passes the gradient strictly inside its bounds only.
+/// assert_eq!(<f64 as Vjp>::clamp_vjp(0.5, 3.0, 0.0, 1.0), 3.0);
+/// assert_eq!(<f64 as Vjp>::clamp_vjp(1.0, 3.0, 0.0, 1.0), 0.0);
 /// ```
 pub trait Vjp: Copy {
     /// `exp`: `g · y`.
@@ -34,8 +34,11 @@ pub trait Vjp: Copy {
     /// `vmin + (vmax − vmin) · sigmoid(x)`: `(g · (vmax − vmin)) · (1 − s) · s`
     /// with `s = sigmoid(x)`, the order autograd multiplies in.
     fn scaled_sigmoid_vjp(x: Self, g: Self, vmin: Self, vmax: Self) -> Self;
-    /// `clamp(x, lo, hi)`: `g` where `lo ≤ x ≤ hi` (inclusive, as torch's
-    /// `clamp_backward`), else 0; 0 at a NaN `x`. An absent bound is `∓inf`.
+    /// `clamp(x, lo, hi)`: `g` strictly inside the bounds (`lo < x < hi`),
+    /// else 0 — at a bound too, and at a NaN `x` — as torch ≥ 2.15's
+    /// `clamp_backward` (the convention of the golden gradients; older torch
+    /// passed `g` at the bounds). An absent bound is passed as `∓inf` and
+    /// checks nothing.
     fn clamp_vjp(x: Self, g: Self, lo: Self, hi: Self) -> Self;
     /// `reduce_lse`: `g · exp(x − y)` with `y` the row's log-sum-exp; 0 for
     /// a row that is all `−inf` (torch gives NaN there: the one deliberate
@@ -82,7 +85,10 @@ macro_rules! vjp_impl {
             }
             #[inline(always)]
             fn clamp_vjp(x: Self, g: Self, lo: Self, hi: Self) -> Self {
-                if x >= lo && x <= hi { g } else { 0.0 }
+                let above = x > lo || lo == <$t>::NEG_INFINITY;
+                let below = x < hi || hi == <$t>::INFINITY;
+                // NaN: both comparisons fail, and a clamp has a bound.
+                if above && below && !x.is_nan() { g } else { 0.0 }
             }
             #[inline]
             fn lse_vjp(x: Self, y: Self, g: Self) -> Self {
@@ -133,10 +139,14 @@ mod tests {
 
     #[test]
     fn torch_conventions_at_the_edges() {
-        // clamp: inclusive bounds, NaN gets no gradient.
-        assert_eq!(f64::clamp_vjp(-0.5, 2.0, -0.5, 0.5), 2.0);
-        assert_eq!(f64::clamp_vjp(0.5, 2.0, -0.5, 0.5), 2.0);
+        // clamp (torch 2.15): 0 at the bounds and at NaN; an absent bound
+        // lets even an infinite x through.
+        assert_eq!(f64::clamp_vjp(-0.5, 2.0, -0.5, 0.5), 0.0);
+        assert_eq!(f64::clamp_vjp(0.5, 2.0, -0.5, 0.5), 0.0);
+        assert_eq!(f64::clamp_vjp(0.1, 2.0, -0.5, 0.5), 2.0);
         assert_eq!(f64::clamp_vjp(f64::NAN, 2.0, -0.5, 0.5), 0.0);
+        assert_eq!(f64::clamp_vjp(f64::NAN, 2.0, f64::NEG_INFINITY, 0.5), 0.0);
+        assert_eq!(f64::clamp_vjp(f64::NEG_INFINITY, 2.0, f64::NEG_INFINITY, 0.5), 2.0);
         // softplus: slope 1 above the threshold, the sigmoid below.
         assert_eq!(f64::softplus_vjp(20.5, 2.0), 2.0);
         assert_eq!(f64::softplus_vjp(f64::NEG_INFINITY, 2.0), 0.0);

@@ -3,8 +3,9 @@
 //! `y`, [`vjp`] builds the nodes computing `x̄ₖ = ḡ · ∂y/∂xₖ` (summed over
 //! `y`'s elements), or says there is none.
 //!
-//! The conventions are torch autograd's (`tools/autograd/derivatives.yaml`):
-//! `clamp` passes `ḡ` where `min ≤ x ≤ max` inclusive; `softplus` has slope
+//! The conventions are torch autograd's (`tools/autograd/derivatives.yaml`,
+//! torch 2.15, which produced the golden gradients): `clamp` passes `ḡ`
+//! strictly inside its bounds (0 at a bound, as torch ≥ 2.15); `softplus` has slope
 //! 1 above its threshold 20; `reduce_prod`'s is the product of the others
 //! (prefix and suffix products, so one zero gives a gradient only at the
 //! zero and two give 0 everywhere, without division); repeated `index`

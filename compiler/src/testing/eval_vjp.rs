@@ -123,9 +123,10 @@ fn map_vjp(op: MapOp, v: f64, g: f64) -> f64 {
         MapOp::ScaledSigmoid { vmin, vmax } => g * (vmax.0 - vmin.0) * sigmoid(v) * sigmoid(-v),
         MapOp::LogSigmoid => g * sigmoid(-v),
         MapOp::Clamp { min, max } => {
-            let above = min.is_none_or(|m| v >= m.0);
-            let below = max.is_none_or(|m| v <= m.0);
-            if above && below {
+            // torch ≥ 2.15: strictly inside the bounds.
+            let above = min.is_none_or(|m| v > m.0);
+            let below = max.is_none_or(|m| v < m.0);
+            if above && below && !v.is_nan() {
                 g
             } else {
                 0.0
