@@ -52,29 +52,7 @@ fn generated_file_is_fresh() {
     let fixture = std::fs::read_to_string(&fixture_path)
         .unwrap_or_else(|e| panic!("reading {}: {e}", fixture_path.display()));
     let want = generate::generate(&fixture);
-
-    if std::env::var_os("UPDATE_GOLDEN").is_some_and(|v| v == "1") {
-        std::fs::write(&generated_path, &want)
-            .unwrap_or_else(|e| panic!("writing {}: {e}", generated_path.display()));
-        // The generator already emits rustfmt's layout; run rustfmt anyway if
-        // it is installed, in case a rustfmt version lays something out
-        // differently (the comparison below ignores layout).
-        let _ = std::process::Command::new("rustfmt")
-            .args(["--edition", "2021"])
-            .arg(&generated_path)
-            .status();
-        eprintln!("rewrote {}", generated_path.display());
-        return;
-    }
-
-    let have = std::fs::read_to_string(&generated_path)
-        .unwrap_or_else(|e| panic!("reading {}: {e}", generated_path.display()));
-    assert!(
-        generate::normalize(&have) == generate::normalize(&want),
-        "tests/golden/generated.rs is stale: it is not what tests/golden/generate.rs makes \
-         of tests/fixtures/cirkit_public.json. Regenerate it with\n  \
-         UPDATE_GOLDEN=1 cargo test --test golden generated_file_is_fresh"
-    );
+    generate::check_fresh(&generated_path, &want, "golden");
 }
 
 /// The generator's own pieces, checked on small inputs.

@@ -86,55 +86,67 @@ pub struct Tensor {
 /// Parses the fixture. Inputs keep the fixture's order, which is also the
 /// order of the generated parameters.
 pub fn parse_fixture(fixture_json: &str) -> (String, Vec<Case>) {
+    let (generated_by, cases) = fixture_cases(fixture_json);
+    (generated_by, cases.iter().map(parse_case).collect())
+}
+
+/// The fixture's `generated_by` and its `cases`, unparsed (for a generator
+/// that reads more fields of a case than [`parse_case`]).
+pub fn fixture_cases(fixture_json: &str) -> (String, Vec<Json>) {
     let root = json::parse(fixture_json);
     let generated_by = root
         .get("generated_by")
         .and_then(Json::as_str)
-        .unwrap_or("?");
+        .unwrap_or("?")
+        .to_string();
     let cases = root
         .get("cases")
         .and_then(Json::as_array)
         .expect("fixture has no `cases` array")
-        .iter()
-        .map(|c| {
-            let field = |key: &str| c.get(key).and_then(Json::as_str).map(String::from);
-            let name = field("name").expect("case without a name");
-            let inputs = c
-                .get("inputs")
-                .and_then(Json::as_object)
-                .unwrap_or_else(|| panic!("{name}: no `inputs` object"))
-                .iter()
-                .map(|(k, v)| (k.clone(), tensor(&name, k, v)))
-                .collect();
-            let output = c
-                .get("output")
-                .unwrap_or_else(|| panic!("{name}: no output"));
-            Case {
-                body: field("body").unwrap_or_else(|| panic!("{name}: no body")),
-                inputs,
-                output: tensor(&name, "output", output),
-                optimized_nodes: c
-                    .get("cirkit_optimized_nodes")
-                    .and_then(Json::as_array)
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(|n| n.as_str().map(String::from))
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-                optimized_output: c
-                    .get("cirkit_optimized_output")
-                    .and_then(Json::as_array)
-                    .map(|a| a.iter().map(number).collect()),
-                note: field("note"),
-                name,
-            }
-        })
-        .collect();
-    (generated_by.to_string(), cases)
+        .to_vec();
+    (generated_by, cases)
 }
 
-fn tensor(case: &str, what: &str, v: &Json) -> Tensor {
+/// One case's fields common to the fixtures: name, body, inputs, output and
+/// cirkit's optimization.
+pub fn parse_case(c: &Json) -> Case {
+    let field = |key: &str| c.get(key).and_then(Json::as_str).map(String::from);
+    let name = field("name").expect("case without a name");
+    let inputs = c
+        .get("inputs")
+        .and_then(Json::as_object)
+        .unwrap_or_else(|| panic!("{name}: no `inputs` object"))
+        .iter()
+        .map(|(k, v)| (k.clone(), tensor(&name, k, v)))
+        .collect();
+    let output = c
+        .get("output")
+        .unwrap_or_else(|| panic!("{name}: no output"));
+    Case {
+        body: field("body").unwrap_or_else(|| panic!("{name}: no body")),
+        inputs,
+        output: tensor(&name, "output", output),
+        optimized_nodes: c
+            .get("cirkit_optimized_nodes")
+            .and_then(Json::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|n| n.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        optimized_output: c
+            .get("cirkit_optimized_output")
+            .and_then(Json::as_array)
+            .map(|a| a.iter().map(number).collect()),
+        note: field("note"),
+        name,
+    }
+}
+
+/// A `{"shape": [...], "data": [...]}` tensor of case `case` (`what` names it
+/// in panic messages).
+pub fn tensor(case: &str, what: &str, v: &Json) -> Tensor {
     let array = |key: &str| {
         v.get(key)
             .and_then(Json::as_array)
@@ -448,7 +460,7 @@ const KEYWORDS: &[&str] = &[
     "use", "where", "while", "yield",
 ];
 
-fn is_identifier(s: &str) -> bool {
+pub fn is_identifier(s: &str) -> bool {
     let mut chars = s.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
@@ -517,7 +529,7 @@ pub fn literal(x: f64) -> String {
 /// Emits `prefix[items]suffix` at `indent` spaces the way rustfmt lays out an
 /// array literal: on one line if it fits, else one element per line (rustfmt
 /// packs several per line only when all are at most 10 characters wide).
-fn emit_array(out: &mut String, indent: usize, prefix: &str, items: &[String], suffix: &str) {
+pub fn emit_array(out: &mut String, indent: usize, prefix: &str, items: &[String], suffix: &str) {
     let pad = " ".repeat(indent);
     let one_line = format!("[{}]", items.join(", "));
     if one_line.len() <= MAX_WIDTH * 6 / 10
@@ -553,10 +565,11 @@ fn emit_array(out: &mut String, indent: usize, prefix: &str, items: &[String], s
     let _ = writeln!(out, "{pad}]{suffix}");
 }
 
-/// Emits the `param_graph!` function of a case. rustfmt does not format
-/// inside brace-delimited macro calls, so this is laid out by hand in the
-/// same style.
-fn emit_graph(out: &mut String, case: &Case, fn_name: &str, optimize: bool) {
+/// Emits the `param_graph!` function of a case at `indent` spaces, with
+/// `#[param_graph(options)]` unless `options` is empty. rustfmt does not
+/// format inside brace-delimited macro calls, so this is laid out by hand in
+/// the same style.
+pub fn emit_graph(out: &mut String, indent: usize, case: &Case, fn_name: &str, options: &str) {
     let params: Vec<String> = case
         .inputs
         .iter()
@@ -570,30 +583,31 @@ fn emit_graph(out: &mut String, case: &Case, fn_name: &str, optimize: bool) {
         })
         .collect();
     let ret = rust_type(&case.output.shape).unwrap();
-    out.push_str("param_graph! {\n");
-    if !optimize {
-        out.push_str("    #[param_graph(optimize = false)]\n");
+    let pad = " ".repeat(indent);
+    let _ = writeln!(out, "{pad}param_graph! {{");
+    if !options.is_empty() {
+        let _ = writeln!(out, "{pad}    #[param_graph({options})]");
     }
-    let one_line = format!("    fn {fn_name}({}) -> {ret} {{", params.join(", "));
+    let one_line = format!("{pad}    fn {fn_name}({}) -> {ret} {{", params.join(", "));
     if one_line.len() <= MAX_WIDTH {
         let _ = writeln!(out, "{one_line}");
     } else {
-        let _ = writeln!(out, "    fn {fn_name}(");
+        let _ = writeln!(out, "{pad}    fn {fn_name}(");
         for p in &params {
-            let _ = writeln!(out, "        {p},");
+            let _ = writeln!(out, "{pad}        {p},");
         }
-        let _ = writeln!(out, "    ) -> {ret} {{");
+        let _ = writeln!(out, "{pad}    ) -> {ret} {{");
     }
     for line in case.body.lines().map(str::trim).filter(|l| !l.is_empty()) {
-        let _ = writeln!(out, "        {line}");
+        let _ = writeln!(out, "{pad}        {line}");
     }
-    out.push_str("    }\n}\n");
+    let _ = writeln!(out, "{pad}    }}\n{pad}}}");
 }
 
 /// Emits `{prefix}{callee}(args){suffix}` at `indent` spaces as rustfmt lays
 /// out a call: arguments on one line if they take at most 60 characters and
 /// the line fits, else one per line.
-fn emit_call(out: &mut String, indent: usize, prefix: &str, callee: &str, args: &[String]) {
+pub fn emit_call(out: &mut String, indent: usize, prefix: &str, callee: &str, args: &[String]) {
     let pad = " ".repeat(indent);
     let joined = args.join(", ");
     let one_line = format!("{pad}{prefix}{callee}({joined});");
@@ -609,7 +623,7 @@ fn emit_call(out: &mut String, indent: usize, prefix: &str, callee: &str, args: 
 }
 
 /// Emits `let {name}: {ty} = {value};`, breaking after `=` if it is too long.
-fn emit_typed_let(out: &mut String, indent: usize, name: &str, ty: &str, value: &str) {
+pub fn emit_typed_let(out: &mut String, indent: usize, name: &str, ty: &str, value: &str) {
     let pad = " ".repeat(indent);
     let one_line = format!("{pad}let {name}: {ty} = {value};");
     if one_line.len() <= MAX_WIDTH {
@@ -664,13 +678,15 @@ fn emit_test(
     out.push_str("}\n");
 }
 
-/// Generates `tests/golden/generated.rs` from the fixture's JSON text.
-pub fn generate(fixture_json: &str) -> String {
-    let (generated_by, cases) = parse_fixture(fixture_json);
+/// The cases that get tests, each with its [`sanitize`]d name (distinct),
+/// and a line `name: reason` for each case that does not ([`skip_reason`]).
+pub fn select<'a>(
+    cases: impl IntoIterator<Item = &'a Case>,
+) -> (Vec<(&'a Case, String)>, Vec<String>) {
     let mut skipped = Vec::new();
     let mut kept = Vec::new();
     let mut seen = BTreeSet::new();
-    for case in &cases {
+    for case in cases {
         match skip_reason(case) {
             Some(reason) => skipped.push(format!("{}: {reason}", case.name)),
             None => {
@@ -683,6 +699,13 @@ pub fn generate(fixture_json: &str) -> String {
             }
         }
     }
+    (kept, skipped)
+}
+
+/// Generates `tests/golden/generated.rs` from the fixture's JSON text.
+pub fn generate(fixture_json: &str) -> String {
+    let (generated_by, cases) = parse_fixture(fixture_json);
+    let (kept, skipped) = select(&cases);
 
     let mut out = String::new();
     out.push_str(
@@ -711,42 +734,8 @@ pub fn generate(fixture_json: &str) -> String {
         rewritten,
         kept.len() - rewritten
     );
-    if !skipped.is_empty() {
-        let _ = writeln!(out, "//\n// Skipped:");
-        for s in &skipped {
-            let _ = writeln!(out, "// - {s}");
-        }
-    }
-    out.push('\n');
-    // Random data may come close to a named constant or carry 17 digits.
-    out.push_str("#![allow(clippy::approx_constant, clippy::excessive_precision)]\n\n");
-
-    let all_shapes = || {
-        kept.iter().flat_map(|(c, _)| {
-            c.inputs
-                .iter()
-                .map(|(_, t)| t.shape.len())
-                .chain([c.output.shape.len()])
-        })
-    };
-    let mut types = Vec::new();
-    if all_shapes().any(|r| r >= 2) {
-        types.push("SMatrix");
-    }
-    if all_shapes().any(|r| r == 1) {
-        types.push("SVector");
-    }
-    out.push_str("use crate::support::{assert_close, RowMajor};\n");
-    match types.as_slice() {
-        [] => {}
-        [one] => {
-            let _ = writeln!(out, "use param_graph::nalgebra::{one};");
-        }
-        _ => {
-            let _ = writeln!(out, "use param_graph::nalgebra::{{{}}};", types.join(", "));
-        }
-    }
-    out.push_str("use param_graph::param_graph;\n");
+    emit_skipped_and_allow(&mut out, &skipped);
+    emit_uses(&mut out, &kept, "assert_close, RowMajor");
 
     for (case, id) in &kept {
         let fn_name = format!("case_{id}");
@@ -757,7 +746,7 @@ pub fn generate(fixture_json: &str) -> String {
             let _ = writeln!(out, "// Note from the fixture: {note}.");
         }
         if !rewritten_by_cirkit(&case.name) {
-            emit_graph(&mut out, case, &fn_name, true);
+            emit_graph(&mut out, 0, case, &fn_name, "");
             out.push('\n');
             emit_test(
                 &mut out,
@@ -810,7 +799,7 @@ pub fn generate(fixture_json: &str) -> String {
                  // the optimized test also asserts the result is all finite.\n",
             );
         }
-        emit_graph(&mut out, case, &fn_name, true);
+        emit_graph(&mut out, 0, case, &fn_name, "");
         out.push('\n');
         emit_test(
             &mut out,
@@ -823,7 +812,7 @@ pub fn generate(fixture_json: &str) -> String {
         );
         out.push('\n');
         let plain = format!("{fn_name}_unoptimized");
-        emit_graph(&mut out, case, &plain, false);
+        emit_graph(&mut out, 0, case, &plain, "optimize = false");
         out.push('\n');
         emit_test(
             &mut out,
@@ -836,6 +825,81 @@ pub fn generate(fixture_json: &str) -> String {
         );
     }
     out
+}
+
+/// Emits the `use` lines of a generated file: `crate::support::{support}`,
+/// the nalgebra types the cases' shapes need, and `param_graph!`.
+pub fn emit_uses(out: &mut String, cases: &[(&Case, String)], support: &str) {
+    let all_shapes = || {
+        cases.iter().flat_map(|(c, _)| {
+            c.inputs
+                .iter()
+                .map(|(_, t)| t.shape.len())
+                .chain([c.output.shape.len()])
+        })
+    };
+    let mut types = Vec::new();
+    if all_shapes().any(|r| r >= 2) {
+        types.push("SMatrix");
+    }
+    if all_shapes().any(|r| r == 1) {
+        types.push("SVector");
+    }
+    if support.contains(',') {
+        let _ = writeln!(out, "use crate::support::{{{support}}};");
+    } else {
+        let _ = writeln!(out, "use crate::support::{support};");
+    }
+    match types.as_slice() {
+        [] => {}
+        [one] => {
+            let _ = writeln!(out, "use param_graph::nalgebra::{one};");
+        }
+        _ => {
+            let _ = writeln!(out, "use param_graph::nalgebra::{{{}}};", types.join(", "));
+        }
+    }
+    out.push_str("use param_graph::param_graph;\n");
+}
+
+/// Ends a generated file's header: the skipped cases (`name: reason`
+/// lines), then the file's lint allowances.
+pub fn emit_skipped_and_allow(out: &mut String, skipped: &[String]) {
+    if !skipped.is_empty() {
+        let _ = writeln!(out, "//\n// Skipped:");
+        for s in skipped {
+            let _ = writeln!(out, "// - {s}");
+        }
+    }
+    out.push('\n');
+    // Random data may come close to a named constant or carry 17 digits.
+    out.push_str("#![allow(clippy::approx_constant, clippy::excessive_precision)]\n\n");
+}
+
+/// The freshness check of a generated file. With `UPDATE_GOLDEN=1` in the
+/// environment, writes `want` to `path` and lays it out with rustfmt (when
+/// installed; the generators emit its layout, or close to it, and
+/// `cargo fmt --check` holds the checked-in file to it); otherwise asserts
+/// the file is `want` up to layout ([`normalize`]), naming the command
+/// that regenerates it.
+pub fn check_fresh(path: &std::path::Path, want: &str, test: &str) {
+    if std::env::var_os("UPDATE_GOLDEN").is_some_and(|v| v == "1") {
+        std::fs::write(path, want).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+        let _ = std::process::Command::new("rustfmt")
+            .args(["--edition", "2021"])
+            .arg(path)
+            .status();
+        eprintln!("rewrote {}", path.display());
+        return;
+    }
+    let have =
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    assert!(
+        normalize(&have) == normalize(want),
+        "{} is stale: it is not what its generator makes of the fixture. Regenerate it with\n  \
+         UPDATE_GOLDEN=1 cargo test --test {test} generated_file_is_fresh",
+        path.display()
+    );
 }
 
 /// The text with all whitespace and all trailing commas (before `)`, `]`,

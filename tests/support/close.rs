@@ -22,18 +22,40 @@ pub fn assert_close(name: &str, got: &[f64], want: &[f64], rel: f64) {
 /// of both signs computed in a different order).
 #[track_caller]
 pub fn assert_close_abs(name: &str, got: &[f64], want: &[f64], rel: f64, abs: f64) {
-    assert_eq!(
-        got.len(),
-        want.len(),
-        "{name}: got {} elements, want {}",
-        got.len(),
-        want.len()
-    );
+    if let Some(msg) = mismatches(name, got, want, rel, abs) {
+        panic!("{msg}");
+    }
+}
+
+/// [`assert_close_abs`] for several results at once: every `(name, got,
+/// want)` is compared, and the panic message lists the mismatches of all
+/// of them, not only of the first that differs.
+#[track_caller]
+pub fn assert_all_close(checks: &[(&str, &[f64], &[f64])], rel: f64, abs: f64) {
+    let msgs: Vec<String> = checks
+        .iter()
+        .filter_map(|(name, got, want)| mismatches(name, got, want, rel, abs))
+        .collect();
+    if !msgs.is_empty() {
+        panic!("{}", msgs.join(""));
+    }
+}
+
+/// The report of [`assert_close_abs`]: `None` when `got` matches `want`,
+/// else the mismatching indices (the first 20) with both values.
+pub fn mismatches(name: &str, got: &[f64], want: &[f64], rel: f64, abs: f64) -> Option<String> {
+    if got.len() != want.len() {
+        return Some(format!(
+            "{name}: got {} elements, want {}\n",
+            got.len(),
+            want.len()
+        ));
+    }
     let bad: Vec<usize> = (0..want.len())
         .filter(|&i| !is_close(got[i], want[i], rel, abs))
         .collect();
     if bad.is_empty() {
-        return;
+        return None;
     }
     let mut msg = format!(
         "{name}: {} of {} elements differ (rel {rel:e}, abs {abs:e}):\n",
@@ -50,7 +72,7 @@ pub fn assert_close_abs(name: &str, got: &[f64], want: &[f64], rel: f64, abs: f6
     if bad.len() > 20 {
         msg.push_str(&format!("  ... and {} more\n", bad.len() - 20));
     }
-    panic!("{msg}");
+    Some(msg)
 }
 
 /// The element test of [`assert_close_abs`].

@@ -24,7 +24,7 @@ pub mod ir;
 pub mod reference;
 pub mod row_major;
 
-pub use close::{assert_close, assert_close_abs, parse_number, parse_numbers};
+pub use close::{assert_all_close, assert_close, assert_close_abs, parse_number, parse_numbers};
 pub use fill::FillRowMajor;
 pub use reference::T;
 pub use row_major::RowMajor;
