@@ -82,3 +82,134 @@ fn w4_graphs_allocate_nothing() {
         w4!(24, 576, w4_24_into);
     });
 }
+
+/// Every benchmarked VJP allocates nothing in steady state: `name_vjp_with`
+/// with a workspace made beforehand allocates nothing at all, and
+/// `name_vjp_into` nothing from its second call on a thread (the first
+/// makes the thread's workspace when the VJP needs one).
+#[test]
+fn vjps_allocate_nothing() {
+    on_big_stack(|| {
+        macro_rules! check {
+            ($with:ident, $into:ident, $ws:ident, ($($arg:expr),*), $grads:expr) => {{
+                let mut ws = Box::new($ws::new());
+                assert_no_alloc!($with($($arg,)* &mut ws, $grads));
+                $into($($arg,)* $grads);
+                assert_no_alloc!($into($($arg,)* $grads));
+            }};
+        }
+        macro_rules! w1 {
+            ($r:literal, $c:literal, $with:ident, $into:ident, $ws:ident) => {{
+                let (x, ct) = (fill::<$r, $c>(1), fill::<$r, $c>(2));
+                let mut g = Box::new(SMatrix::<f64, $r, $c>::zeros());
+                check!($with, $into, $ws, (&x, &ct), &mut g);
+            }};
+        }
+        w1!(4, 8, w1_4x8_vjp_with, w1_4x8_vjp_into, W14x8VjpWorkspace);
+        w1!(
+            16,
+            16,
+            w1_16x16_vjp_with,
+            w1_16x16_vjp_into,
+            W116x16VjpWorkspace
+        );
+        w1!(
+            64,
+            64,
+            w1_64x64_vjp_with,
+            w1_64x64_vjp_into,
+            W164x64VjpWorkspace
+        );
+        w1!(
+            256,
+            256,
+            w1_256x256_vjp_with,
+            w1_256x256_vjp_into,
+            W1256x256VjpWorkspace
+        );
+        macro_rules! w23 {
+            ($f:literal, $j:literal, $k:literal, $out:ty, $with:ident, $into:ident, $ws:ident) => {{
+                let (a, b) = (folds::<$f, $j, $k>(1), folds::<$f, $j, $k>(2));
+                let ct: Box<$out> = Box::new(param_graph::runtime::zeroed());
+                let mut ga = Box::new([SMatrix::<f64, $j, $k>::zeros(); $f]);
+                let mut gb = Box::new([SMatrix::<f64, $j, $k>::zeros(); $f]);
+                check!($with, $into, $ws, (&a, &b, &ct), (&mut ga, &mut gb));
+            }};
+        }
+        w23!(
+            4,
+            32,
+            8,
+            [SVector<f64, 8>; 4],
+            w2_4x32x8_vjp_with,
+            w2_4x32x8_vjp_into,
+            W24x32x8VjpWorkspace
+        );
+        w23!(
+            4,
+            64,
+            16,
+            [SVector<f64, 16>; 4],
+            w2_4x64x16_vjp_with,
+            w2_4x64x16_vjp_into,
+            W24x64x16VjpWorkspace
+        );
+        w23!(
+            16,
+            32,
+            8,
+            [SVector<f64, 8>; 16],
+            w2_16x32x8_vjp_with,
+            w2_16x32x8_vjp_into,
+            W216x32x8VjpWorkspace
+        );
+        w23!(
+            4,
+            32,
+            8,
+            [SVector<f64, 1024>; 4],
+            w3_4x32x8_vjp_with,
+            w3_4x32x8_vjp_into,
+            W34x32x8VjpWorkspace
+        );
+        w23!(
+            8,
+            16,
+            4,
+            [SVector<f64, 256>; 8],
+            w3_8x16x4_vjp_with,
+            w3_8x16x4_vjp_into,
+            W38x16x4VjpWorkspace
+        );
+        w23!(
+            4,
+            64,
+            16,
+            [SVector<f64, 4096>; 4],
+            w3_4x64x16_vjp_with,
+            w3_4x64x16_vjp_into,
+            W34x64x16VjpWorkspace
+        );
+        macro_rules! w4 {
+            ($p:literal, $pp:literal, $with:ident, $into:ident, $ws:ident) => {{
+                let (a, b, x) = (fill::<$p, $p>(1), fill::<$p, $p>(2), fill::<$pp, 1>(3));
+                let ct = fill::<$pp, 1>(4);
+                let mut g = (
+                    Box::new(SMatrix::<f64, $p, $p>::zeros()),
+                    Box::new(SMatrix::<f64, $p, $p>::zeros()),
+                    Box::new(SMatrix::<f64, $pp, 1>::zeros()),
+                );
+                check!(
+                    $with,
+                    $into,
+                    $ws,
+                    (&a, &b, &x, &ct),
+                    (&mut g.0, &mut g.1, &mut g.2)
+                );
+            }};
+        }
+        w4!(8, 64, w4_8_vjp_with, w4_8_vjp_into, W48VjpWorkspace);
+        w4!(16, 256, w4_16_vjp_with, w4_16_vjp_into, W416VjpWorkspace);
+        w4!(24, 576, w4_24_vjp_with, w4_24_vjp_into, W424VjpWorkspace);
+    });
+}

@@ -146,7 +146,10 @@ mod tests {
         assert_eq!(f64::clamp_vjp(0.1, 2.0, -0.5, 0.5), 2.0);
         assert_eq!(f64::clamp_vjp(f64::NAN, 2.0, -0.5, 0.5), 0.0);
         assert_eq!(f64::clamp_vjp(f64::NAN, 2.0, f64::NEG_INFINITY, 0.5), 0.0);
-        assert_eq!(f64::clamp_vjp(f64::NEG_INFINITY, 2.0, f64::NEG_INFINITY, 0.5), 2.0);
+        assert_eq!(
+            f64::clamp_vjp(f64::NEG_INFINITY, 2.0, f64::NEG_INFINITY, 0.5),
+            2.0
+        );
         // softplus: slope 1 above the threshold, the sigmoid below.
         assert_eq!(f64::softplus_vjp(20.5, 2.0), 2.0);
         assert_eq!(f64::softplus_vjp(f64::NEG_INFINITY, 2.0), 0.0);
