@@ -656,8 +656,11 @@ def main(argv: list[str] | None = None) -> int:
                     )
             ours = criterion_median_ns(crit_dir, group, "optimized", size)
             ours_plain = criterion_median_ns(crit_dir, group, "optimize=false", size)
+            # Our VJP (`name_vjp_into`, the `vjp` group): forward and
+            # backward in one call, as autograd's fwd+bwd.
+            ours_vjp = criterion_median_ns(crit_dir, "vjp", f"{group} vjp", size)
             rows.append(
-                (group, size, cirkit_ns, ours, ours_plain, cirkit_plain_ns, vjp_ns, vjp_plain_ns)
+                (group, size, cirkit_ns, ours, ours_plain, cirkit_plain_ns, vjp_ns, vjp_plain_ns, ours_vjp)
             )
 
     header = [
@@ -670,14 +673,14 @@ def main(argv: list[str] | None = None) -> int:
     ]
     vjp = side is not None and not args.no_vjp
     if vjp:
-        header += ["cirkit fwd+bwd (autograd)", "fwd+bwd / fwd"]
+        header += ["cirkit fwd+bwd (autograd)", "fwd+bwd / fwd", "ours vjp", "autograd / ours vjp"]
     if args.cirkit_unoptimized:
         header.append("cirkit optimizer off")
         if vjp:
             header.append("cirkit optimizer off fwd+bwd (autograd)")
     print("| " + " | ".join(header) + " |")
     print("|" + "|".join("---" if i < 2 else "---:" for i in range(len(header))) + "|")
-    for group, size, cirkit_ns, ours, ours_plain, cirkit_plain_ns, vjp_ns, vjp_plain_ns in rows:
+    for group, size, cirkit_ns, ours, ours_plain, cirkit_plain_ns, vjp_ns, vjp_plain_ns, ours_vjp in rows:
         cells = [
             f"{group} `{BODIES[group]}`" if size == WORKLOADS[group][0] else group,
             size,
@@ -687,7 +690,12 @@ def main(argv: list[str] | None = None) -> int:
             fmt_ns(ours_plain),
         ]
         if vjp:
-            cells += [fmt_ns(vjp_ns), fmt_ratio(vjp_ns, cirkit_ns)]
+            cells += [
+                fmt_ns(vjp_ns),
+                fmt_ratio(vjp_ns, cirkit_ns),
+                fmt_ns(ours_vjp),
+                fmt_ratio(vjp_ns, ours_vjp),
+            ]
         if args.cirkit_unoptimized:
             cells.append(fmt_ns(cirkit_plain_ns))
             if vjp:

@@ -9,6 +9,10 @@ bench/cirkit_compare.py measures cirkit on your own machine.
 
     cargo bench --bench workloads
     python3 bench/table.py [--criterion-dir target/criterion]
+
+A second table gives each workload's VJP (`name_vjp_into`, group `vjp`)
+beside its forward pass (`name_into`) measured in the same run, and their
+ratio (the gradients issue's bound: at most 3).
 """
 
 import argparse
@@ -82,6 +86,15 @@ def main():
                 f"| {group} `{expr}` | {size} | {show(opt)} | {show(plain)} | {show(hand)} "
                 f"| {ratio(plain, opt)} | {ratio(hand, opt)} | {show(cirkit)} | {ratio(cirkit, opt)} |"
             )
+
+    print()
+    print("| workload | size | forward (`name_into`) | VJP (`name_vjp_into`) | VJP ÷ forward |")
+    print("|---|---|---|---|---|")
+    for group, (expr, sizes) in WORKLOADS.items():
+        for size in sizes:
+            fwd = median_ns(root, "vjp", f"{group} forward", size)
+            vjp = median_ns(root, "vjp", f"{group} vjp", size)
+            print(f"| {group} | {size} | {show(fwd)} | {show(vjp)} | {ratio(vjp, fwd)} |")
 
 
 if __name__ == "__main__":

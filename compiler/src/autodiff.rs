@@ -224,6 +224,25 @@ fn signature(forward: &Graph, wrt: &[usize], krate: &TokenStream) -> crate::grap
         leaves.join(", "),
         name = f.name
     );
+    // The derivative of every op the graph (as compiled) uses, from the
+    // catalogue; fused ops differentiate as the ops they replace.
+    let mut used: Vec<&'static str> = Vec::new();
+    for node in &forward.nodes {
+        if let Some(spec) = crate::graph::ops::OpSpec::find(node.op.name()) {
+            if !used.contains(&spec.name) && !spec.derivative.is_empty() {
+                used.push(spec.name);
+            }
+        }
+    }
+    let mut doc = doc;
+    if !used.is_empty() {
+        doc.push_str("\n\n Derivatives of its ops, from the op catalogue:\n");
+        for name in used {
+            if let Some(spec) = crate::graph::ops::OpSpec::find(name) {
+                doc.push_str(&format!("\n - `{name}`: {}", spec.derivative));
+            }
+        }
+    }
     attrs.insert(0, syn::parse_quote!(#[doc = #doc]));
     crate::graph::Signature {
         attrs,
