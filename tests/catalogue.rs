@@ -35,6 +35,31 @@ fn every_op_has_a_row_in_the_readme() {
     }
 }
 
+/// The README's gradient table shows every op's derivative exactly as the
+/// catalogue states it (`OpSpec::derivative`, which `name_vjp`'s rustdoc
+/// also quotes).
+#[test]
+fn every_op_has_its_derivative_in_the_readme() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md");
+    let start = readme
+        .find("## Gradients")
+        .expect("a `## Gradients` section");
+    let section = &readme[start..];
+    for spec in OPS {
+        let row = format!("| `{}` | ", spec.name);
+        let Some(line) = section.lines().find(|l| l.starts_with(&row)) else {
+            panic!("`{}` has no row in the README's gradient table", spec.name);
+        };
+        assert!(
+            line.contains(spec.derivative),
+            "the README's gradient row for `{}` does not show its derivative `{}`",
+            spec.name,
+            spec.derivative
+        );
+    }
+}
+
 /// The compile-pass programs (`tests/ui/pass/`, which `tests/ui.rs` builds
 /// under `deny(warnings)` and runs, checking their results) call every op:
 /// with this test, a new op without its runtime function or kernel fails

@@ -270,7 +270,7 @@ pub const OPS: &[OpSpec] = &[
         "gaussian_product_stddev(s1, s2)",
         |_| Ok(Op::Gaussian(GaussianPart::Stddev)),
     )
-    .vjp("`s̄1 = Σⱼ ȳ·sign(s1)·|s2|³/v^{3/2}`, `s̄2` alike"),
+    .vjp("`s̄1 = Σⱼ ȳ·sign(s1)·abs(s2)³/v^{3/2}`, `s̄2` alike"),
     op(
         "gaussian_product_log_partition",
         4,
