@@ -35,15 +35,16 @@ param_graph! {
 }
 
 /// Builds the inputs with `setup` (on a roomy stack: nalgebra's
-/// constructors keep temporaries there in debug builds), then runs `call` on
-/// a fresh thread with an 8 MB stack, counts the allocations `call` makes,
-/// and hands its result to `check`.
-fn on_small_stack<I: Send + 'static, O>(
+/// constructors keep temporaries there in debug builds), then, in a fresh
+/// thread with an 8 MB stack, runs `call` on them, counting its
+/// allocations, and hands its result to `after` (there too: results are
+/// large). Returns the allocations, what `after` returns and the inputs.
+fn on_8_mb_stack<I: Send + 'static, O, R: Send + 'static>(
     setup: impl FnOnce() -> I + Send + 'static,
-    call: impl FnOnce(&I) -> O + Send + 'static,
-    check: impl FnOnce(&I, O) + Send + 'static,
-) -> usize {
-    let inputs = std::thread::Builder::new()
+    call: impl FnOnce(&mut I) -> O + Send + 'static,
+    after: impl FnOnce(&I, O) -> R + Send + 'static,
+) -> (usize, R, I) {
+    let mut inputs = std::thread::Builder::new()
         .stack_size(256 << 20)
         .spawn(setup)
         .expect("spawn")
@@ -53,14 +54,22 @@ fn on_small_stack<I: Send + 'static, O>(
         .stack_size(8 << 20)
         .spawn(move || {
             let before = allocations();
-            let out = call(&inputs);
+            let out = call(&mut inputs);
             let made = allocations() - before;
-            check(&inputs, out);
-            made
+            (made, after(&inputs, out), inputs)
         })
         .expect("spawn")
         .join()
         .expect("the graph ran")
+}
+
+/// [`on_8_mb_stack`] with `check` as `after`; returns the allocations.
+fn on_small_stack<I: Send + 'static, O>(
+    setup: impl FnOnce() -> I + Send + 'static,
+    call: impl FnOnce(&I) -> O + Send + 'static,
+    check: impl FnOnce(&I, O) + Send + 'static,
+) -> usize {
+    on_8_mb_stack(setup, |inputs| call(inputs), check).0
 }
 
 #[test]
@@ -148,29 +157,15 @@ fn kronecker_times_vector() {
     assert_eq!(n, 0, "allocations during the call");
 }
 
-/// Runs `call` on its inputs (built by `setup`, with the workspace and the
-/// gradients' storage, on a roomy stack) in a thread with an 8 MB stack;
-/// returns the allocations it made, and what `setup` built.
+/// Runs a VJP (`call`) on inputs, workspace and gradient storage built by
+/// `setup`, on an 8 MB stack: the allocations it made, and what `setup`
+/// built (the gradients written).
 fn vjp_on_small_stack<I: Send + 'static>(
     setup: impl FnOnce() -> I + Send + 'static,
     call: impl FnOnce(&mut I) + Send + 'static,
 ) -> (usize, I) {
-    let mut inputs = std::thread::Builder::new()
-        .stack_size(256 << 20)
-        .spawn(setup)
-        .expect("spawn")
-        .join()
-        .expect("inputs built");
-    std::thread::Builder::new()
-        .stack_size(8 << 20)
-        .spawn(move || {
-            let before = allocations();
-            call(&mut inputs);
-            (allocations() - before, inputs)
-        })
-        .expect("spawn")
-        .join()
-        .expect("the VJP ran")
+    let (made, (), inputs) = on_8_mb_stack(setup, call, |_, ()| ());
+    (made, inputs)
 }
 
 #[track_caller]
