@@ -174,3 +174,23 @@ fn the_plan_shows_the_backward_nodes_and_the_vjps_memory() {
         assert!(LAYER_VJP_PLAN.contains(part), "{part}: {LAYER_VJP_PLAN}");
     }
 }
+
+param_graph! {
+    /// `vjp(b, a)`: the gradients in the order listed.
+    #[param_graph(vjp(b, a))]
+    fn listed(a: &SVector<f64, 2>, b: &SVector<f64, 2>) -> SVector<f64, 2> {
+        hadamard(a, square(b))
+    }
+}
+
+#[test]
+fn vjp_of_listed_leaves_returns_them_in_the_order_listed() {
+    let (a, b) = (
+        SVector::<f64, 2>::new(1.0, 2.0),
+        SVector::<f64, 2>::new(3.0, -1.0),
+    );
+    let ct = SVector::<f64, 2>::repeat(1.0);
+    let (db, da) = listed_vjp(&a, &b, &ct);
+    assert_eq!(da, b.component_mul(&b));
+    assert_eq!(db, 2.0 * a.component_mul(&b));
+}

@@ -219,28 +219,42 @@ fn signature(forward: &Graph, wrt: &[usize], krate: &TokenStream) -> crate::grap
         .iter()
         .map(|k| format!("`{}`", f.params[*k].name))
         .collect();
+    let what = if f.tuple {
+        "a tuple of references, one cotangent per result"
+    } else if f.outputs.iter().any(|o| o.kron.is_some()) {
+        "a `Kron` holding the cotangents of the two factors"
+    } else {
+        "a cotangent of its result"
+    };
+    let ret = if wrt.len() == 1 {
+        format!("the gradient of {}", leaves.join(""))
+    } else {
+        format!("the gradients of {}, in that order", leaves.join(", "))
+    };
     let doc = format!(
-        " The vector–Jacobian product (reverse-mode derivative) of [`{name}`]: for a `cotangent` of its result (a tuple of references for a tuple result; for a `Kron` result, a `Kron` holding the cotangents of the two factors), returns `∂ Σ(result ⊙ cotangent) / ∂ leaf` for {} — torch autograd's value, with its conventions at non-differentiable points (see the README's \"Gradients\").",
-        leaves.join(", "),
+        " The vector–Jacobian product (reverse-mode derivative) of [`{name}`]: given `cotangent`, {what}, returns `∂ Σ(result ⊙ cotangent) / ∂ leaf`, {ret} — torch autograd's value, with its conventions at non-differentiable points (see the README's \"Gradients\").",
         name = f.name
     );
-    // The derivative of every op the graph (as compiled) uses, from the
-    // catalogue; fused ops differentiate as the ops they replace.
-    let mut used: Vec<&'static str> = Vec::new();
+    // The derivative of every op the graph (as compiled) uses: from the
+    // catalogue, or for a fused op from `fused_derivative`.
+    let mut used: Vec<(&'static str, &'static str)> = Vec::new();
     for node in &forward.nodes {
-        if let Some(spec) = crate::graph::ops::OpSpec::find(node.op.name()) {
-            if !used.contains(&spec.name) && !spec.derivative.is_empty() {
-                used.push(spec.name);
+        let name = node.op.name();
+        let derivative = crate::graph::ops::OpSpec::find(name)
+            .map(|spec| spec.derivative)
+            .filter(|d| !d.is_empty())
+            .or_else(|| crate::graph::derivatives::fused_derivative(&node.op));
+        if let Some(d) = derivative {
+            if !used.iter().any(|(n, _)| *n == name) && !matches!(node.op, Op::Constant { .. }) {
+                used.push((name, d));
             }
         }
     }
     let mut doc = doc;
     if !used.is_empty() {
-        doc.push_str("\n\n Derivatives of its ops, from the op catalogue:\n");
-        for name in used {
-            if let Some(spec) = crate::graph::ops::OpSpec::find(name) {
-                doc.push_str(&format!("\n - `{name}`: {}", spec.derivative));
-            }
+        doc.push_str("\n\n Derivatives of its ops (as compiled), from the op catalogue:\n");
+        for (name, d) in used {
+            doc.push_str(&format!("\n - `{name}`: {d}"));
         }
     }
     attrs.insert(0, syn::parse_quote!(#[doc = #doc]));

@@ -67,14 +67,16 @@ pub fn expand(input: TokenStream, krate: &TokenStream) -> TokenStream {
 
 /// Two fns of one block may not share a name, a `NAME_PLAN` constant (`f`
 /// and `F` would both make `F_PLAN`) nor a workspace type (`f_g` and `fG`
-/// would both make `FGWorkspace`); no fn may be named like another's
-/// generated `_into` or `_with`.
+/// would both make `FGWorkspace`), their VJPs' included (`f` with `vjp`
+/// and `f_vjp_` would both make `FVjpWorkspace`); no fn may be named like
+/// another's generated `_into`, `_with`, `_vjp`, `_vjp_into` or `_vjp_with`.
 /// Returns, per item, whether it is the first of its name.
 fn check_unique_names(items: &[syn::ItemFn], d: &mut Diagnostics) -> Vec<bool> {
-    let mut seen: Vec<(String, String, &syn::Ident)> = Vec::new();
+    // Per generated constant/workspace: who makes it, and the item's index.
+    let mut seen: Vec<(String, String, String, usize)> = Vec::new();
     let mut clashing = Vec::new();
     let mut unique = Vec::with_capacity(items.len());
-    for item in items {
+    for (index, item) in items.iter().enumerate() {
         let name = &item.sig.ident;
         let plan = codegen::plan_const_name(&name.to_string());
         let workspace = codegen::workspace_name(name).to_string();
@@ -114,25 +116,43 @@ fn check_unique_names(items: &[syn::ItemFn], d: &mut Diagnostics) -> Vec<bool> {
                 clashing.push(k);
             }
         }
-        let earlier = seen.iter().find(|(p, w, _)| *p == plan || *w == workspace);
-        if let Some((p, _, first)) = earlier {
-            let message = if *first == name {
-                format!("a fn named `{name}` is already defined in this block")
-            } else if *p == plan {
-                format!(
-                    "`{first}` and `{name}` would both generate the constant `{plan}`: rename one"
-                )
-            } else {
-                format!(
-                    "`{first}` and `{name}` would both generate the workspace type `{workspace}`: rename one"
-                )
-            };
-            d.error(name.span(), message);
-            unique.push(false);
-        } else {
-            seen.push((plan, workspace, name));
-            unique.push(true);
+        // The constant and workspace type of the fn, and of its VJP.
+        let mut generated_items = vec![(plan, workspace, format!("`{name}`"))];
+        if has_vjp(item) {
+            let vjp = autodiff::vjp_name(name);
+            generated_items.push((
+                codegen::plan_const_name(&vjp.to_string()),
+                codegen::workspace_name(&vjp).to_string(),
+                format!("the VJP of `{name}`"),
+            ));
         }
+        let mut ok = !clashing.contains(&index);
+        for (plan, workspace, who) in generated_items {
+            let earlier = seen.iter().find(|(p, w, ..)| *p == plan || *w == workspace);
+            if earlier.is_some_and(|e| clashing.contains(&e.3)) {
+                // Already reported: that fn is named like one this one
+                // generates, and is left out.
+                continue;
+            }
+            if let Some((p, _, first, _)) = earlier {
+                let message = if *first == who {
+                    format!("a fn named {who} is already defined in this block")
+                } else if *p == plan {
+                    format!(
+                        "{first} and {who} would both generate the constant `{plan}`: rename one"
+                    )
+                } else {
+                    format!("{first} and {who} would both generate the workspace type `{workspace}`: rename one")
+                };
+                if ok {
+                    d.error(name.span(), message);
+                }
+                ok = false;
+            } else {
+                seen.push((plan, workspace, who, index));
+            }
+        }
+        unique.push(ok);
     }
     for k in clashing {
         unique[k] = false;

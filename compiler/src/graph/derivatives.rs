@@ -89,6 +89,27 @@ fn plain(first: usize, rank: usize) -> TensorIndex {
     (0..rank).map(|d| vec![(first + d, 1)]).collect()
 }
 
+/// The derivative of a fused op (one a rewrite rule makes), stated as the
+/// catalogue states the others' (`OpSpec::derivative`); `None` for the ops
+/// users write and for the row statistics, which get no cotangent.
+pub fn fused_derivative(op: &Op) -> Option<&'static str> {
+    Some(match op {
+        Op::Map(MapOp::LogSigmoid) => "`x̄ = ȳ·sigmoid(−x)`",
+        Op::Normalize { log: false, .. } => "as `softmax`: `x̄ = y ⊙ (ȳ − Σ ȳ ⊙ y)` per row",
+        Op::Normalize { log: true, .. } => "as `log_softmax`: `x̄ = ȳ − exp(y)·Σ ȳ` per row",
+        Op::OuterContract { .. } => {
+            "`ā`, `b̄` of `reduce_sum(outer_product(a, b, axis = d), axis = r)`: one contraction each, the outer product never formed"
+        }
+        Op::KronMatMul => {
+            "`Ā`, `B̄`, `X̄` of `matmul(kron(A, B), X)`: contractions sharing `T = B·Ȳ`, `A ⊗ B` never formed"
+        }
+        Op::GaussianFromVar(_) => {
+            "as the Gaussian product op it replaces, from the same shared scaled variances"
+        }
+        _ => return None,
+    })
+}
+
 /// The cotangent of argument `wrt` of node `y`, given `g`, the cotangent of
 /// `y`; `None` when none flows there (a constant, or the row statistics of
 /// a fused normalization).

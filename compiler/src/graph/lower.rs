@@ -85,9 +85,9 @@ pub fn lower(f: &GraphFn) -> syn::Result<Graph<WrittenAxis>> {
     d.finish(graph)
 }
 
-/// The parameters `#[param_graph(vjp …)]` differentiates, in declaration
-/// order: every one for `vjp`, the named ones for `vjp(a, b)` (each must
-/// name a parameter, once).
+/// The parameters `#[param_graph(vjp …)]` differentiates: every one, in
+/// declaration order, for `vjp`; the named ones, in the order listed, for
+/// `vjp(b, a)` (each must name a parameter, once).
 fn vjp_leaves(f: &GraphFn, d: &mut Diagnostics) -> Option<Vec<usize>> {
     let names = match f.options.vjp.as_ref()? {
         VjpLeaves::All if f.params.is_empty() => {
@@ -127,7 +127,7 @@ fn vjp_leaves(f: &GraphFn, d: &mut Diagnostics) -> Option<Vec<usize>> {
         }
         chosen.push(k);
     }
-    chosen.sort_unstable();
+    // In the order listed, as JAX's `argnums`: `vjp(b, a)` returns `(b̄, ā)`.
     Some(chosen)
 }
 

@@ -12,6 +12,8 @@ pub mod ops;
 mod signature;
 mod suggest;
 
+pub use suggest::nearest;
+
 pub use crate::parse::ast::DType;
 use crate::span::SpanRange;
 #[cfg(any(test, feature = "testing"))]

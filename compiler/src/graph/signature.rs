@@ -27,8 +27,9 @@ pub struct Signature {
     pub outputs: Vec<Output>,
     /// `-> (A, B, ...)` rather than `-> A`.
     pub tuple: bool,
-    /// The parameters `#[param_graph(vjp …)]` differentiates, in
-    /// declaration order; `None` without a VJP.
+    /// The parameters `#[param_graph(vjp …)]` differentiates, in the order
+    /// of the VJP's results (declaration order for `vjp`, the listed order
+    /// for `vjp(b, a)`); `None` without a VJP.
     pub vjp: Option<Vec<usize>>,
     /// For a VJP's graph: the fn it is the derivative of, whose parameters
     /// it takes before the cotangent (see [`Cotangent`]).

@@ -88,9 +88,13 @@ fn split_attrs(attrs: Vec<syn::Attribute>, d: &mut Diagnostics) -> (Vec<syn::Att
                 return Ok(());
             }
             let Some(key) = Options::KEYS.iter().copied().find(|k| meta.path.is_ident(k)) else {
+                let written = crate::span::source_text(&meta.path);
+                let keys = Options::KEYS.iter().copied().chain(["vjp"]);
+                let hint = crate::graph::nearest(&written, keys)
+                    .map(|k| format!("did you mean `{k}`? "))
+                    .unwrap_or_default();
                 return Err(meta.error(format!(
-                    "unknown param_graph option `{}`: the options are `optimize = true|false`, `fuse = true|false` and `vjp` (or `vjp(leaf, ...)`)",
-                    crate::span::source_text(&meta.path)
+                    "unknown param_graph option `{written}`: {hint}the options are `optimize = true|false`, `fuse = true|false` and `vjp` (or `vjp(leaf, ...)`)"
                 )));
             };
             if seen.contains(&key) {
