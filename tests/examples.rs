@@ -5,6 +5,10 @@
 
 #[path = "../examples/kronecker_layer.rs"]
 mod kronecker_layer;
+// Its `main` reads the command line; the test calls `train_and_report`.
+#[allow(dead_code)]
+#[path = "../examples/learn_digits/main.rs"]
+mod learn_digits;
 #[path = "../examples/quickstart.rs"]
 mod quickstart;
 #[path = "../examples/squared_embeddings.rs"]
@@ -37,4 +41,21 @@ fn kronecker_layer_runs() {
 #[test]
 fn tiny_circuit_runs() {
     tiny_circuit::main();
+}
+
+/// `learn_digits` trains for minutes at its defaults: here one epoch at
+/// K = 2, through the same path (data, training, report, plot).
+#[test]
+fn learn_digits_runs() {
+    let plot = std::env::temp_dir().join(format!("learn_digits_{}.svg", std::process::id()));
+    let options = learn_digits::Options {
+        k: 2,
+        epochs: 1,
+        seed: 1,
+        plot: plot.clone(),
+    };
+    learn_digits::train_and_report(&options).expect("the example runs");
+    let svg = std::fs::read_to_string(&plot).expect("the learning curve was written");
+    assert!(svg.contains("<svg"), "not an SVG");
+    let _ = std::fs::remove_file(plot);
 }

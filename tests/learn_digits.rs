@@ -40,7 +40,11 @@ fn digits() -> data::Digits {
 fn the_data_splits_as_the_issue_says() {
     let d = digits();
     assert_eq!((d.train.len(), d.test.len()), (1437, 360));
-    assert!(d.train.iter().chain(&d.test).all(|im| im.iter().all(|p| *p <= 16)));
+    assert!(d
+        .train
+        .iter()
+        .chain(&d.test)
+        .all(|im| im.iter().all(|p| *p <= 16)));
 }
 
 #[test]
@@ -143,7 +147,10 @@ fn a_short_training_run_learns() {
     }
     let after = t.log_likelihood(&d.test);
     assert!(last < first, "train NLL {first} → {last}");
-    assert!(after.is_finite() && after > before, "test log-likelihood {before} → {after}");
+    assert!(
+        after.is_finite() && after > before,
+        "test log-likelihood {before} → {after}"
+    );
 }
 
 #[test]

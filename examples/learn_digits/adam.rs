@@ -3,7 +3,7 @@
 //! `m ← β₁m + (1 − β₁)g`, `v ← β₂v + (1 − β₂)g²`,
 //! `θ ← θ − lr·(m / (1 − β₁ᵗ)) / (√(v / (1 − β₂ᵗ)) + ε)`.
 
-use crate::weights::Tensors;
+use super::weights::Tensors;
 
 /// Adam's state for one set of parameters.
 pub struct Adam<const K: usize> {

@@ -28,8 +28,8 @@
 //! the weights; the parameter graph's VJP turns them into the raw
 //! parameters' gradients.
 
-use crate::region_graph::RegionGraph;
-use crate::weights::{Tensors, DENSE, MIXING, ROOT_PARTITIONS, VALUES};
+use super::region_graph::RegionGraph;
+use super::weights::{Tensors, DENSE, MIXING, ROOT_PARTITIONS, VALUES};
 use param_graph::runtime::contract::{gemm_acc_f64, GemmStrides};
 
 /// The largest batch.
@@ -50,7 +50,10 @@ enum Layer {
     /// One partition: the region's values are its product.
     Product { partition: usize },
     /// Two partitions mixed per unit by mixing layer `mixing`.
-    Mixing { partitions: [usize; 2], mixing: usize },
+    Mixing {
+        partitions: [usize; 2],
+        mixing: usize,
+    },
 }
 
 /// The circuit's structure and every buffer of a batch, made once.
@@ -184,7 +187,7 @@ impl<const K: usize> Circuit<K> {
 
     /// `log p(x)` of each image of `batch` (at most [`BATCH`]) under the
     /// circuit with weights `w`, kept for [`Circuit::backward`].
-    pub fn forward(&mut self, w: &Tensors<K>, batch: &[crate::data::Image]) -> &[f64] {
+    pub fn forward(&mut self, w: &Tensors<K>, batch: &[super::data::Image]) -> &[f64] {
         let nb = batch.len();
         assert!(nb <= BATCH);
         for r in 0..self.layers.len() {
@@ -272,7 +275,11 @@ impl<const K: usize> Circuit<K> {
         for b in 0..nb {
             let row = b * K..(b + 1) * K;
             let mut max = 0.0f64;
-            for ((h, a), c) in h[row.clone()].iter_mut().zip(&ya[row.clone()]).zip(&yb[row.clone()]) {
+            for ((h, a), c) in h[row.clone()]
+                .iter_mut()
+                .zip(&ya[row.clone()])
+                .zip(&yb[row.clone()])
+            {
                 *h = a * c;
                 max = max.max(*h);
             }
@@ -286,13 +293,18 @@ impl<const K: usize> Circuit<K> {
         let (s0, s1) = (&self.product_scale[parts[0]], &self.product_scale[parts[1]]);
         let (h0, h1) = (&self.product[parts[0]], &self.product[parts[1]]);
         let [f0, f1] = &mut self.factors[r];
-        let (mix, v, s) = (&mut self.mixture[r], &mut self.values[r], &mut self.scales[r]);
+        let (mix, v, s) = (
+            &mut self.mixture[r],
+            &mut self.values[r],
+            &mut self.scales[r],
+        );
         for b in 0..nb {
             let top = s0[b].max(s1[b]);
             (f0[b], f1[b]) = ((s0[b] - top).exp(), (s1[b] - top).exp());
             let mut max = 0.0f64;
             for k in 0..K {
-                let u = weights[(k, 0)] * h0[b * K + k] * f0[b] + weights[(k, 1)] * h1[b * K + k] * f1[b];
+                let u = weights[(k, 0)] * h0[b * K + k] * f0[b]
+                    + weights[(k, 1)] * h1[b * K + k] * f1[b];
                 mix[b * K + k] = u;
                 v[b * K + k] = u;
                 max = max.max(u);
@@ -311,7 +323,9 @@ impl<const K: usize> Circuit<K> {
         }
         for b in 0..nb {
             let a: [f64; ROOT_PARTITIONS] = std::array::from_fn(|t| {
-                w.root_mixing[(0, t)].ln() + self.root_dot[t][b].ln() + self.product_scale[self.root[t]][b]
+                w.root_mixing[(0, t)].ln()
+                    + self.root_dot[t][b].ln()
+                    + self.product_scale[self.root[t]][b]
             });
             let top = a[0].max(a[1]);
             self.log_p[b] = top + ((a[0] - top).exp() + (a[1] - top).exp()).ln();
@@ -321,7 +335,7 @@ impl<const K: usize> Circuit<K> {
     /// The cotangents, with respect to the weights `w`, of the mean
     /// negative log-likelihood of the batch last passed to
     /// [`Circuit::forward`], written into `ct` (overwritten).
-    pub fn backward(&mut self, w: &Tensors<K>, batch: &[crate::data::Image], ct: &mut Tensors<K>) {
+    pub fn backward(&mut self, w: &Tensors<K>, batch: &[super::data::Image], ct: &mut Tensors<K>) {
         let nb = batch.len();
         self.loss_scale = -1.0 / nb as f64;
         for slice in ct.slices_mut() {
@@ -397,7 +411,14 @@ impl<const K: usize> Circuit<K> {
     /// Root partition `t` (partition `p`): through its dense `1 × K` layer
     /// `r = w·h`, `g_h[k] = π_t·w[k]·h[k]/r` and `∂ log p/∂w[k] = π_t·h[k]/r`;
     /// `g_h` into the scratch `t`.
-    fn root_partition_grad(&mut self, w: &Tensors<K>, ct: &mut Tensors<K>, t: usize, p: usize, nb: usize) {
+    fn root_partition_grad(
+        &mut self,
+        w: &Tensors<K>,
+        ct: &mut Tensors<K>,
+        t: usize,
+        p: usize,
+        nb: usize,
+    ) {
         let (h, dot, gh) = (&self.product[p], &self.root_dot[t], &mut self.t);
         for b in 0..nb {
             let share = self.root_share[t][b];
@@ -412,13 +433,31 @@ impl<const K: usize> Circuit<K> {
     /// Mixing region `r`, partition `t` (`p`): `g_t[k] = g[k]·w[k, t]·h_t[k]·f_t / ũ[k]`
     /// into the scratch `t`, and `∂ log p / ∂w[k, t] = g[k]·h_t[k]·f_t / ũ[k]`.
     #[allow(clippy::too_many_arguments)]
-    fn mix_backward(&mut self, w: &Tensors<K>, ct: &mut Tensors<K>, r: usize, m: usize, t: usize, p: usize, nb: usize) {
-        let (g, mix, h, f) = (&self.grads[r], &self.mixture[r], &self.product[p], &self.factors[r][t]);
+    fn mix_backward(
+        &mut self,
+        w: &Tensors<K>,
+        ct: &mut Tensors<K>,
+        r: usize,
+        m: usize,
+        t: usize,
+        p: usize,
+        nb: usize,
+    ) {
+        let (g, mix, h, f) = (
+            &self.grads[r],
+            &self.mixture[r],
+            &self.product[p],
+            &self.factors[r][t],
+        );
         let gh = &mut self.t;
-        for b in 0..nb {
+        for (b, f) in f[..nb].iter().enumerate() {
             for k in 0..K {
                 let at = b * K + k;
-                let per = if mix[at] > 0.0 { g[at] * h[at] * f[b] / mix[at] } else { 0.0 };
+                let per = if mix[at] > 0.0 {
+                    g[at] * h[at] * f / mix[at]
+                } else {
+                    0.0
+                };
                 gh[at] = per * w.mixing[m][(k, t)];
                 ct.mixing[m][(k, t)] += self.loss_scale * per;
             }
@@ -484,7 +523,11 @@ impl<const K: usize> Circuit<K> {
                 },
             );
             let gx = &mut self.grads[inputs[side]];
-            for ((gx, qw), x) in gx[..nb * K].iter_mut().zip(&self.q_w[..nb * K]).zip(&x[..nb * K]) {
+            for ((gx, qw), x) in gx[..nb * K]
+                .iter_mut()
+                .zip(&self.q_w[..nb * K])
+                .zip(&x[..nb * K])
+            {
                 *gx += qw * x;
             }
         }
@@ -497,7 +540,15 @@ impl<const K: usize> Circuit<K> {
     /// `Q_c = Σ_{b: x_b = c} q_b` per value present:
     /// `∂ log p/∂W += Σ_c Q_c·P[:, c]ᵀ` and, since `g_x ⊘ x = q·W`,
     /// `∂ log p/∂P[:, c] += Q_c·W` — work per value, not per image.
-    fn pixel_dense_backward(&mut self, w: &Tensors<K>, ct: &mut Tensors<K>, r: usize, pixel: usize, l: usize, side: usize) {
+    fn pixel_dense_backward(
+        &mut self,
+        w: &Tensors<K>,
+        ct: &mut Tensors<K>,
+        r: usize,
+        pixel: usize,
+        l: usize,
+        side: usize,
+    ) {
         let (present, values) = (&self.present[r], &self.pixel_values[r]);
         let q = &self.q[side];
         let sums = &mut self.per_value;
@@ -507,7 +558,10 @@ impl<const K: usize> Circuit<K> {
         }
         for (b, &x) in values.iter().enumerate() {
             let c = usize::from(x);
-            for (s, q) in sums[c * K..(c + 1) * K].iter_mut().zip(&q[b * K..(b + 1) * K]) {
+            for (s, q) in sums[c * K..(c + 1) * K]
+                .iter_mut()
+                .zip(&q[b * K..(b + 1) * K])
+            {
                 *s += q;
             }
         }
@@ -517,7 +571,10 @@ impl<const K: usize> Circuit<K> {
         let scale = self.loss_scale;
         for &c in present {
             let c = usize::from(c);
-            let (sum, column) = (&sums[c * K..(c + 1) * K], &probs.as_slice()[c * K..(c + 1) * K]);
+            let (sum, column) = (
+                &sums[c * K..(c + 1) * K],
+                &probs.as_slice()[c * K..(c + 1) * K],
+            );
             for i in 0..K {
                 for j in 0..K {
                     grad[i * K + j] += sum[i] * column[j];

@@ -30,11 +30,15 @@ use train::Trainer;
 use weights::{Parameterization, Softmaxes};
 
 /// The command line.
-struct Options {
-    k: usize,
-    epochs: usize,
-    seed: u64,
-    plot: PathBuf,
+pub struct Options {
+    /// Units per layer: 2, 8 or 16.
+    pub k: usize,
+    /// Passes over the training set.
+    pub epochs: usize,
+    /// Seed of the initialization and the shuffling.
+    pub seed: u64,
+    /// Where the learning curve goes (SVG).
+    pub plot: PathBuf,
 }
 
 fn options() -> Result<Options, lexopt::Error> {
@@ -53,7 +57,9 @@ fn options() -> Result<Options, lexopt::Error> {
             Long("seed") => o.seed = parser.value()?.parse()?,
             Long("plot") => o.plot = parser.value()?.into(),
             Long("help") | Short('h') => {
-                println!("usage: learn_digits [--k 2|8|16] [--epochs N] [--seed S] [--plot FILE.svg]");
+                println!(
+                    "usage: learn_digits [--k 2|8|16] [--epochs N] [--seed S] [--plot FILE.svg]"
+                );
                 std::process::exit(0);
             }
             _ => return Err(arg.unexpected()),
@@ -62,7 +68,7 @@ fn options() -> Result<Options, lexopt::Error> {
     Ok(o)
 }
 
-fn main() {
+pub fn main() {
     let o = match options() {
         Ok(o) => o,
         Err(e) => {
@@ -70,23 +76,24 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/uci_digits.csv.gz");
-    let digits = match data::load(&path) {
-        Ok(d) => d,
-        Err(e) => {
-            eprintln!("learn_digits: {e}");
-            std::process::exit(1);
-        }
-    };
-    let result = match o.k {
-        2 => run::<2>(&o, &digits),
-        8 => run::<8>(&o, &digits),
-        16 => run::<16>(&o, &digits),
-        k => Err(format!("--k {k}: this example compiles K = 2, 8 and 16 (a parameter graph's sizes are types)")),
-    };
-    if let Err(e) = result {
+    if let Err(e) = train_and_report(&o) {
         eprintln!("learn_digits: {e}");
         std::process::exit(1);
+    }
+}
+
+/// Loads the data, trains as `o` says and prints the report (progress,
+/// test log-likelihood, the JSON line) and the learning curve.
+pub fn train_and_report(o: &Options) -> Result<(), String> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/uci_digits.csv.gz");
+    let digits = data::load(&path)?;
+    match o.k {
+        2 => run::<2>(o, &digits),
+        8 => run::<8>(o, &digits),
+        16 => run::<16>(o, &digits),
+        k => Err(format!(
+            "--k {k}: this example compiles K = 2, 8 and 16 (a parameter graph's sizes are types)"
+        )),
     }
 }
 
@@ -108,7 +115,10 @@ where
         digits.test.len(),
         trainer.parameters()
     );
-    println!("initial test log-likelihood: {:.3} nats per image", trainer.log_likelihood(&digits.test));
+    println!(
+        "initial test log-likelihood: {:.3} nats per image",
+        trainer.log_likelihood(&digits.test)
+    );
     let mut curve = Vec::with_capacity(o.epochs);
     let mut seconds = Vec::with_capacity(o.epochs);
     for epoch in 1..=o.epochs {

@@ -4,14 +4,22 @@ use plotters::prelude::*;
 
 /// Draws the train NLL per epoch, and the test NLL at the end as a
 /// horizontal reference, into `path`.
-pub fn learning_curve(path: &std::path::Path, train_nll: &[f64], test_nll: f64, k: usize) -> Result<(), String> {
+pub fn learning_curve(
+    path: &std::path::Path,
+    train_nll: &[f64],
+    test_nll: f64,
+    k: usize,
+) -> Result<(), String> {
     let root = SVGBackend::new(path, (720, 420)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| e.to_string())?;
     let epochs = train_nll.len().max(1) as f64;
     let lo = train_nll.iter().copied().fold(test_nll, f64::min);
     let hi = train_nll.iter().copied().fold(test_nll, f64::max);
     let mut chart = ChartBuilder::on(&root)
-        .caption(format!("UCI digits, quad-graph CP circuit, K = {k}"), ("sans-serif", 20))
+        .caption(
+            format!("UCI digits, quad-graph CP circuit, K = {k}"),
+            ("sans-serif", 20),
+        )
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(60)
@@ -25,14 +33,20 @@ pub fn learning_curve(path: &std::path::Path, train_nll: &[f64], test_nll: f64, 
         .map_err(|e| e.to_string())?;
     chart
         .draw_series(LineSeries::new(
-            train_nll.iter().enumerate().map(|(e, v)| ((e + 1) as f64, *v)),
+            train_nll
+                .iter()
+                .enumerate()
+                .map(|(e, v)| ((e + 1) as f64, *v)),
             &BLUE,
         ))
         .map_err(|e| e.to_string())?
         .label("train (mean over the epoch's batches)")
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE));
     chart
-        .draw_series(LineSeries::new(vec![(1.0, test_nll), (epochs, test_nll)], &RED))
+        .draw_series(LineSeries::new(
+            vec![(1.0, test_nll), (epochs, test_nll)],
+            &RED,
+        ))
         .map_err(|e| e.to_string())?
         .label("test, after the last epoch")
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED));

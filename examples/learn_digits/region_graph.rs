@@ -68,10 +68,15 @@ impl RegionGraph {
             for (i, row) in next.iter_mut().enumerate() {
                 for (j, cell) in row.iter_mut().enumerate() {
                     let at = |di: usize, dj: usize| {
-                        grid.get(2 * i + di).and_then(|r| r.get(2 * j + dj)).copied().flatten()
+                        grid.get(2 * i + di)
+                            .and_then(|r| r.get(2 * j + dj))
+                            .copied()
+                            .flatten()
                     };
-                    let present: Vec<RegionId> =
-                        [at(0, 0), at(0, 1), at(1, 0), at(1, 1)].into_iter().flatten().collect();
+                    let present: Vec<RegionId> = [at(0, 0), at(0, 1), at(1, 0), at(1, 1)]
+                        .into_iter()
+                        .flatten()
+                        .collect();
                     *cell = Some(match present.as_slice() {
                         [one] => *one,
                         [a, b] => merge(&mut regions, vec![[*a, *b]]),
@@ -105,6 +110,9 @@ impl RegionGraph {
     /// How many regions have two (or more) partitions: one mixing layer
     /// each.
     pub fn mixed(&self) -> usize {
-        self.regions.iter().filter(|r| r.partitions.len() > 1).count()
+        self.regions
+            .iter()
+            .filter(|r| r.partitions.len() > 1)
+            .count()
     }
 }

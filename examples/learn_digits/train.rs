@@ -3,11 +3,11 @@
 //! graph's VJP (to the raw parameters). Every buffer is made in
 //! [`Trainer::new`]: a step allocates nothing.
 
-use crate::adam::Adam;
-use crate::circuit::{Circuit, BATCH};
-use crate::data::Image;
-use crate::region_graph::RegionGraph;
-use crate::weights::{Parameterization, Softmaxes, Tensors};
+use super::adam::Adam;
+use super::circuit::{Circuit, BATCH};
+use super::data::Image;
+use super::region_graph::RegionGraph;
+use super::weights::{Parameterization, Softmaxes, Tensors};
 use rand::rngs::SmallRng;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -64,8 +64,14 @@ where
     /// negative log-likelihood.
     pub fn gradient(&mut self, batch: &[Image]) -> f64 {
         Softmaxes::weights(&self.raw, &mut self.weights);
-        let nll = -self.circuit.forward(&self.weights, batch).iter().sum::<f64>() / batch.len() as f64;
-        self.circuit.backward(&self.weights, batch, &mut self.cotangent);
+        let nll = -self
+            .circuit
+            .forward(&self.weights, batch)
+            .iter()
+            .sum::<f64>()
+            / batch.len() as f64;
+        self.circuit
+            .backward(&self.weights, batch, &mut self.cotangent);
         Softmaxes::vjp(&self.raw, &self.cotangent, &mut self.grads);
         nll
     }
@@ -108,7 +114,11 @@ where
         Softmaxes::weights(&self.raw, &mut self.weights);
         let mut total = 0.0;
         for chunk in images.chunks(BATCH) {
-            total += self.circuit.forward(&self.weights, chunk).iter().sum::<f64>();
+            total += self
+                .circuit
+                .forward(&self.weights, chunk)
+                .iter()
+                .sum::<f64>();
         }
         total / images.len() as f64
     }
