@@ -43,6 +43,13 @@ mod generate;
 #[path = "vjp_golden/generated.rs"]
 mod generated;
 
+/// The EM ops' golden cases (`tests/fixtures/torch_em_ops_public.json`:
+/// torch's values and gradients of `normalize`, `div`, `sqrt`, `maximum`,
+/// `minimum`, `logaddexp`, scalar broadcasting and two M-step
+/// compositions), generated the same way.
+#[path = "vjp_golden/em_generated.rs"]
+mod em_generated;
+
 use generate::golden;
 use std::path::PathBuf;
 use support::assert_all_close;
@@ -91,6 +98,20 @@ fn tests_dir() -> PathBuf {
 fn fixture() -> String {
     let path = tests_dir().join("fixtures/cirkit_grad_public.json");
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
+}
+
+#[test]
+fn em_generated_file_is_fresh() {
+    let generated_path = tests_dir().join("vjp_golden/em_generated.rs");
+    let path = tests_dir().join("fixtures/torch_em_ops_public.json");
+    let json = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    let want = generate::generate_from(
+        &json,
+        "torch_em_ops_public.json",
+        "em_generated_file_is_fresh",
+    );
+    golden::check_fresh(&generated_path, &want, "vjp_golden");
 }
 
 #[test]

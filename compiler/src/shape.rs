@@ -265,19 +265,15 @@ pub fn shape_of(
             let (k1, k2) = (args[0][0], args[1][0]);
             Ok(vec![checked(&[k1, k2], node_span)?])
         }
-        Op::Zip(_) => {
-            if args[0] != args[1] {
-                return Err(both(
-                    spans,
-                    format!(
-                        "`{op_name}` needs two tensors of equal shape, found {} and {}",
-                        show(args[0]),
-                        show(args[1])
-                    ),
-                ));
-            }
-            Ok(args[0].to_vec())
+        Op::Zip(_) => zip_shape(op_name, args, spans),
+        Op::SumNormalize { .. } => Ok(args[0].to_vec()),
+        // `(a, b, ḡ)`: the cotangent has the broadcast shape.
+        Op::ZipVjp { .. } => {
+            let shape = zip_shape(op_name, &args[..2], spans)?;
+            expect(at, args[2] == shape.as_slice())?;
+            Ok(shape)
         }
+        Op::SumNormalizeVjp { .. } => same_shapes(args, at).map(|()| args[0].to_vec()),
         Op::Reduce { axis, .. } => {
             let a = axis.get();
             let mut shape = args[0].to_vec();
@@ -374,6 +370,25 @@ pub fn shape_of(
             expect(at, d == size.saturating_sub(*order).max(1))?;
             Ok(vec![k, *size])
         }
+    }
+}
+
+/// The shape of a zip: its arguments' when equal; the other's when one is a
+/// scalar `()` (broadcast, as torch broadcasts a 0-d tensor). Any other
+/// mismatch is an error: only scalars broadcast.
+fn zip_shape(op_name: &str, args: &[&[usize]], spans: &[SpanRange]) -> syn::Result<Vec<usize>> {
+    match (args[0], args[1]) {
+        (a, b) if a == b => Ok(a.to_vec()),
+        ([], b) => Ok(b.to_vec()),
+        (a, []) => Ok(a.to_vec()),
+        (a, b) => Err(both(
+            spans,
+            format!(
+                "`{op_name}` needs two tensors of equal shape, or a scalar `()` and a tensor (only scalars broadcast), found {} and {}",
+                show(a),
+                show(b)
+            ),
+        )),
     }
 }
 

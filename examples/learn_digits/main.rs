@@ -4,7 +4,7 @@
 //! circuit's own passes in plain Rust (`circuit.rs`).
 //!
 //! ```sh
-//! cargo run --release --example learn_digits -- [--k 16] [--epochs 100] [--seed 42] [--plot learning_curve.svg]
+//! cargo run --release --example learn_digits -- [--k 16] [--epochs 100] [--seed 42] [--plot target/learning_curve.svg]
 //! ```
 //!
 //! The model is the one cirkit's learning tutorial builds for a (1, 8, 8)
@@ -41,29 +41,59 @@ pub struct Options {
     pub plot: PathBuf,
 }
 
-fn options() -> Result<Options, lexopt::Error> {
+/// `--help`.
+const HELP: &str = "learn_digits: cirkit's quad-graph image circuit trained on the UCI digits
+
+usage: cargo run --release --example learn_digits -- [OPTIONS]
+
+  --k K          units per layer: 2, 8 or 16 (default 16)
+  --epochs N     passes over the 1437 training images (default 100; 0: evaluate only)
+  --seed S       seed of the N(0, 1) initialization and of the shuffling (default 42)
+  --plot FILE    the learning curve, SVG (default target/learning_curve.svg)
+  -h, --help     this text";
+
+/// The value of option `name`, parsed as a `T`.
+fn value<T: std::str::FromStr>(
+    parser: &mut lexopt::Parser,
+    name: &str,
+    what: &str,
+) -> Result<T, String>
+where
+    T::Err: std::fmt::Display,
+{
+    let raw = parser.value().map_err(|e| e.to_string())?;
+    let text = raw.to_string_lossy();
+    text.parse()
+        .map_err(|e| format!("--{name} {text}: expected {what} ({e})"))
+}
+
+fn options() -> Result<Options, String> {
     use lexopt::prelude::*;
     let mut o = Options {
         k: 16,
         epochs: 100,
         seed: 42,
-        plot: PathBuf::from("learning_curve.svg"),
+        plot: PathBuf::from("target/learning_curve.svg"),
     };
     let mut parser = lexopt::Parser::from_env();
-    while let Some(arg) = parser.next()? {
+    while let Some(arg) = parser.next().map_err(|e| e.to_string())? {
         match arg {
-            Long("k") => o.k = parser.value()?.parse()?,
-            Long("epochs") => o.epochs = parser.value()?.parse()?,
-            Long("seed") => o.seed = parser.value()?.parse()?,
-            Long("plot") => o.plot = parser.value()?.into(),
+            Long("k") => o.k = value(&mut parser, "k", "2, 8 or 16")?,
+            Long("epochs") => o.epochs = value(&mut parser, "epochs", "a non-negative integer")?,
+            Long("seed") => o.seed = value(&mut parser, "seed", "a non-negative integer")?,
+            Long("plot") => o.plot = parser.value().map_err(|e| e.to_string())?.into(),
             Long("help") | Short('h') => {
-                println!(
-                    "usage: learn_digits [--k 2|8|16] [--epochs N] [--seed S] [--plot FILE.svg]"
-                );
+                println!("{HELP}");
                 std::process::exit(0);
             }
-            _ => return Err(arg.unexpected()),
+            _ => return Err(arg.unexpected().to_string()),
         }
+    }
+    if ![2, 8, 16].contains(&o.k) {
+        return Err(format!(
+            "--k {}: this example compiles K = 2, 8 and 16 (a parameter graph's sizes are types)",
+            o.k
+        ));
     }
     Ok(o)
 }
@@ -85,6 +115,14 @@ pub fn main() {
 /// Loads the data, trains as `o` says and prints the report (progress,
 /// test log-likelihood, the JSON line) and the learning curve.
 pub fn train_and_report(o: &Options) -> Result<(), String> {
+    // Fail now, not after training, if the plot cannot be written.
+    if o.epochs > 0 {
+        if let Some(dir) = o.plot.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| format!("--plot {}: {e}", o.plot.display()))?;
+        }
+        std::fs::File::create(&o.plot).map_err(|e| format!("--plot {}: {e}", o.plot.display()))?;
+    }
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/uci_digits.csv.gz");
     let digits = data::load(&path)?;
     match o.k {
@@ -133,7 +171,8 @@ where
     let bpp = -test_ll / (64.0 * std::f64::consts::LN_2);
     println!("test log-likelihood: {test_ll:.4} nats per image, {bpp:.4} bits per pixel");
     if !curve.is_empty() {
-        plot::learning_curve(&o.plot, &curve, -test_ll, K)?;
+        plot::learning_curve(&o.plot, &curve, -test_ll, K)
+            .map_err(|e| format!("--plot {}: {e}", o.plot.display()))?;
         println!("learning curve: {}", o.plot.display());
     }
     seconds.sort_by(f64::total_cmp);

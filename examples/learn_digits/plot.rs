@@ -12,7 +12,8 @@ pub fn learning_curve(
 ) -> Result<(), String> {
     let root = SVGBackend::new(path, (720, 420)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| e.to_string())?;
-    let epochs = train_nll.len().max(1) as f64;
+    // At least two epochs wide, so one epoch has room.
+    let epochs = train_nll.len().max(2) as f64;
     let lo = train_nll.iter().copied().fold(test_nll, f64::min);
     let hi = train_nll.iter().copied().fold(test_nll, f64::max);
     let mut chart = ChartBuilder::on(&root)
@@ -27,6 +28,8 @@ pub fn learning_curve(
         .map_err(|e| e.to_string())?;
     chart
         .configure_mesh()
+        .x_labels(train_nll.len().clamp(2, 11))
+        .x_label_formatter(&|x| format!("{x:.0}"))
         .x_desc("epoch")
         .y_desc("negative log-likelihood (nats per image)")
         .draw()
@@ -42,6 +45,15 @@ pub fn learning_curve(
         .map_err(|e| e.to_string())?
         .label("train (mean over the epoch's batches)")
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE));
+    // Points too, so that a curve of one epoch shows.
+    chart
+        .draw_series(
+            train_nll
+                .iter()
+                .enumerate()
+                .map(|(e, v)| Circle::new(((e + 1) as f64, *v), 2, BLUE.filled())),
+        )
+        .map_err(|e| e.to_string())?;
     chart
         .draw_series(LineSeries::new(
             vec![(1.0, test_nll), (epochs, test_nll)],

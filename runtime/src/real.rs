@@ -40,6 +40,12 @@ pub trait Real: Copy + PartialOrd {
     );
     /// `max` that propagates NaN, as `torch.amax` does (`f64::max` drops it).
     fn nan_max(self, other: Self) -> Self;
+    /// `min` that propagates NaN, as `torch.minimum` does.
+    fn nan_min(self, other: Self) -> Self;
+    /// `log(exp(a) + exp(b))` as `torch.logaddexp`: `max + log1p(exp(−|a − b|))`,
+    /// and `a` itself when both are the same infinity (`−inf, −inf` gives
+    /// `−inf`, not NaN); NaN propagates.
+    fn logaddexp(self, other: Self) -> Self;
     /// The logistic function `1 / (1 + exp(-x))`, evaluated without overflow
     /// on either side.
     fn sigmoid(self) -> Self;
@@ -127,6 +133,22 @@ macro_rules! real_impl {
             #[inline]
             fn gemm_acc(rows: usize, inner: usize, cols: usize, a: &[Self], b: &[Self], out: &mut [Self], s: crate::contract::GemmStrides) {
                 paste_exp!($t gemm, rows, inner, cols, a, b, out, s)
+            }
+            #[inline(always)]
+            fn nan_min(self, other: Self) -> Self {
+                let smaller = if other < self { other } else { self };
+                if other.is_nan() { other } else { smaller }
+            }
+            #[inline]
+            fn logaddexp(self, other: Self) -> Self {
+                if self.is_infinite() && self == other {
+                    return self;
+                }
+                let top = if other > self { other } else { self };
+                if self.is_nan() || other.is_nan() {
+                    return self + other;
+                }
+                top + (-(self - other).abs()).exp().ln_1p()
             }
             #[inline(always)]
             fn nan_max(self, other: Self) -> Self {

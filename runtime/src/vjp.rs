@@ -44,6 +44,18 @@ pub trait Vjp: Copy {
     /// a row that is all `−inf` (torch gives NaN there: the one deliberate
     /// deviation, so a masked row does not poison an update).
     fn lse_vjp(x: Self, y: Self, g: Self) -> Self;
+    /// `sqrt`: `g / (2y)` (torch's form: infinite at 0).
+    fn sqrt_vjp(y: Self, g: Self) -> Self;
+    /// `a / b`, with respect to `a` (`wrt = 0`: `g / b`) or `b` (`wrt = 1`:
+    /// `−g·((a / b) / b)`, torch's `div_tensor_other_backward`).
+    fn div_vjp(a: Self, b: Self, g: Self, wrt: usize) -> Self;
+    /// `torch.maximum` (`max = true`) or `torch.minimum`: `g` to the
+    /// larger (smaller) argument, `g/2` to each at a tie, and `g` to both
+    /// where either is NaN (no comparison holds), as torch.
+    fn extremum_vjp(a: Self, b: Self, g: Self, wrt: usize, max: bool) -> Self;
+    /// `logaddexp`: `g / (1 + exp(b − a))` for `a`, `g / (1 + exp(a − b))`
+    /// for `b`, as torch.
+    fn logaddexp_vjp(a: Self, b: Self, g: Self, wrt: usize) -> Self;
 }
 
 macro_rules! vjp_impl {
@@ -89,6 +101,31 @@ macro_rules! vjp_impl {
                 let below = x < hi || hi == <$t>::INFINITY;
                 // NaN: both comparisons fail, and a clamp has a bound.
                 if above && below && !x.is_nan() { g } else { 0.0 }
+            }
+            #[inline(always)]
+            fn sqrt_vjp(y: Self, g: Self) -> Self {
+                g / (2.0 * y)
+            }
+            #[inline(always)]
+            fn div_vjp(a: Self, b: Self, g: Self, wrt: usize) -> Self {
+                if wrt == 0 { g / b } else { -g * ((a / b) / b) }
+            }
+            #[inline(always)]
+            fn extremum_vjp(a: Self, b: Self, g: Self, wrt: usize, max: bool) -> Self {
+                let (own, other) = if wrt == 0 { (a, b) } else { (b, a) };
+                let loses = if max { own < other } else { own > other };
+                if own == other {
+                    g / 2.0
+                } else if loses {
+                    0.0
+                } else {
+                    g
+                }
+            }
+            #[inline]
+            fn logaddexp_vjp(a: Self, b: Self, g: Self, wrt: usize) -> Self {
+                let (own, other) = if wrt == 0 { (a, b) } else { (b, a) };
+                g / (1.0 + <$t as crate::Real>::exp(other - own))
             }
             #[inline]
             fn lse_vjp(x: Self, y: Self, g: Self) -> Self {

@@ -325,6 +325,14 @@ pub mod json {
                 b't' => self.literal("true", Json::Bool(true)),
                 b'f' => self.literal("false", Json::Bool(false)),
                 b'n' => self.literal("null", Json::Null),
+                // Python's `json` writes non-finite floats bare (`NaN`,
+                // `Infinity`, `-Infinity`); they mean what the fixtures'
+                // strings "nan", "inf", "-inf" mean.
+                b'N' => self.literal("NaN", Json::Str("nan".into())),
+                b'I' => self.literal("Infinity", Json::Str("inf".into())),
+                b'-' if self.s[self.i..].starts_with(b"-Infinity") => {
+                    self.literal("-Infinity", Json::Str("-inf".into()))
+                }
                 _ => {
                     let start = self.i;
                     while self.i < self.s.len()

@@ -119,9 +119,25 @@ fn map(x: &T, f: impl Fn(f64) -> f64) -> T {
     T::new(x.shape.clone(), x.data.iter().map(|&v| f(v)).collect())
 }
 
+/// `f` elementwise; a scalar `()` operand is broadcast (torch's 0-d
+/// tensors), any other mismatch is an error.
 fn zip(what: &str, a: &T, b: &T, f: impl Fn(f64, f64) -> f64) -> T {
-    assert_eq!(a.shape, b.shape, "{what}: shapes differ");
-    T::from_fn(a.shape.clone(), |ix| f(a.at(ix), b.at(ix)))
+    let at = |t: &T, ix: &[usize]| {
+        if t.shape.is_empty() {
+            t.data[0]
+        } else {
+            t.at(ix)
+        }
+    };
+    let shape = match (a.shape.is_empty(), b.shape.is_empty()) {
+        (true, false) => b.shape.clone(),
+        (false, true) => a.shape.clone(),
+        _ => {
+            assert_eq!(a.shape, b.shape, "{what}: shapes differ");
+            a.shape.clone()
+        }
+    };
+    T::from_fn(shape, |ix| f(at(a, ix), at(b, ix)))
 }
 
 pub fn exp(x: &T) -> T {
@@ -186,6 +202,57 @@ pub fn add(a: &T, b: &T) -> T {
 
 pub fn hadamard(a: &T, b: &T) -> T {
     zip("hadamard", a, b, |x, y| x * y)
+}
+
+pub fn div(a: &T, b: &T) -> T {
+    zip("div", a, b, |x, y| x / y)
+}
+
+/// torch.maximum: NaN if either is NaN.
+pub fn maximum(a: &T, b: &T) -> T {
+    zip("maximum", a, b, |x, y| {
+        if x.is_nan() || y.is_nan() {
+            f64::NAN
+        } else {
+            x.max(y)
+        }
+    })
+}
+
+/// torch.minimum: NaN if either is NaN.
+pub fn minimum(a: &T, b: &T) -> T {
+    zip("minimum", a, b, |x, y| {
+        if x.is_nan() || y.is_nan() {
+            f64::NAN
+        } else {
+            x.min(y)
+        }
+    })
+}
+
+/// torch.logaddexp: `log(eˣ + eʸ)`, and `x` when both are the same infinity.
+pub fn logaddexp(a: &T, b: &T) -> T {
+    zip("logaddexp", a, b, |x, y| {
+        if x == y && x.is_infinite() {
+            x
+        } else {
+            let m = x.max(y);
+            m + ((x - m).exp() + (y - m).exp()).ln()
+        }
+    })
+}
+
+pub fn sqrt(x: &T) -> T {
+    map(x, f64::sqrt)
+}
+
+/// `x / Σ x` along `axis` (a zero row gives NaN).
+pub fn normalize(x: &T, axis: isize) -> T {
+    let n = x.shape[x.axis(axis)];
+    fibers(x, axis, n, |v| {
+        let s: f64 = v.iter().sum();
+        v.iter().map(|&y| y / s).collect()
+    })
 }
 
 // ---------------------------------------------------------- index algebra ops

@@ -36,9 +36,14 @@ pub fn placements(graph: &Graph) -> Vec<Placement> {
                 Placement::Own(Layout(graph.sig.params[*param].storage_order.clone()))
             }
             Op::Constant { shape, .. } => Placement::Own(Layout::row_major(shape.len())),
+            // A zip takes the layout of a tensor argument, not of a scalar.
+            Op::Zip(_) if graph.nodes[node.args[0]].shape.is_empty() => Placement::Own(arg(1)),
+            Op::ZipVjp { .. } => Placement::Own(arg(2)),
             Op::Map(_)
             | Op::Zip(_)
             | Op::MapVjp(_)
+            | Op::SumNormalize { .. }
+            | Op::SumNormalizeVjp { .. }
             | Op::ProdVjp { .. }
             | Op::LseVjp { .. }
             | Op::SoftmaxVjp { .. }
@@ -112,7 +117,7 @@ pub fn emit(
             quote! { let #out: &[#elem; #n] = #krate::runtime::flat(#arg); }
         }
         Op::Constant { value, shape } => ctx.filled(out, shape.iter().product(), value.0),
-        Op::Map(_) | Op::Zip(_) | Op::MapVjp(_) => {
+        Op::Map(_) | Op::Zip(_) | Op::MapVjp(_) | Op::ZipVjp { .. } => {
             let group = group(graph, id, bufs, layouts, inlined);
             kernels::fused(ctx, out, &group, &node.shape, &layouts[id])
         }
@@ -173,6 +178,14 @@ pub fn emit(
             let args: Vec<Input> = (0..node.args.len()).map(input).collect();
             let so = layouts[id].strides(&node.shape);
             kernels::contract(ctx, out, &scratch("t"), c, &so, &args)
+        }
+        Op::SumNormalize { axis } => {
+            let s = scratch("s");
+            kernels::sum_normalize(ctx, out, &s, &input(0), axis.get())
+        }
+        Op::SumNormalizeVjp { axis } => {
+            let s = scratch("s");
+            kernels::sum_normalize_vjp(ctx, out, &s, &input(0), &input(1), &input(2), axis.get())
         }
         Op::ProdVjp { axis } => {
             kernels::prod_vjp(ctx, out, &input(0), &input(1), &input(2), axis.get())
@@ -257,6 +270,7 @@ fn group<'a>(
                 Op::Map(m) => Elementwise::Map(m),
                 Op::Zip(z) => Elementwise::Zip(z),
                 Op::MapVjp(m) => Elementwise::MapVjp(m),
+                Op::ZipVjp { op, wrt } => Elementwise::ZipVjp(op, wrt),
                 // Only elementwise nodes are inlined.
                 _ => return None,
             };

@@ -55,7 +55,10 @@ impl Op {
             | Op::Normalize { axis: a, .. }
             | Op::ProdVjp { axis: a }
             | Op::LseVjp { axis: a }
-            | Op::SoftmaxVjp { axis: a, .. } => vec![axis("axis", a)],
+            | Op::SoftmaxVjp { axis: a, .. }
+            | Op::SumNormalize { axis: a }
+            | Op::SumNormalizeVjp { axis: a } => vec![axis("axis", a)],
+            Op::ZipVjp { wrt, .. } => vec![("wrt", Attr::Int(*wrt))],
             Op::IndexVjp {
                 axis: a,
                 indices,

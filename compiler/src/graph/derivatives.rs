@@ -126,8 +126,24 @@ pub fn vjp(b: &mut Backward, y: NodeId, g: NodeId, wrt: usize) -> Result<Option<
             let v = if m.vjp_reads_result() { y } else { x(0) };
             b.push(y, Op::MapVjp(*m), vec![v, g])?
         }
-        Op::Zip(ZipOp::Add) => g,
-        Op::Zip(ZipOp::Hadamard) => b.push(y, Op::Zip(ZipOp::Hadamard), vec![g, other()])?,
+        Op::Zip(z) => {
+            let full = match z {
+                ZipOp::Add => g,
+                ZipOp::Hadamard => b.push(y, Op::Zip(ZipOp::Hadamard), vec![g, other()])?,
+                _ => b.push(y, Op::ZipVjp { op: *z, wrt }, vec![x(0), x(1), g])?,
+            };
+            // A broadcast scalar gets the sum of its elementwise cotangents.
+            if b.shape(x(wrt)).is_empty() && !b.shape(full).is_empty() {
+                let dims = b.shape(full);
+                let rank = dims.len();
+                b.contract(y, dims, Vec::new(), vec![(full, plain(0, rank))])?
+            } else {
+                full
+            }
+        }
+        Op::SumNormalize { axis } => {
+            b.push(y, Op::SumNormalizeVjp { axis: *axis }, vec![x(0), y, g])?
+        }
         // Broadcast `ḡ` back along the summed axis.
         Op::Reduce {
             kind: ReduceKind::Sum,
@@ -300,6 +316,8 @@ pub fn vjp(b: &mut Backward, y: NodeId, g: NodeId, wrt: usize) -> Result<Option<
             b.push(y, op, vec![g])?
         }
         Op::MapVjp(_)
+        | Op::ZipVjp { .. }
+        | Op::SumNormalizeVjp { .. }
         | Op::Contract(_)
         | Op::ProdVjp { .. }
         | Op::LseVjp { .. }

@@ -137,6 +137,8 @@ pub enum MapOp {
     },
     /// `log(sigmoid(x)) = -softplus(-x)`, computed without underflow (fused).
     LogSigmoid,
+    /// `√x` (NaN below 0, as torch).
+    Sqrt,
     /// `min(max(x, min), max)`, NaN kept.
     Clamp {
         /// Lower bound.
@@ -146,11 +148,25 @@ pub enum MapOp {
     },
 }
 
+impl ZipOp {
+    /// The op's name in the language.
+    pub fn name(self) -> &'static str {
+        match self {
+            ZipOp::Add => "add",
+            ZipOp::Hadamard => "hadamard",
+            ZipOp::Div => "div",
+            ZipOp::Maximum => "maximum",
+            ZipOp::Minimum => "minimum",
+            ZipOp::LogAddExp => "logaddexp",
+        }
+    }
+}
+
 impl MapOp {
     /// Whether the map's derivative is written with its result `y` (`exp`,
     /// `sigmoid`: `ḡ·y`, `ḡ·y·(1 − y)`) rather than its argument `x`.
     pub fn vjp_reads_result(self) -> bool {
-        matches!(self, MapOp::Exp | MapOp::Sigmoid)
+        matches!(self, MapOp::Exp | MapOp::Sigmoid | MapOp::Sqrt)
     }
 }
 
@@ -174,13 +190,22 @@ pub enum OuterKind {
     Sum,
 }
 
-/// Elementwise combinations of two equal-shaped tensors.
+/// Elementwise combinations of two tensors of one shape, or of a tensor
+/// and a scalar `()` (broadcast, as torch broadcasts a 0-d tensor).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ZipOp {
     /// `a + b`.
     Add,
     /// `a * b` elementwise.
     Hadamard,
+    /// `a / b`.
+    Div,
+    /// `max(a, b)`, NaN-propagating (`torch.maximum`).
+    Maximum,
+    /// `min(a, b)`, NaN-propagating (`torch.minimum`).
+    Minimum,
+    /// `log(exp(a) + exp(b))`, stable (`torch.logaddexp`).
+    LogAddExp,
 }
 
 /// Which parameter of the product of two Gaussian layers a node computes.
@@ -323,6 +348,25 @@ pub enum Op<A = Axis> {
     /// Backward: an affine contraction (see [`Contraction`]), of one or two
     /// arguments.
     Contract(Contraction),
+    /// `x / Σ x` along `axis` (a zero row gives NaN, as torch).
+    SumNormalize {
+        /// The normalized axis.
+        axis: A,
+    },
+    /// Backward of a zip: the cotangent of its argument `wrt` from
+    /// `(a, b, ḡ)`, elementwise over the broadcast shape.
+    ZipVjp {
+        /// The forward op.
+        op: ZipOp,
+        /// Which argument the cotangent is of.
+        wrt: usize,
+    },
+    /// Backward of `normalize` along `axis`, from `(x, y, ḡ)`:
+    /// `(ḡ − Σ ḡ ⊙ y) / Σ x`.
+    SumNormalizeVjp {
+        /// The normalized axis.
+        axis: A,
+    },
     /// Backward of `reduce_prod` along `axis`, from `(x, y, ḡ)`, as torch's
     /// `prod_backward`: `ḡ · y / x` when `x` holds no zero, else `ḡ` times
     /// the product of the others in its row, by prefix and suffix products
@@ -434,9 +478,19 @@ impl<A> Op<A> {
                 MapOp::ScaledSigmoid { .. } => "scaled_sigmoid",
                 MapOp::LogSigmoid => "log_sigmoid",
                 MapOp::Clamp { .. } => "clamp",
+                MapOp::Sqrt => "sqrt",
             },
-            Op::Zip(ZipOp::Add) => "add",
-            Op::Zip(ZipOp::Hadamard) => "hadamard",
+            Op::Zip(z) => z.name(),
+            Op::SumNormalize { .. } => "normalize",
+            Op::ZipVjp { op, .. } => match op {
+                ZipOp::Add => "add_vjp",
+                ZipOp::Hadamard => "hadamard_vjp",
+                ZipOp::Div => "div_vjp",
+                ZipOp::Maximum => "maximum_vjp",
+                ZipOp::Minimum => "minimum_vjp",
+                ZipOp::LogAddExp => "logaddexp_vjp",
+            },
+            Op::SumNormalizeVjp { .. } => "normalize_vjp",
             Op::Reduce { kind, .. } => match kind {
                 ReduceKind::Sum => "reduce_sum",
                 ReduceKind::Prod => "reduce_prod",
@@ -486,6 +540,7 @@ impl<A> Op<A> {
                 MapOp::ScaledSigmoid { .. } => "scaled_sigmoid_vjp",
                 MapOp::LogSigmoid => "log_sigmoid_vjp",
                 MapOp::Clamp { .. } => "clamp_vjp",
+                MapOp::Sqrt => "sqrt_vjp",
             },
             Op::Contract(_) => "contract",
             Op::ProdVjp { .. } => "reduce_prod_vjp",
@@ -551,6 +606,9 @@ impl Op<WrittenAxis> {
             Op::PolynomialDifferential { order } => Op::PolynomialDifferential { order },
             Op::MapVjp(m) => Op::MapVjp(m),
             Op::Contract(c) => Op::Contract(c),
+            Op::SumNormalize { axis: a } => Op::SumNormalize { axis: axis(a)? },
+            Op::ZipVjp { op, wrt } => Op::ZipVjp { op, wrt },
+            Op::SumNormalizeVjp { axis: a } => Op::SumNormalizeVjp { axis: axis(a)? },
             Op::ProdVjp { axis: a } => Op::ProdVjp { axis: axis(a)? },
             Op::LseVjp { axis: a } => Op::LseVjp { axis: axis(a)? },
             Op::SoftmaxVjp { axis: a, log } => Op::SoftmaxVjp {

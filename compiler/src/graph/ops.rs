@@ -168,6 +168,14 @@ pub const OPS: &[OpSpec] = &[
         clamp,
     )
     .vjp("`x̄ = ȳ` strictly inside the bounds, else 0 (0 at a bound and at NaN, as torch 2.15)"),
+    op("sqrt", 1, &[], "sqrt(x)", |_| Ok(Op::Map(MapOp::Sqrt)))
+    .vjp("`x̄ = ȳ / (2y)`"),
+    op("normalize", 1, AXIS, "normalize(x, axis = 1)", |c| {
+        Ok(Op::SumNormalize {
+            axis: c.axis("axis")?,
+        })
+    })
+    .vjp("`x̄ = ȳ/s − (Σ ȳ ⊙ y)/s` per row, `s = Σ x`"),
     op("reduce_sum", 1, AXIS, "reduce_sum(x, axis = 1)", |c| {
         reduce(c, ReduceKind::Sum)
     })
@@ -209,6 +217,20 @@ pub const OPS: &[OpSpec] = &[
         Ok(Op::Zip(ZipOp::Hadamard))
     })
     .vjp("`ā = ȳ ⊙ b`, `b̄ = ȳ ⊙ a`"),
+    op("div", 2, &[], "div(x, y)", |_| Ok(Op::Zip(ZipOp::Div)))
+    .vjp("`ā = ȳ / b`, `b̄ = −ȳ·(a / b) / b`"),
+    op("maximum", 2, &[], "maximum(x, y)", |_| {
+        Ok(Op::Zip(ZipOp::Maximum))
+    })
+    .vjp("`ȳ` to the larger argument, `ȳ/2` to each at a tie, `ȳ` to both at a NaN (torch)"),
+    op("minimum", 2, &[], "minimum(x, y)", |_| {
+        Ok(Op::Zip(ZipOp::Minimum))
+    })
+    .vjp("`ȳ` to the smaller argument, `ȳ/2` to each at a tie, `ȳ` to both at a NaN (torch)"),
+    op("logaddexp", 2, &[], "logaddexp(x, y)", |_| {
+        Ok(Op::Zip(ZipOp::LogAddExp))
+    })
+    .vjp("`ā = ȳ / (1 + exp(b − a))`, `b̄ = ȳ / (1 + exp(a − b))`"),
     op("kron", 2, &[], "kron(x, y)", |_| Ok(Op::Kron))
     .vjp("`ā[i] = Σ_j ȳ[i·B + j]·b[j]` per axis, `b̄` alike"),
     op(

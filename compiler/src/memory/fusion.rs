@@ -27,7 +27,10 @@ pub const MAX_RECOMPUTED: usize = 8;
 /// `true` for the maps and zips: one output element from the elements at
 /// the same position of the arguments.
 pub fn elementwise(op: &Op) -> bool {
-    matches!(op, Op::Map(_) | Op::Zip(_) | Op::MapVjp(_))
+    matches!(
+        op,
+        Op::Map(_) | Op::Zip(_) | Op::MapVjp(_) | Op::ZipVjp { .. }
+    )
 }
 
 /// One floating-point operation per element, no function call.
@@ -51,7 +54,9 @@ pub fn inlined(graph: &Graph) -> Vec<bool> {
     for node in &graph.nodes {
         for &a in &node.args {
             slots[a] += 1;
-            all_elementwise[a] &= elementwise(&node.op);
+            // A scalar broadcast into a larger reader is stored: computed
+            // once, not at every element.
+            all_elementwise[a] &= elementwise(&node.op) && graph.nodes[a].shape == node.shape;
         }
     }
     let is_output: Vec<bool> = (0..n).map(|id| graph.outputs.contains(&id)).collect();

@@ -87,7 +87,9 @@ fn arity(op: &Op) -> Option<usize> {
         Op::GaussianFromVar(GaussianPart::Stddev) => 3,
         Op::GaussianFromVar(_) => 5,
         Op::MapVjp(_) | Op::SoftmaxVjp { .. } => 2,
-        Op::LseVjp { .. } | Op::ProdVjp { .. } => 3,
+        Op::LseVjp { .. } | Op::ProdVjp { .. } | Op::ZipVjp { .. } | Op::SumNormalizeVjp { .. } => {
+            3
+        }
         Op::IndexVjp { .. } | Op::PolynomialDifferentialVjp { .. } => 1,
         // The output's index and one per argument.
         Op::Contract(c) => c.index.len().checked_sub(1)?,
@@ -105,9 +107,18 @@ fn arity(op: &Op) -> Option<usize> {
             | MapOp::Softplus
             | MapOp::Conjugate
             | MapOp::ScaledSigmoid { .. }
+            | MapOp::Sqrt
             | MapOp::Clamp { .. },
         )
-        | Op::Zip(ZipOp::Add | ZipOp::Hadamard)
+        | Op::Zip(
+            ZipOp::Add
+            | ZipOp::Hadamard
+            | ZipOp::Div
+            | ZipOp::Maximum
+            | ZipOp::Minimum
+            | ZipOp::LogAddExp,
+        )
+        | Op::SumNormalize { .. }
         | Op::Constant { .. }
         | Op::Reduce { .. }
         | Op::Softmax { .. }

@@ -81,6 +81,32 @@ pub(super) fn sigmoid(x: f64) -> f64 {
     1.0 / (1.0 + (-x).exp())
 }
 
+/// `x` at `i`, or its one element when it is a broadcast scalar.
+pub(super) fn broadcast(x: &Tensor, i: &[usize]) -> f64 {
+    if x.shape.is_empty() {
+        x.data[0]
+    } else {
+        x.at(i)
+    }
+}
+
+/// A zip of two elements, written out plainly.
+fn zip(op: ZipOp, a: f64, b: f64) -> f64 {
+    match op {
+        ZipOp::Add => a + b,
+        ZipOp::Hadamard => a * b,
+        ZipOp::Div => a / b,
+        ZipOp::Maximum | ZipOp::Minimum if a.is_nan() || b.is_nan() => f64::NAN,
+        ZipOp::Maximum => a.max(b),
+        ZipOp::Minimum => a.min(b),
+        ZipOp::LogAddExp if a == b && a.is_infinite() => a,
+        ZipOp::LogAddExp => {
+            let m = a.max(b);
+            m + ((a - m).exp() + (b - m).exp()).ln()
+        }
+    }
+}
+
 fn map(op: MapOp, x: f64) -> f64 {
     match op {
         MapOp::Exp => x.exp(),
@@ -97,6 +123,7 @@ fn map(op: MapOp, x: f64) -> f64 {
         MapOp::Conjugate => x,
         MapOp::ScaledSigmoid { vmin, vmax } => vmin.0 + (vmax.0 - vmin.0) * sigmoid(x),
         MapOp::LogSigmoid => -((-x).exp().ln_1p()),
+        MapOp::Sqrt => x.sqrt(),
         MapOp::Clamp { min, max } => {
             let lo = min.map_or(x, |m| if x < m.0 { m.0 } else { x });
             max.map_or(lo, |m| if lo > m.0 { m.0 } else { lo })
@@ -113,10 +140,16 @@ pub fn eval(graph: &Graph, inputs: &[Tensor]) -> Vec<Tensor> {
             Op::Leaf { param } => inputs[*param].clone(),
             Op::Constant { value, shape } => Tensor::build(shape.clone(), |_| value.0),
             Op::Map(op) => Tensor::build(arg(0).shape.clone(), |i| map(*op, arg(0).at(i))),
-            Op::Zip(op) => Tensor::build(arg(0).shape.clone(), |i| match op {
-                ZipOp::Add => arg(0).at(i) + arg(1).at(i),
-                ZipOp::Hadamard => arg(0).at(i) * arg(1).at(i),
-            }),
+            Op::Zip(op) => {
+                let shape = node.shape.clone();
+                Tensor::build(shape, |i| {
+                    zip(*op, broadcast(arg(0), i), broadcast(arg(1), i))
+                })
+            }
+            Op::SumNormalize { axis } => {
+                let sums = fold(arg(0), axis.get(), 0.0, |s, v| s + v);
+                with_row(arg(0), &sums, axis.get(), |x, s| x / s)
+            }
             Op::Reduce { kind, axis } => {
                 let x = arg(0);
                 let a = axis.get();
@@ -267,6 +300,8 @@ pub fn eval(graph: &Graph, inputs: &[Tensor]) -> Vec<Tensor> {
                 }
             }
             Op::MapVjp(_)
+            | Op::ZipVjp { .. }
+            | Op::SumNormalizeVjp { .. }
             | Op::Contract(_)
             | Op::ProdVjp { .. }
             | Op::LseVjp { .. }

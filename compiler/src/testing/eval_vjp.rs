@@ -3,8 +3,8 @@
 //! no scaled forms, no fast paths), so tests can hold the two against each
 //! other and against finite differences.
 
-use super::eval::{sigmoid, Tensor};
-use crate::graph::{GaussianPart, MapOp, Op};
+use super::eval::{broadcast, sigmoid, Tensor};
+use crate::graph::{GaussianPart, MapOp, Op, ZipOp};
 
 /// The value of backward node `op` with arguments `args` and result `shape`.
 pub(super) fn backward(op: &Op, args: &[&Tensor], shape: &[usize]) -> Tensor {
@@ -29,6 +29,44 @@ pub(super) fn backward(op: &Op, args: &[&Tensor], shape: &[usize]) -> Tensor {
                 out.data[at] += product;
             }
             out
+        }
+        Op::ZipVjp { op, wrt } => Tensor::build(shape.to_vec(), |i| {
+            let (a, b, g) = (broadcast(arg(0), i), broadcast(arg(1), i), arg(2).at(i));
+            let (own, other) = if *wrt == 0 { (a, b) } else { (b, a) };
+            match op {
+                ZipOp::Add => g,
+                ZipOp::Hadamard => g * other,
+                ZipOp::Div if *wrt == 0 => g / b,
+                ZipOp::Div => -g * a / (b * b),
+                ZipOp::Maximum | ZipOp::Minimum => {
+                    let wins = if *op == ZipOp::Maximum {
+                        own > other
+                    } else {
+                        own < other
+                    };
+                    if own == other {
+                        0.5 * g
+                    } else if wins || own.is_nan() || other.is_nan() {
+                        g
+                    } else {
+                        0.0
+                    }
+                }
+                ZipOp::LogAddExp => g / (1.0 + (other - own).exp()),
+            }
+        }),
+        Op::SumNormalizeVjp { axis } => {
+            let (x, y, g, a) = (arg(0), arg(1), arg(2), axis.get());
+            Tensor::build(shape.to_vec(), |i| {
+                let mut other = i.to_vec();
+                let (mut s, mut t) = (0.0, 0.0);
+                for k in 0..x.shape[a] {
+                    other[a] = k;
+                    s += x.at(&other);
+                    t += g.at(&other) * y.at(&other);
+                }
+                (g.at(i) - t) / s
+            })
         }
         Op::ProdVjp { axis } => {
             let (x, g, a) = (arg(0), arg(2), axis.get());
@@ -120,6 +158,7 @@ fn map_vjp(op: MapOp, v: f64, g: f64) -> f64 {
             }
         }
         MapOp::Conjugate => g,
+        MapOp::Sqrt => g / (2.0 * v),
         MapOp::ScaledSigmoid { vmin, vmax } => g * (vmax.0 - vmin.0) * sigmoid(v) * sigmoid(-v),
         MapOp::LogSigmoid => g * sigmoid(-v),
         MapOp::Clamp { min, max } => {

@@ -5,7 +5,7 @@
 
 use super::{len, Ctx, Input};
 use crate::codegen::loops::Space;
-use crate::graph::{Contraction, DType, GaussianPart, MapOp};
+use crate::graph::{Contraction, DType, GaussianPart, MapOp, ZipOp};
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::quote;
 
@@ -27,6 +27,7 @@ pub(super) fn map_vjp_expr(ctx: &Ctx, op: MapOp, v: TokenStream, g: TokenStream)
         MapOp::Softplus => vjp_call(ctx, "softplus_vjp", quote! { #v, #g }),
         MapOp::LogSigmoid => vjp_call(ctx, "log_sigmoid_vjp", quote! { #v, #g }),
         MapOp::Conjugate => g,
+        MapOp::Sqrt => vjp_call(ctx, "sqrt_vjp", quote! { #v, #g }),
         MapOp::ScaledSigmoid { vmin, vmax } => {
             let (lo, hi) = (ctx.lit(vmin.0), ctx.lit(vmax.0));
             vjp_call(ctx, "scaled_sigmoid_vjp", quote! { #v, #g, #lo, #hi })
@@ -37,6 +38,26 @@ pub(super) fn map_vjp_expr(ctx: &Ctx, op: MapOp, v: TokenStream, g: TokenStream)
             let hi = max.map_or(quote! { #elem::INFINITY }, |m| ctx.lit(m.0));
             vjp_call(ctx, "clamp_vjp", quote! { #v, #g, #lo, #hi })
         }
+    }
+}
+
+/// The cotangent of argument `wrt` of a zip, elementwise, from `a`, `b`
+/// and the cotangent `g` of the result.
+pub(super) fn zip_vjp_expr(
+    ctx: &Ctx,
+    op: ZipOp,
+    wrt: usize,
+    [a, b, g]: [TokenStream; 3],
+) -> TokenStream {
+    let k = Literal::usize_unsuffixed(wrt);
+    match op {
+        ZipOp::Add => g,
+        ZipOp::Hadamard if wrt == 0 => quote! { #g * #b },
+        ZipOp::Hadamard => quote! { #g * #a },
+        ZipOp::Div => vjp_call(ctx, "div_vjp", quote! { #a, #b, #g, #k }),
+        ZipOp::Maximum => vjp_call(ctx, "extremum_vjp", quote! { #a, #b, #g, #k, true }),
+        ZipOp::Minimum => vjp_call(ctx, "extremum_vjp", quote! { #a, #b, #g, #k, false }),
+        ZipOp::LogAddExp => vjp_call(ctx, "logaddexp_vjp", quote! { #a, #b, #g, #k }),
     }
 }
 
@@ -547,4 +568,59 @@ pub fn polynomial_differential_vjp(
         #out[#target + #shift] = <#elem as #krate::runtime::ProductOps>::derivative_coefficient(#source, #index, #n);
     });
     quote! { #decl #body }
+}
+
+/// The backward of `normalize` along `axis` from `(x, y, g)`, as torch's
+/// autograd of `x / x.sum(axis, keepdim = True)`:
+/// `x̄ = g/s − (Σ g ⊙ y)/s` with `s = Σ x` per row; row by row, both sums in
+/// an `f64` register (the output in `x`'s layout, `g` read in its own).
+pub fn sum_normalize_vjp(
+    ctx: &Ctx,
+    out: &Ident,
+    _s: &Ident,
+    x: &Input,
+    y: &Input,
+    g: &Input,
+    axis: usize,
+) -> TokenStream {
+    let (space, _, step) = row_space(x, axis);
+    let (sx, sg) = (x.strides(), g.strides());
+    let (xo, go) = (space.offset(&sx), space.offset(&sg));
+    let gs = Literal::usize_unsuffixed(sg[axis]);
+    let n = Literal::usize_unsuffixed(x.shape[axis]);
+    let (xb, yb, gb) = (x.buf, y.buf, g.buf);
+    let (elem, wide) = (ctx.elem(), quote!(::core::primitive::f64));
+    let [i, at, ag, sum, dot] =
+        ["i", "at", "ag", "sum", "dot"].map(|v| Ident::new(v, Span::mixed_site()));
+    let decl = ctx.decl_overwritten(out, len(x.shape));
+    let body = space.loops(quote! {
+        let (mut #sum, mut #dot): (#wide, #wide) = (0.0, 0.0);
+        for #i in 0..#n {
+            let (#at, #ag) = (#xo + #i * #step, #go + #i * #gs);
+            #sum += #xb[#at] as #wide;
+            #dot += (#gb[#ag] as #wide) * (#yb[#at] as #wide);
+        }
+        let (#sum, #dot) = (#sum as #elem, #dot as #elem);
+        for #i in 0..#n {
+            let (#at, #ag) = (#xo + #i * #step, #go + #i * #gs);
+            #out[#at] = #gb[#ag] / #sum - #dot / #sum;
+        }
+    });
+    quote! { #decl #body }
+}
+
+/// The rows of `x` along `axis`: a space over every other axis (in storage
+/// order), the offset of each row in a buffer of `x`'s shape without
+/// `axis`, and the stride along `axis`.
+pub(super) fn row_space(x: &Input, axis: usize) -> (Space, TokenStream, Literal) {
+    let sx = x.strides();
+    let mut rows_shape = x.shape.to_vec();
+    rows_shape[axis] = 1;
+    let mut reduced = x.shape.to_vec();
+    reduced.remove(axis);
+    let mut sr = x.layout.without(axis).strides(&reduced);
+    sr.insert(axis, 0);
+    let space = Space::ordered_by(rows_shape, &sx);
+    let row = space.offset(&sr);
+    (space, row, Literal::usize_unsuffixed(sx[axis]))
 }

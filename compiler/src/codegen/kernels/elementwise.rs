@@ -3,7 +3,7 @@
 
 use super::{len, Ctx, Input};
 use crate::codegen::loops::Space;
-use crate::graph::{MapOp, OuterKind};
+use crate::graph::{MapOp, OuterKind, ZipOp};
 use proc_macro2::{Ident, Literal, TokenStream};
 use quote::quote;
 
@@ -17,6 +17,7 @@ pub(super) fn map_expr(ctx: &Ctx, op: MapOp, x: TokenStream) -> TokenStream {
         MapOp::Softplus => ctx.real("softplus", x),
         MapOp::Conjugate => x,
         MapOp::LogSigmoid => ctx.real("log_sigmoid", x),
+        MapOp::Sqrt => quote! { #x.sqrt() },
         MapOp::ScaledSigmoid { vmin, vmax } => {
             let (lo, hi) = (ctx.lit(vmin.0), ctx.lit(vmax.0));
             ctx.real("scaled_sigmoid", quote! { #x, #lo, #hi })
@@ -33,6 +34,18 @@ pub(super) fn map_expr(ctx: &Ctx, op: MapOp, x: TokenStream) -> TokenStream {
             }
             e
         }
+    }
+}
+
+/// The scalar expression of a zip of `a` and `b`.
+pub(super) fn zip_expr(ctx: &Ctx, op: ZipOp, a: TokenStream, b: TokenStream) -> TokenStream {
+    match op {
+        ZipOp::Add => quote! { #a + #b },
+        ZipOp::Hadamard => quote! { #a * #b },
+        ZipOp::Div => quote! { #a / #b },
+        ZipOp::Maximum => ctx.real("nan_max", quote! { #a, #b }),
+        ZipOp::Minimum => ctx.real("nan_min", quote! { #a, #b }),
+        ZipOp::LogAddExp => ctx.real("logaddexp", quote! { #a, #b }),
     }
 }
 

@@ -11,12 +11,13 @@
 //! make it a loop nest in the root's storage order, reading every input
 //! through its own strides, with the scalar functions.
 
-use super::backward::map_vjp_expr;
-use super::elementwise::map_expr;
+use super::backward::{map_vjp_expr, zip_vjp_expr};
+use super::elementwise::{map_expr, zip_expr};
 use super::{Ctx, Input};
 use crate::codegen::layout::Layout;
 use crate::codegen::loops::{flat_var, Space};
 use crate::graph::{MapOp, NodeId, ZipOp};
+
 use crate::memory::STRIP;
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::quote;
@@ -31,6 +32,8 @@ pub enum Elementwise {
     Zip(ZipOp),
     /// A map's derivative: `(v, ḡ)`.
     MapVjp(MapOp),
+    /// A zip's derivative with respect to argument `wrt`: `(a, b, ḡ)`.
+    ZipVjp(ZipOp, usize),
 }
 
 /// What a member reads.
@@ -135,6 +138,11 @@ impl<'g, 'r> Phase<'g, 'r> {
 
     fn value(&mut self, ctx: &Ctx, operand: &Operand) -> TokenStream {
         match operand {
+            // A broadcast scalar: its one element at every position.
+            Operand::Input(x) if x.shape.is_empty() => {
+                let buf = x.buf;
+                quote! { #buf[0] }
+            }
             Operand::Input(x) => {
                 self.uses.insert(x.buf.to_string(), x.buf.clone());
                 (self.read)(x)
@@ -167,8 +175,10 @@ impl<'g, 'r> Phase<'g, 'r> {
         let args: Vec<TokenStream> = m.args.iter().map(|a| self.value(ctx, a)).collect();
         match (m.op, args.as_slice()) {
             (Elementwise::Map(op), [x]) => map_expr(ctx, op, x.clone()),
-            (Elementwise::Zip(ZipOp::Add), [a, b]) => quote! { #a + #b },
-            (Elementwise::Zip(ZipOp::Hadamard), [a, b]) => quote! { #a * #b },
+            (Elementwise::Zip(op), [a, b]) => zip_expr(ctx, op, a.clone(), b.clone()),
+            (Elementwise::ZipVjp(op, wrt), [a, b, g]) => {
+                zip_vjp_expr(ctx, op, wrt, [a.clone(), b.clone(), g.clone()])
+            }
             (Elementwise::MapVjp(op), [v, g]) => map_vjp_expr(ctx, op, v.clone(), g.clone()),
             // Arities are validated before code generation.
             _ => quote! { ::core::compile_error!("param_graph!: internal error in a fused loop") },
@@ -187,7 +197,10 @@ pub fn fused(
 ) -> TokenStream {
     let n: usize = shape.iter().product();
     let decl = ctx.decl_overwritten(out, n);
-    let flat = group.inputs().all(|x| x.layout == layout);
+    // Broadcast scalars are read whole wherever the loop is.
+    let flat = group
+        .inputs()
+        .all(|x| x.layout == layout || x.shape.is_empty());
     let body = if flat {
         strips(ctx, out, group, n)
     } else {

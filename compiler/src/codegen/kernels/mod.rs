@@ -19,6 +19,7 @@ mod rows;
 
 pub use backward::{
     contract, gaussian_vjp, index_vjp, lse_vjp, polynomial_differential_vjp, prod_vjp, softmax_vjp,
+    sum_normalize_vjp,
 };
 pub use contract::{kron_matmul, matmul, outer_contract};
 pub use elementwise::{copy, index, kron, outer};
@@ -27,7 +28,7 @@ pub use products::{
     gaussian, gaussian_from_var, gaussian_var_sum, mixing_weight, polynomial_differential,
     polynomial_product,
 };
-pub use rows::{normalize, reduce, row_max, row_sum_exp, softmax};
+pub use rows::{normalize, reduce, row_max, row_sum_exp, softmax, sum_normalize};
 
 use super::layout::Layout;
 use super::loops::Space;

@@ -195,3 +195,28 @@ pub fn normalize(
         quote! { #decl #exps #pass }
     }
 }
+
+/// `normalize(x, axis)`: `x / Σ x` per row (a zero row gives NaN, as
+/// torch); row by row, the sum in an `f64` register, the output in `x`'s
+/// layout.
+pub fn sum_normalize(ctx: &Ctx, out: &Ident, _s: &Ident, x: &Input, axis: usize) -> TokenStream {
+    let (space, _, step) = super::backward::row_space(x, axis);
+    let xo = space.offset(&x.strides());
+    let n = proc_macro2::Literal::usize_unsuffixed(x.shape[axis]);
+    let xb = x.buf;
+    let (elem, wide) = (ctx.elem(), quote!(::core::primitive::f64));
+    let [i, at, sum] = ["i", "at", "sum"].map(|v| Ident::new(v, proc_macro2::Span::mixed_site()));
+    let decl = ctx.decl_overwritten(out, len(x.shape));
+    let body = space.loops(quote! {
+        let mut #sum: #wide = 0.0;
+        for #i in 0..#n {
+            #sum += #xb[#xo + #i * #step] as #wide;
+        }
+        let #sum = #sum as #elem;
+        for #i in 0..#n {
+            let #at = #xo + #i * #step;
+            #out[#at] = #xb[#at] / #sum;
+        }
+    });
+    quote! { #decl #body }
+}

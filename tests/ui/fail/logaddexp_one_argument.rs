@@ -1,0 +1,13 @@
+// The macro emits only `compile_error!`s on failure, so the imports go unused.
+#![allow(unused_imports)]
+
+use param_graph::param_graph;
+use param_graph::nalgebra::{SMatrix, SVector};
+
+param_graph! {
+    fn f(x: &SVector<f64, 3>) -> SVector<f64, 3> {
+        logaddexp(x)
+    }
+}
+
+fn main() {}
