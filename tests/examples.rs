@@ -43,8 +43,9 @@ fn tiny_circuit_runs() {
     tiny_circuit::main();
 }
 
-/// `learn_digits` trains for minutes at its defaults: here one epoch at
-/// K = 2, through the same path (data, training, report, plot).
+/// `learn_digits` trains for seconds at its defaults: here one epoch at
+/// K = 2 by Adam and by EM, through the same path (data, training, report,
+/// plot).
 #[test]
 fn learn_digits_runs() {
     let plot = std::env::temp_dir().join(format!("learn_digits_{}.svg", std::process::id()));
@@ -53,6 +54,9 @@ fn learn_digits_runs() {
         epochs: 1,
         seed: 1,
         plot: plot.clone(),
+        methods: vec![learn_digits::Method::Adam, learn_digits::Method::Em],
+        eta: 0.5,
+        alpha: 0.01,
     };
     learn_digits::train_and_report(&options).expect("the example runs");
     let svg = std::fs::read_to_string(&plot).expect("the learning curve was written");

@@ -1,7 +1,8 @@
 //! The learning example (`examples/learn_digits/`): its region graph, its
 //! parameter count against cirkit's, the gradient of the whole pipeline
-//! (circuit and parameter graphs) against finite differences, a short
-//! training run, and a training step without allocation.
+//! (circuit and parameter graphs) against finite differences, short
+//! training runs by Adam and by EM, the M-step's normalization, and
+//! training steps without allocation.
 
 mod support;
 
@@ -154,6 +155,47 @@ fn a_short_training_run_learns() {
 }
 
 #[test]
+fn a_short_em_run_learns() {
+    let d = digits();
+    let train = &d.train[..512];
+    let mut t = Trainer::<2>::new(3, 0.01, train.len());
+    let before = t.log_likelihood(&d.test);
+    let first = t.em_epoch(train, 0.5, 0.01);
+    let mut last = first;
+    for _ in 0..2 {
+        last = t.em_epoch(train, 0.5, 0.01);
+    }
+    let after = t.log_likelihood(&d.test);
+    assert!(last < first, "train NLL {first} → {last}");
+    assert!(
+        after.is_finite() && after > before,
+        "test log-likelihood {before} → {after}"
+    );
+}
+
+/// An M-step keeps every distribution normalized: the weights after it
+/// (the softmaxes of the new logits) sum to 1 over each row.
+#[test]
+fn the_m_step_keeps_the_distributions_normalized() {
+    use weights::{Parameterization, Softmaxes, Tensors};
+    let d = digits();
+    let mut t = Trainer::<2>::new(11, 0.01, 256);
+    t.em_step(&d.train[..256], 0.5, 0.01);
+    let mut w = Tensors::<2>::zeros();
+    Softmaxes::weights(&t.raw, &mut w);
+    // softmax(log w) = w: the logits are the weights' logs.
+    for (logits, weights) in t.raw.slices().zip(w.slices()) {
+        assert!(logits.iter().all(|l| l.is_finite()));
+        assert!(weights.iter().all(|p| *p > 0.0 && *p <= 1.0));
+    }
+    for row in w.dense.iter() {
+        for i in 0..2 {
+            assert!((row.row(i).sum() - 1.0).abs() < 1e-12);
+        }
+    }
+}
+
+#[test]
 fn a_training_step_allocates_nothing_after_warm_up() {
     let d = digits();
     let mut t = Trainer::<16>::new(5, 0.01, d.train.len());
@@ -163,4 +205,8 @@ fn a_training_step_allocates_nothing_after_warm_up() {
     assert_eq!(n, 0, "a training epoch allocated {n} times");
     let (_, n) = count_allocations(|| t.log_likelihood(&d.test));
     assert_eq!(n, 0, "evaluation allocated {n} times");
+    // EM: the first epoch makes the M-step graph's workspace.
+    t.em_epoch(&d.train, 0.5, 0.01);
+    let (_, n) = count_allocations(|| t.em_epoch(&d.train, 0.5, 0.01));
+    assert_eq!(n, 0, "an EM epoch allocated {n} times");
 }

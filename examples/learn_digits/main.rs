@@ -39,6 +39,12 @@ pub struct Options {
     pub seed: u64,
     /// Where the learning curve goes (SVG).
     pub plot: PathBuf,
+    /// Adam, EM, or both one after the other (one figure).
+    pub methods: Vec<Method>,
+    /// EM's step size.
+    pub eta: f64,
+    /// EM's pseudocount.
+    pub alpha: f64,
 }
 
 /// `--help`.
@@ -50,6 +56,10 @@ usage: cargo run --release --example learn_digits -- [OPTIONS]
   --epochs N     passes over the 1437 training images (default 100; 0: evaluate only)
   --seed S       seed of the N(0, 1) initialization and of the shuffling (default 42)
   --plot FILE    the learning curve, SVG (default target/learning_curve.svg)
+  --em           learn by mini-batch EM instead of Adam
+  --both         learn by Adam, then by EM from the same start; one figure
+  --eta E        EM's step size in (0, 1] (default 0.5)
+  --alpha A      EM's pseudocount (default 0.01)
   -h, --help     this text";
 
 /// The value of option `name`, parsed as a `T`.
@@ -74,6 +84,9 @@ fn options() -> Result<Options, String> {
         epochs: 100,
         seed: 42,
         plot: PathBuf::from("target/learning_curve.svg"),
+        methods: vec![Method::Adam],
+        eta: 0.5,
+        alpha: 0.01,
     };
     let mut parser = lexopt::Parser::from_env();
     while let Some(arg) = parser.next().map_err(|e| e.to_string())? {
@@ -82,12 +95,25 @@ fn options() -> Result<Options, String> {
             Long("epochs") => o.epochs = value(&mut parser, "epochs", "a non-negative integer")?,
             Long("seed") => o.seed = value(&mut parser, "seed", "a non-negative integer")?,
             Long("plot") => o.plot = parser.value().map_err(|e| e.to_string())?.into(),
+            Long("em") => o.methods = vec![Method::Em],
+            Long("both") => o.methods = vec![Method::Adam, Method::Em],
+            Long("eta") => o.eta = value(&mut parser, "eta", "a step size in (0, 1]")?,
+            Long("alpha") => o.alpha = value(&mut parser, "alpha", "a non-negative pseudocount")?,
             Long("help") | Short('h') => {
                 println!("{HELP}");
                 std::process::exit(0);
             }
             _ => return Err(arg.unexpected().to_string()),
         }
+    }
+    if !(o.eta > 0.0 && o.eta <= 1.0) {
+        return Err(format!("--eta {}: the step size must be in (0, 1]", o.eta));
+    }
+    if !(o.alpha >= 0.0 && o.alpha.is_finite()) {
+        return Err(format!(
+            "--alpha {}: the pseudocount must be finite and at least 0",
+            o.alpha
+        ));
     }
     if ![2, 8, 16].contains(&o.k) {
         return Err(format!(
@@ -135,6 +161,24 @@ pub fn train_and_report(o: &Options) -> Result<(), String> {
     }
 }
 
+/// How the circuit learns.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Method {
+    /// Adam on the mean negative log-likelihood (cirkit's tutorial).
+    Adam,
+    /// Mini-batch EM: flows from the backward pass, the M-step graph.
+    Em,
+}
+
+impl Method {
+    fn name(self) -> &'static str {
+        match self {
+            Method::Adam => "adam",
+            Method::Em => "em",
+        }
+    }
+}
+
 fn run<const K: usize>(o: &Options, digits: &data::Digits) -> Result<(), String>
 where
     Softmaxes: Parameterization<K>,
@@ -146,41 +190,57 @@ where
         graph.partitions(),
         graph.mixed()
     );
-    let mut trainer = Trainer::<K>::new(o.seed, 0.01, digits.train.len());
-    println!(
-        "UCI digits: {} train, {} test images; K = {K}: {} learnable parameters",
-        digits.train.len(),
-        digits.test.len(),
-        trainer.parameters()
-    );
-    println!(
-        "initial test log-likelihood: {:.3} nats per image",
-        trainer.log_likelihood(&digits.test)
-    );
-    let mut curve = Vec::with_capacity(o.epochs);
-    let mut seconds = Vec::with_capacity(o.epochs);
-    for epoch in 1..=o.epochs {
-        let start = Instant::now();
-        let nll = trainer.epoch(&digits.train);
-        let s = start.elapsed().as_secs_f64();
-        println!("epoch {epoch:3}  train NLL {nll:9.4}  {s:.3} s");
-        curve.push(nll);
-        seconds.push(s);
+    let mut curves = Vec::new();
+    for &method in &o.methods {
+        let mut trainer = Trainer::<K>::new(o.seed, 0.01, digits.train.len());
+        println!(
+            "UCI digits: {} train, {} test images; K = {K}: {} learnable parameters; learning by {}",
+            digits.train.len(),
+            digits.test.len(),
+            trainer.parameters(),
+            match method {
+                Method::Adam => "Adam (lr 0.01, batches of 256)".to_string(),
+                Method::Em => format!("mini-batch EM (step size {}, pseudocount {}, batches of 256)", o.eta, o.alpha),
+            }
+        );
+        println!(
+            "initial test log-likelihood: {:.3} nats per image",
+            trainer.log_likelihood(&digits.test)
+        );
+        let mut curve = Vec::with_capacity(o.epochs);
+        let mut seconds = Vec::with_capacity(o.epochs);
+        for epoch in 1..=o.epochs {
+            let start = Instant::now();
+            let nll = match method {
+                Method::Adam => trainer.epoch(&digits.train),
+                Method::Em => trainer.em_epoch(&digits.train, o.eta, o.alpha),
+            };
+            let s = start.elapsed().as_secs_f64();
+            println!("epoch {epoch:3}  train NLL {nll:9.4}  {s:.3} s");
+            curve.push(nll);
+            seconds.push(s);
+        }
+        let test_ll = trainer.log_likelihood(&digits.test);
+        let bpp = -test_ll / (64.0 * std::f64::consts::LN_2);
+        println!("test log-likelihood: {test_ll:.4} nats per image, {bpp:.4} bits per pixel");
+        seconds.sort_by(f64::total_cmp);
+        let median = seconds.get(seconds.len() / 2).copied().unwrap_or(0.0);
+        curves.push((method, curve, -test_ll));
+        println!(
+            "{{\"method\": \"{}\", \"params\": {}, \"epochs\": {}, \"test_ll_nats\": {test_ll:.6}, \"test_bpp\": {bpp:.6}, \"epoch_s_median\": {median:.6}}}",
+            method.name(),
+            trainer.parameters(),
+            o.epochs
+        );
     }
-    let test_ll = trainer.log_likelihood(&digits.test);
-    let bpp = -test_ll / (64.0 * std::f64::consts::LN_2);
-    println!("test log-likelihood: {test_ll:.4} nats per image, {bpp:.4} bits per pixel");
-    if !curve.is_empty() {
-        plot::learning_curve(&o.plot, &curve, -test_ll, K)
+    if o.epochs > 0 {
+        let series: Vec<(&str, &[f64], f64)> = curves
+            .iter()
+            .map(|(m, c, t)| (m.name(), c.as_slice(), *t))
+            .collect();
+        plot::learning_curves(&o.plot, &series, K)
             .map_err(|e| format!("--plot {}: {e}", o.plot.display()))?;
-        println!("learning curve: {}", o.plot.display());
+        eprintln!("learning curve: {}", o.plot.display());
     }
-    seconds.sort_by(f64::total_cmp);
-    let median = seconds.get(seconds.len() / 2).copied().unwrap_or(0.0);
-    println!(
-        "{{\"params\": {}, \"epochs\": {}, \"test_ll_nats\": {test_ll:.6}, \"test_bpp\": {bpp:.6}, \"epoch_s_median\": {median:.6}}}",
-        trainer.parameters(),
-        o.epochs
-    );
     Ok(())
 }

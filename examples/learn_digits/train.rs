@@ -7,7 +7,7 @@ use super::adam::Adam;
 use super::circuit::{Circuit, BATCH};
 use super::data::Image;
 use super::region_graph::RegionGraph;
-use super::weights::{Parameterization, Softmaxes, Tensors};
+use super::weights::{EmStep, Parameterization, Softmaxes, Tensors};
 use rand::rngs::SmallRng;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -107,6 +107,47 @@ where
         }
         self.order = order;
         total / train.len() as f64
+    }
+
+    /// One epoch of mini-batch EM over `train` in a fresh random order:
+    /// per batch the flows from the circuit's backward pass (E-step) and
+    /// the M-step graph with step size `eta` and pseudocount `alpha`;
+    /// returns the mean negative log-likelihood of the batches as seen.
+    pub fn em_epoch(&mut self, train: &[Image], eta: f64, alpha: f64) -> f64 {
+        let mut order = std::mem::take(&mut self.order);
+        order.shuffle(&mut self.rng);
+        let mut total = 0.0;
+        for chunk in order.chunks(BATCH) {
+            let mut batch = std::mem::take(&mut self.batch);
+            batch.clear();
+            batch.extend(chunk.iter().map(|&i| train[i]));
+            total += self.em_step(&batch, eta, alpha) * batch.len() as f64;
+            self.batch = batch;
+        }
+        self.order = order;
+        total / train.len() as f64
+    }
+
+    /// One EM step on `batch`; returns its mean negative log-likelihood
+    /// before the step.
+    pub fn em_step(&mut self, batch: &[Image], eta: f64, alpha: f64) -> f64 {
+        Softmaxes::weights(&self.raw, &mut self.weights);
+        let nll = -self
+            .circuit
+            .forward(&self.weights, batch)
+            .iter()
+            .sum::<f64>()
+            / batch.len() as f64;
+        self.circuit
+            .backward(&self.weights, batch, &mut self.cotangent);
+        let step = EmStep {
+            keep: 1.0 - eta,
+            eta,
+            alpha,
+            scale: -(batch.len() as f64),
+        };
+        Softmaxes::m_step(&self.weights, &self.cotangent, step, &mut self.raw);
+        nll
     }
 
     /// The mean log-likelihood (nats per image) of `images`.

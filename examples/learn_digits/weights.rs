@@ -86,6 +86,27 @@ pub trait Parameterization<const K: usize> {
     /// `grads` = the cotangent `cotangent` of the weights pulled back to the
     /// raw parameters (the generated `name_vjp_into`).
     fn vjp(raw: &Tensors<K>, cotangent: &Tensors<K>, grads: &mut Tensors<K>);
+    /// One M-step of mini-batch EM, into `raw`: with the flows
+    /// `n = w ⊙ ∂ℓ/∂w = scale·(w ⊙ cotangent)` (the cotangent of the mean
+    /// NLL, `scale = −B`), the new weights are
+    /// `(1 − η)·w + η·normalize(n + α)` per row, and `raw` their logs (so
+    /// that their softmaxes are the new weights).
+    fn m_step(weights: &Tensors<K>, cotangent: &Tensors<K>, step: EmStep, raw: &mut Tensors<K>);
+}
+
+/// The scalars of an M-step: `keep = 1 − η`, the step size `η`, the
+/// pseudocount `α` and the flows' scale.
+#[derive(Clone, Copy, Debug)]
+pub struct EmStep {
+    /// `1 − η`.
+    pub keep: f64,
+    /// The step size `η` in `(0, 1]`.
+    pub eta: f64,
+    /// The pseudocount added to every flow.
+    pub alpha: f64,
+    /// `−B`, turning the mean NLL's cotangent into `∂ℓ/∂w` of the batch's
+    /// log-likelihood `ℓ`.
+    pub scale: f64,
 }
 
 /// The parameterizations for `K` of 2, 8 and 16 (each `K` is a type: the
@@ -93,7 +114,43 @@ pub trait Parameterization<const K: usize> {
 pub struct Softmaxes;
 
 macro_rules! parameterization {
-    ($name:ident, $vjp:ident, $into:ident, $k:literal) => {
+    ($name:ident, $vjp:ident, $into:ident, $m:ident, $m_into:ident, $k:literal) => {
+        param_graph! {
+            /// The M-step of mini-batch EM for every parameter tensor: the
+            /// flows `scale·(w ⊙ ct)`, normalized with a pseudocount, mixed
+            /// into the old weights by the step size, as logits.
+            #[allow(dead_code, clippy::too_many_arguments)]
+            pub fn $m(
+                categorical: &[SMatrix<f64, $k, 256>; 64],
+                categorical_ct: &[SMatrix<f64, $k, 256>; 64],
+                dense: &[SMatrix<f64, $k, $k>; 252],
+                dense_ct: &[SMatrix<f64, $k, $k>; 252],
+                mixing: &[SMatrix<f64, $k, 2>; 20],
+                mixing_ct: &[SMatrix<f64, $k, 2>; 20],
+                root_dense: &[SMatrix<f64, 1, $k>; 2],
+                root_dense_ct: &[SMatrix<f64, 1, $k>; 2],
+                root_mixing: &SMatrix<f64, 1, 2>,
+                root_mixing_ct: &SMatrix<f64, 1, 2>,
+                keep: f64,
+                eta: f64,
+                alpha: f64,
+                scale: f64,
+            ) -> ([SMatrix<f64, $k, 256>; 64], [SMatrix<f64, $k, $k>; 252], [SMatrix<f64, $k, 2>; 20], [SMatrix<f64, 1, $k>; 2], SMatrix<f64, 1, 2>) {
+                let c = normalize(add(hadamard(scale, hadamard(categorical, categorical_ct)), alpha), axis = 2);
+                let d = normalize(add(hadamard(scale, hadamard(dense, dense_ct)), alpha), axis = 2);
+                let m = normalize(add(hadamard(scale, hadamard(mixing, mixing_ct)), alpha), axis = 2);
+                let rd = normalize(add(hadamard(scale, hadamard(root_dense, root_dense_ct)), alpha), axis = 2);
+                let rm = normalize(add(hadamard(scale, hadamard(root_mixing, root_mixing_ct)), alpha), axis = 1);
+                (
+                    log(add(hadamard(keep, categorical), hadamard(eta, c))),
+                    log(add(hadamard(keep, dense), hadamard(eta, d))),
+                    log(add(hadamard(keep, mixing), hadamard(eta, m))),
+                    log(add(hadamard(keep, root_dense), hadamard(eta, rd))),
+                    log(add(hadamard(keep, root_mixing), hadamard(eta, rm))),
+                )
+            }
+        }
+
         param_graph! {
             /// Every parameter tensor of the circuit from its raw values:
             /// the categorical inputs' probabilities over the 256 values,
@@ -138,6 +195,32 @@ macro_rules! parameterization {
                 );
             }
 
+            fn m_step(w: &Tensors<$k>, ct: &Tensors<$k>, s: EmStep, raw: &mut Tensors<$k>) {
+                $m_into(
+                    &w.categorical,
+                    &ct.categorical,
+                    &w.dense,
+                    &ct.dense,
+                    &w.mixing,
+                    &ct.mixing,
+                    &w.root_dense,
+                    &ct.root_dense,
+                    &w.root_mixing,
+                    &ct.root_mixing,
+                    s.keep,
+                    s.eta,
+                    s.alpha,
+                    s.scale,
+                    (
+                        &mut raw.categorical,
+                        &mut raw.dense,
+                        &mut raw.mixing,
+                        &mut raw.root_dense,
+                        &mut raw.root_mixing,
+                    ),
+                );
+            }
+
             fn vjp(raw: &Tensors<$k>, ct: &Tensors<$k>, g: &mut Tensors<$k>) {
                 $vjp(
                     &raw.categorical,
@@ -165,6 +248,27 @@ macro_rules! parameterization {
     };
 }
 
-parameterization!(weights_k2, weights_k2_vjp_into, weights_k2_into, 2);
-parameterization!(weights_k8, weights_k8_vjp_into, weights_k8_into, 8);
-parameterization!(weights_k16, weights_k16_vjp_into, weights_k16_into, 16);
+parameterization!(
+    weights_k2,
+    weights_k2_vjp_into,
+    weights_k2_into,
+    m_step_k2,
+    m_step_k2_into,
+    2
+);
+parameterization!(
+    weights_k8,
+    weights_k8_vjp_into,
+    weights_k8_into,
+    m_step_k8,
+    m_step_k8_into,
+    8
+);
+parameterization!(
+    weights_k16,
+    weights_k16_vjp_into,
+    weights_k16_into,
+    m_step_k16,
+    m_step_k16_into,
+    16
+);
