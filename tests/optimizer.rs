@@ -34,6 +34,9 @@ both!(kron_then_matmul(a: &SMatrix<f64, 3, 2>, b: &SMatrix<f64, 2, 4>, x: &SMatr
 both!(beyond_cirkit(x: &SMatrix<f64, 3, 4>) -> (SMatrix<f64, 3, 4>, SVector<f64, 3>, SMatrix<f64, 3, 4>) {
     (log(sigmoid(x)), log(reduce_sum(exp(x), axis = 1)), square(log(exp(x))))
 });
+both!(log_normalized(x: &SMatrix<f64, 3, 4>) -> SMatrix<f64, 3, 4> {
+    log(normalize(x, axis = 1))
+});
 both!(gaussian_shared(m1: &SVector<f64, 3>, s1: &SVector<f64, 3>, m2: &SVector<f64, 2>, s2: &SVector<f64, 2>) -> (SVector<f64, 6>, SVector<f64, 6>) {
     (gaussian_product_mean(m1, s1, m2, s2), gaussian_product_stddev(s1, s2))
 });
@@ -107,6 +110,21 @@ proptest! {
     }
 
     #[test]
+    fn log_normalize_agrees(x in values(12)) {
+        // Positive rows (flows plus a pseudocount) take the fused form;
+        // rows of either sign `log(x / Σx)`, as written.
+        let positive: Vec<f64> = x.iter().map(|v| v.abs() + 0.01).collect();
+        for row in [positive, x] {
+            let row = RowMajor::from_row_major(&row);
+            let (o, p) = (log_normalized::opt::f(&row), log_normalized::plain::f(&row));
+            for (a, b) in o.iter().zip(p.iter()) {
+                let close = a == b || (a - b).abs() <= 1e-12 * b.abs().max(1.0);
+                prop_assert!(close || (a.is_nan() && b.is_nan()), "{} vs {}", a, b);
+            }
+        }
+    }
+
+    #[test]
     fn shared_gaussian_terms_agree(m1 in values(3), s1 in values(3), m2 in values(2), s2 in values(2)) {
         let (m1, s1) = (RowMajor::from_row_major(&m1), RowMajor::from_row_major(&s1));
         let (m2, s2) = (RowMajor::from_row_major(&m2), RowMajor::from_row_major(&s2));
@@ -174,6 +192,7 @@ fn every_rule_fires_end_to_end() {
         kron_then_matmul::opt::F_PLAN,
         beyond_cirkit::opt::F_PLAN,
         gaussian_shared::opt::F_PLAN,
+        log_normalized::opt::F_PLAN,
         mixed_chain::opt::F_PLAN,
     ];
     for (rule, _) in param_graph_compiler::testing::rules() {

@@ -266,7 +266,7 @@ pub fn shape_of(
             Ok(vec![checked(&[k1, k2], node_span)?])
         }
         Op::Zip(_) => zip_shape(op_name, args, spans),
-        Op::SumNormalize { .. } => Ok(args[0].to_vec()),
+        Op::SumNormalize { .. } | Op::LogNormalize { .. } => Ok(args[0].to_vec()),
         // `(a, b, ḡ)`: the cotangent has the broadcast shape.
         Op::ZipVjp { .. } => {
             let shape = zip_shape(op_name, &args[..2], spans)?;

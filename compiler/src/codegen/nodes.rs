@@ -43,6 +43,7 @@ pub fn placements(graph: &Graph) -> Vec<Placement> {
             | Op::Zip(_)
             | Op::MapVjp(_)
             | Op::SumNormalize { .. }
+            | Op::LogNormalize { .. }
             | Op::SumNormalizeVjp { .. }
             | Op::ProdVjp { .. }
             | Op::LseVjp { .. }
@@ -179,10 +180,8 @@ pub fn emit(
             let so = layouts[id].strides(&node.shape);
             kernels::contract(ctx, out, &scratch("t"), c, &so, &args)
         }
-        Op::SumNormalize { axis } => {
-            let s = scratch("s");
-            kernels::sum_normalize(ctx, out, &s, &input(0), axis.get())
-        }
+        Op::SumNormalize { axis } => kernels::sum_normalize(ctx, out, &input(0), axis.get(), false),
+        Op::LogNormalize { axis } => kernels::sum_normalize(ctx, out, &input(0), axis.get(), true),
         Op::SumNormalizeVjp { axis } => {
             let s = scratch("s");
             kernels::sum_normalize_vjp(ctx, out, &s, &input(0), &input(1), &input(2), axis.get())

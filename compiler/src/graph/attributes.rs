@@ -57,6 +57,7 @@ impl Op {
             | Op::LseVjp { axis: a }
             | Op::SoftmaxVjp { axis: a, .. }
             | Op::SumNormalize { axis: a }
+            | Op::LogNormalize { axis: a }
             | Op::SumNormalizeVjp { axis: a } => vec![axis("axis", a)],
             Op::ZipVjp { wrt, .. } => vec![("wrt", Attr::Int(*wrt))],
             Op::IndexVjp {

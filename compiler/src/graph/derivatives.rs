@@ -106,6 +106,7 @@ pub fn fused_derivative(op: &Op) -> Option<&'static str> {
         Op::GaussianFromVar(_) => {
             "as the Gaussian product op it replaces, from the same shared scaled variances"
         }
+        Op::LogNormalize { .. } => "`x̄ = ȳ / x − (Σ ȳ)/s` per row, `s = Σ x`",
         _ => return None,
     })
 }
@@ -143,6 +144,33 @@ pub fn vjp(b: &mut Backward, y: NodeId, g: NodeId, wrt: usize) -> Result<Option<
         }
         Op::SumNormalize { axis } => {
             b.push(y, Op::SumNormalizeVjp { axis: *axis }, vec![x(0), y, g])?
+        }
+        // log x − log Σx: x̄ = ḡ/x − (Σḡ / Σx) broadcast along the axis.
+        Op::LogNormalize { axis } => {
+            let sum = |b: &mut Backward, t: NodeId| {
+                let op = Op::Reduce {
+                    kind: ReduceKind::Sum,
+                    axis: *axis,
+                };
+                b.push(y, op, vec![t])
+            };
+            let (gs, xs) = (sum(b, g)?, sum(b, x(0))?);
+            let ratio = b.push(y, Op::Zip(ZipOp::Div), vec![gs, xs])?;
+            let shape = b.shape(x(0));
+            let mut row = plain(0, shape.len());
+            row.remove(axis.get());
+            let spread = b.contract(y, shape.clone(), plain(0, shape.len()), vec![(ratio, row)])?;
+            let minus = b.push(
+                y,
+                Op::Constant {
+                    value: super::Float(-1.0),
+                    shape: Vec::new(),
+                },
+                Vec::new(),
+            )?;
+            let negated = b.push(y, Op::Zip(ZipOp::Hadamard), vec![minus, spread])?;
+            let direct = b.push(y, Op::Zip(ZipOp::Div), vec![g, x(0)])?;
+            b.push(y, Op::Zip(ZipOp::Add), vec![direct, negated])?
         }
         // Broadcast `ḡ` back along the summed axis.
         Op::Reduce {

@@ -353,6 +353,13 @@ pub enum Op<A = Axis> {
         /// The normalized axis.
         axis: A,
     },
+    /// Fused: `log(normalize(x))` = `log x − log Σ x` along `axis` where
+    /// both are positive (one sum per row, no quotient to underflow), and
+    /// `log(x / Σ x)` elsewhere (the unfused value).
+    LogNormalize {
+        /// The normalized axis.
+        axis: A,
+    },
     /// Backward of a zip: the cotangent of its argument `wrt` from
     /// `(a, b, ḡ)`, elementwise over the broadcast shape.
     ZipVjp {
@@ -482,6 +489,7 @@ impl<A> Op<A> {
             },
             Op::Zip(z) => z.name(),
             Op::SumNormalize { .. } => "normalize",
+            Op::LogNormalize { .. } => "log_normalize",
             Op::ZipVjp { op, .. } => match op {
                 ZipOp::Add => "add_vjp",
                 ZipOp::Hadamard => "hadamard_vjp",
@@ -607,6 +615,7 @@ impl Op<WrittenAxis> {
             Op::MapVjp(m) => Op::MapVjp(m),
             Op::Contract(c) => Op::Contract(c),
             Op::SumNormalize { axis: a } => Op::SumNormalize { axis: axis(a)? },
+            Op::LogNormalize { axis: a } => Op::LogNormalize { axis: axis(a)? },
             Op::ZipVjp { op, wrt } => Op::ZipVjp { op, wrt },
             Op::SumNormalizeVjp { axis: a } => Op::SumNormalizeVjp { axis: axis(a)? },
             Op::ProdVjp { axis: a } => Op::ProdVjp { axis: axis(a)? },

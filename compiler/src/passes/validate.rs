@@ -80,7 +80,7 @@ pub fn validate(graph: &Graph) -> Result<(), String> {
 fn arity(op: &Op) -> Option<usize> {
     Some(match op {
         Op::Leaf { .. } => 0,
-        Op::Map(MapOp::LogSigmoid) | Op::RowMax { .. } => 1,
+        Op::Map(MapOp::LogSigmoid) | Op::RowMax { .. } | Op::LogNormalize { .. } => 1,
         Op::RowSumExp { .. } | Op::OuterContract { .. } | Op::GaussianVarSum => 2,
         Op::Normalize { .. } | Op::KronMatMul => 3,
         // The Gaussian op's own arguments, then the summed variances.

@@ -150,6 +150,16 @@ pub fn eval(graph: &Graph, inputs: &[Tensor]) -> Vec<Tensor> {
                 let sums = fold(arg(0), axis.get(), 0.0, |s, v| s + v);
                 with_row(arg(0), &sums, axis.get(), |x, s| x / s)
             }
+            Op::LogNormalize { axis } => {
+                let sums = fold(arg(0), axis.get(), 0.0, |s, v| s + v);
+                with_row(arg(0), &sums, axis.get(), |x, s| {
+                    if x > 0.0 && s > 0.0 {
+                        x.ln() - s.ln()
+                    } else {
+                        (x / s).ln()
+                    }
+                })
+            }
             Op::Reduce { kind, axis } => {
                 let x = arg(0);
                 let a = axis.get();

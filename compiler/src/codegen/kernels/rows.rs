@@ -197,15 +197,36 @@ pub fn normalize(
 }
 
 /// `normalize(x, axis)`: `x / Σ x` per row (a zero row gives NaN, as
-/// torch); row by row, the sum in an `f64` register, the output in `x`'s
-/// layout.
-pub fn sum_normalize(ctx: &Ctx, out: &Ident, _s: &Ident, x: &Input, axis: usize) -> TokenStream {
+/// torch), or with `log` the fused `log(normalize(x))` = `log x − log Σ x`;
+/// row by row, the sum in an `f64` register, the output in `x`'s layout.
+pub fn sum_normalize(ctx: &Ctx, out: &Ident, x: &Input, axis: usize, log: bool) -> TokenStream {
     let (space, _, step) = super::backward::row_space(x, axis);
     let xo = space.offset(&x.strides());
     let n = proc_macro2::Literal::usize_unsuffixed(x.shape[axis]);
     let xb = x.buf;
     let (elem, wide) = (ctx.elem(), quote!(::core::primitive::f64));
     let [i, at, sum] = ["i", "at", "sum"].map(|v| Ident::new(v, proc_macro2::Span::mixed_site()));
+    let write = if log {
+        // `log x − log s` where both are positive (no quotient to
+        // underflow); elsewhere `log(x / s)`, the unfused value (a negative
+        // row, a zero, NaN).
+        let [log_sum, v] = ["log_sum", "v"].map(|n| Ident::new(n, proc_macro2::Span::mixed_site()));
+        quote! {
+            let #log_sum = #sum.ln();
+            for #i in 0..#n {
+                let #at = #xo + #i * #step;
+                let #v = #xb[#at];
+                #out[#at] = if #v > 0.0 && #sum > 0.0 { #v.ln() - #log_sum } else { (#v / #sum).ln() };
+            }
+        }
+    } else {
+        quote! {
+            for #i in 0..#n {
+                let #at = #xo + #i * #step;
+                #out[#at] = #xb[#at] / #sum;
+            }
+        }
+    };
     let decl = ctx.decl_overwritten(out, len(x.shape));
     let body = space.loops(quote! {
         let mut #sum: #wide = 0.0;
@@ -213,10 +234,7 @@ pub fn sum_normalize(ctx: &Ctx, out: &Ident, _s: &Ident, x: &Input, axis: usize)
             #sum += #xb[#xo + #i * #step] as #wide;
         }
         let #sum = #sum as #elem;
-        for #i in 0..#n {
-            let #at = #xo + #i * #step;
-            #out[#at] = #xb[#at] / #sum;
-        }
+        #write
     });
     quote! { #decl #body }
 }

@@ -30,6 +30,7 @@
 mod gaussian_product;
 mod kron_matmul;
 mod log_exp;
+mod log_normalize;
 mod log_sigmoid;
 mod log_softmax;
 mod log_sum_exp;
@@ -75,6 +76,7 @@ pub const RULES: &[Rule] = &[
     log_sum_exp::RULE,
     log_exp::RULE,
     gaussian_product::RULE,
+    log_normalize::RULE,
 ];
 
 /// An argument of a new node: an existing node or an earlier new one.
