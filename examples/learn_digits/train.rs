@@ -92,21 +92,11 @@ where
     }
 
     /// One epoch over `train` in a fresh random order, batches of
-    /// [`BATCH`]; returns the mean negative log-likelihood per image of the
-    /// batches as they were seen (before their steps).
+    /// [`BATCH`], one Adam step each; returns the mean negative
+    /// log-likelihood per image of the batches as they were seen (before
+    /// their steps).
     pub fn epoch(&mut self, train: &[Image]) -> f64 {
-        let mut order = std::mem::take(&mut self.order);
-        order.shuffle(&mut self.rng);
-        let mut total = 0.0;
-        for chunk in order.chunks(BATCH) {
-            let mut batch = std::mem::take(&mut self.batch);
-            batch.clear();
-            batch.extend(chunk.iter().map(|&i| train[i]));
-            total += self.step(&batch) * batch.len() as f64;
-            self.batch = batch;
-        }
-        self.order = order;
-        total / train.len() as f64
+        self.over_batches(train, |t, batch| t.step(batch))
     }
 
     /// One epoch of mini-batch EM over `train` in a fresh random order:
@@ -114,6 +104,17 @@ where
     /// the M-step graph with step size `eta` and pseudocount `alpha`;
     /// returns the mean negative log-likelihood of the batches as seen.
     pub fn em_epoch(&mut self, train: &[Image], eta: f64, alpha: f64) -> f64 {
+        self.over_batches(train, |t, batch| t.em_step(batch, eta, alpha))
+    }
+
+    /// `step` on every batch of [`BATCH`] of `train` in a fresh random
+    /// order (the buffers reused: no allocation); the mean of what it
+    /// returns per image.
+    fn over_batches(
+        &mut self,
+        train: &[Image],
+        mut step: impl FnMut(&mut Self, &[Image]) -> f64,
+    ) -> f64 {
         let mut order = std::mem::take(&mut self.order);
         order.shuffle(&mut self.rng);
         let mut total = 0.0;
@@ -121,7 +122,7 @@ where
             let mut batch = std::mem::take(&mut self.batch);
             batch.clear();
             batch.extend(chunk.iter().map(|&i| train[i]));
-            total += self.em_step(&batch, eta, alpha) * batch.len() as f64;
+            total += step(self, &batch) * batch.len() as f64;
             self.batch = batch;
         }
         self.order = order;
