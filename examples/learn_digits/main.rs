@@ -88,6 +88,7 @@ fn options() -> Result<Options, String> {
         eta: 0.5,
         alpha: 0.01,
     };
+    let (mut em, mut both, mut em_options) = (false, false, Vec::new());
     let mut parser = lexopt::Parser::from_env();
     while let Some(arg) = parser.next().map_err(|e| e.to_string())? {
         match arg {
@@ -95,16 +96,30 @@ fn options() -> Result<Options, String> {
             Long("epochs") => o.epochs = value(&mut parser, "epochs", "a non-negative integer")?,
             Long("seed") => o.seed = value(&mut parser, "seed", "a non-negative integer")?,
             Long("plot") => o.plot = parser.value().map_err(|e| e.to_string())?.into(),
-            Long("em") => o.methods = vec![Method::Em],
-            Long("both") => o.methods = vec![Method::Adam, Method::Em],
-            Long("eta") => o.eta = value(&mut parser, "eta", "a step size in (0, 1]")?,
-            Long("alpha") => o.alpha = value(&mut parser, "alpha", "a non-negative pseudocount")?,
+            Long("em") => em = true,
+            Long("both") => both = true,
+            Long("eta") => {
+                o.eta = value(&mut parser, "eta", "a step size in (0, 1]")?;
+                em_options.push("--eta");
+            }
+            Long("alpha") => {
+                o.alpha = value(&mut parser, "alpha", "a non-negative pseudocount")?;
+                em_options.push("--alpha");
+            }
             Long("help") | Short('h') => {
                 println!("{HELP}");
                 std::process::exit(0);
             }
             _ => return Err(arg.unexpected().to_string()),
         }
+    }
+    o.methods = match (em, both) {
+        (_, true) => vec![Method::Adam, Method::Em],
+        (true, false) => vec![Method::Em],
+        (false, false) => vec![Method::Adam],
+    };
+    if let Some(option) = em_options.first().filter(|_| !(em || both)) {
+        return Err(format!("{option} sets EM's parameters: add --em or --both"));
     }
     if !(o.eta > 0.0 && o.eta <= 1.0) {
         return Err(format!("--eta {}: the step size must be in (0, 1]", o.eta));
@@ -217,6 +232,16 @@ where
             };
             let s = start.elapsed().as_secs_f64();
             println!("epoch {epoch:3}  train NLL {nll:9.4}  {s:.3} s");
+            if !nll.is_finite() {
+                let hint = if method == Method::Em && o.alpha == 0.0 {
+                    " (without a pseudocount an M-step can set a probability to 0: give a positive --alpha)"
+                } else {
+                    ""
+                };
+                return Err(format!(
+                    "epoch {epoch}: the training loss is {nll}, so training stopped{hint}"
+                ));
+            }
             curve.push(nll);
             seconds.push(s);
         }
