@@ -63,16 +63,21 @@ where
     /// respect to the raw parameters, into `self.grads`; returns the mean
     /// negative log-likelihood.
     pub fn gradient(&mut self, batch: &[Image]) -> f64 {
+        let nll = self.backward(batch);
+        Softmaxes::vjp(&self.raw, &self.cotangent, &mut self.grads);
+        nll
+    }
+
+    /// The weights from the raw parameters, the circuit's forward pass on
+    /// `batch`, and its backward pass: the cotangent of the weights into
+    /// `self.cotangent` (what Adam's gradient and EM's flows both start
+    /// from); returns the mean negative log-likelihood.
+    fn backward(&mut self, batch: &[Image]) -> f64 {
         Softmaxes::weights(&self.raw, &mut self.weights);
-        let nll = -self
-            .circuit
-            .forward(&self.weights, batch)
-            .iter()
-            .sum::<f64>()
-            / batch.len() as f64;
+        let log_p = self.circuit.forward(&self.weights, batch);
+        let nll = -log_p.iter().sum::<f64>() / batch.len() as f64;
         self.circuit
             .backward(&self.weights, batch, &mut self.cotangent);
-        Softmaxes::vjp(&self.raw, &self.cotangent, &mut self.grads);
         nll
     }
 
@@ -132,15 +137,7 @@ where
     /// One EM step on `batch`; returns its mean negative log-likelihood
     /// before the step.
     pub fn em_step(&mut self, batch: &[Image], eta: f64, alpha: f64) -> f64 {
-        Softmaxes::weights(&self.raw, &mut self.weights);
-        let nll = -self
-            .circuit
-            .forward(&self.weights, batch)
-            .iter()
-            .sum::<f64>()
-            / batch.len() as f64;
-        self.circuit
-            .backward(&self.weights, batch, &mut self.cotangent);
+        let nll = self.backward(batch);
         let step = EmStep {
             keep: 1.0 - eta,
             eta,

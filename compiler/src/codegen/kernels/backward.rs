@@ -297,16 +297,12 @@ pub fn prod_vjp(
     g: &Input,
     axis: usize,
 ) -> TokenStream {
-    let sx = x.strides();
-    let mut rows_shape = x.shape.to_vec();
-    rows_shape[axis] = 1;
-    let space = Space::ordered_by(rows_shape, &sx);
-    let xo = space.offset(&sx);
+    let (space, _, step) = row_space(x, axis);
+    let xo = space.offset(&x.strides());
     let (yr, gr) = (
         space.at(y.buf, &reduced_strides(y, axis)),
         space.at(g.buf, &reduced_strides(g, axis)),
     );
-    let step = Literal::usize_unsuffixed(sx[axis]);
     let (xb, n) = (x.buf, Literal::usize_unsuffixed(x.shape[axis]));
     let elem = ctx.elem();
     let [i, acc, zero, at] = ["i", "acc", "zero", "at"].map(|s| Ident::new(s, Span::mixed_site()));
