@@ -14,34 +14,56 @@ use std::hint::black_box;
 use std::time::Instant;
 
 param_graph! {
-    /// Log-normalized weights of a sum layer with 3 outputs and 4 inputs,
-    /// with its VJP (`log_weights_vjp`) for training.
+    /// Outputs and inputs of the sum layer.
+    pub const OUTPUTS: usize = 3;
+    pub const INPUTS: usize = 4;
+    /// Folds, units and categories of the two categorical layers.
+    pub const FOLDS: usize = 4;
+    pub const UNITS: usize = 8;
+    pub const CATEGORIES: usize = 32;
+    /// Side of each Kronecker factor, and the batch it is applied to.
+    pub const SIDE: usize = 8;
+    pub const BATCH: usize = 4;
+
+    /// Log-normalized weights of a sum layer with `OUTPUTS` outputs and
+    /// `INPUTS` inputs, with its VJP (`log_weights_vjp`) for training.
     #[param_graph(vjp)]
-    pub fn log_weights(theta: &SMatrix<f64, 3, 4>) -> SMatrix<f64, 3, 4> {
+    pub fn log_weights(theta: &SMatrix<f64, OUTPUTS, INPUTS>) -> SMatrix<f64, OUTPUTS, INPUTS> {
         let p = softmax(theta, axis = 1);
         log(p)
     }
 
     /// The same graph compiled as written: the honest baseline.
     #[param_graph(optimize = false)]
-    pub fn log_weights_unfused(theta: &SMatrix<f64, 3, 4>) -> SMatrix<f64, 3, 4> {
+    pub fn log_weights_unfused(theta: &SMatrix<f64, OUTPUTS, INPUTS>) -> SMatrix<f64, OUTPUTS, INPUTS> {
         let p = softmax(theta, axis = 1);
         log(p)
     }
 
     /// Partition function of a product of two categorical layers (a squared
     /// circuit's normalizer): the outer product is never formed.
-    pub fn partition(a: &[SMatrix<f64, 8, 32>; 4], b: &[SMatrix<f64, 8, 32>; 4]) -> [SVector<f64, 32>; 4] {
+    pub fn partition(
+        a: &[SMatrix<f64, UNITS, CATEGORIES>; FOLDS],
+        b: &[SMatrix<f64, UNITS, CATEGORIES>; FOLDS],
+    ) -> [SVector<f64, CATEGORIES>; FOLDS] {
         reduce_sum(outer_product(a, b, axis = 1), axis = 1)
     }
 
     #[param_graph(optimize = false)]
-    pub fn partition_unfused(a: &[SMatrix<f64, 8, 32>; 4], b: &[SMatrix<f64, 8, 32>; 4]) -> [SVector<f64, 32>; 4] {
+    pub fn partition_unfused(
+        a: &[SMatrix<f64, UNITS, CATEGORIES>; FOLDS],
+        b: &[SMatrix<f64, UNITS, CATEGORIES>; FOLDS],
+    ) -> [SVector<f64, CATEGORIES>; FOLDS] {
         reduce_sum(outer_product(a, b, axis = 1), axis = 1)
     }
 
-    /// A Kronecker-structured weight applied to a batch, by the tensor-dot trick.
-    pub fn kron_layer(a: &SMatrix<f64, 8, 8>, b: &SMatrix<f64, 8, 8>, x: &SMatrix<f64, 64, 4>) -> SMatrix<f64, 64, 4> {
+    /// A Kronecker-structured weight applied to a batch, by the tensor-dot
+    /// trick: `A ⊗ B` has `SIDE * SIDE` rows and columns.
+    pub fn kron_layer(
+        a: &SMatrix<f64, SIDE, SIDE>,
+        b: &SMatrix<f64, SIDE, SIDE>,
+        x: &SMatrix<f64, { SIDE * SIDE }, BATCH>,
+    ) -> SMatrix<f64, { SIDE * SIDE }, BATCH> {
         matmul(kron(a, b), x)
     }
 }
@@ -69,18 +91,18 @@ pub fn main() {
     println!("kron_layer:\n{KRON_LAYER_PLAN}\n");
 
     println!("== Evaluation ==\n");
-    let theta = SMatrix::<f64, 3, 4>::from_row_slice(&[
+    let theta = SMatrix::<f64, OUTPUTS, INPUTS>::from_row_slice(&[
         0.5, -1.0, 2.0, 0.0, //
         1.0, 1.0, 1.0, 1.0, //
         -3.0, 0.25, 0.75, 2.5,
     ]);
     let w = log_weights(&theta);
     println!("log_weights(theta) ={w}");
-    let row_sums: Vec<f64> = (0..3).map(|i| w.row(i).map(f64::exp).sum()).collect();
+    let row_sums: Vec<f64> = (0..OUTPUTS).map(|i| w.row(i).map(f64::exp).sum()).collect();
     println!("each row of exp(log_weights) sums to 1: {row_sums:?}\n");
 
     println!("== Extreme logits: where fusion matters ==\n");
-    let extreme = SMatrix::<f64, 3, 4>::from_row_slice(&[
+    let extreme = SMatrix::<f64, OUTPUTS, INPUTS>::from_row_slice(&[
         0.0, -1000.0, 5.0, 800.0, //
         -3.0, -3.0, -3.0, 10000.0, //
         1.0, 2.0, 3.0, 4.0,
@@ -98,9 +120,9 @@ pub fn main() {
     );
     println!("(cirkit's optimizer gives the finite values; its unoptimized graph gives -inf)\n");
 
-    let a: [SMatrix<f64, 8, 32>; 4] =
+    let a: [SMatrix<f64, UNITS, CATEGORIES>; FOLDS] =
         std::array::from_fn(|f| SMatrix::from_fn(|i, j| ((f + i * 3 + j) % 7) as f64 / 7.0));
-    let b: [SMatrix<f64, 8, 32>; 4] =
+    let b: [SMatrix<f64, UNITS, CATEGORIES>; FOLDS] =
         std::array::from_fn(|f| SMatrix::from_fn(|i, j| ((f * 2 + i + j) % 5) as f64 / 5.0));
     let z = partition(&a, &b);
     let z_unfused = partition_unfused(&a, &b);
@@ -111,9 +133,9 @@ pub fn main() {
         .fold(0.0, f64::max);
     println!("partition: fused and unfused agree to {diff:e}");
 
-    let ka = SMatrix::<f64, 8, 8>::from_fn(|i, j| ((i + 2 * j) % 5) as f64 - 2.0);
-    let kb = SMatrix::<f64, 8, 8>::from_fn(|i, j| ((3 * i + j) % 4) as f64 * 0.5);
-    let x = SMatrix::<f64, 64, 4>::from_fn(|i, j| ((i * 4 + j) % 9) as f64 * 0.1);
+    let ka = SMatrix::<f64, SIDE, SIDE>::from_fn(|i, j| ((i + 2 * j) % 5) as f64 - 2.0);
+    let kb = SMatrix::<f64, SIDE, SIDE>::from_fn(|i, j| ((3 * i + j) % 4) as f64 * 0.5);
+    let x = SMatrix::<f64, { SIDE * SIDE }, BATCH>::from_fn(|i, j| ((i * 4 + j) % 9) as f64 * 0.1);
     let y = kron_layer(&ka, &kb, &x);
     println!(
         "kron_layer: max |tensor-dot − dense| = {:e}\n",
@@ -124,15 +146,16 @@ pub fn main() {
     // Cross-entropy to a target distribution per row, L = −Σ t ⊙ log_weights(θ):
     // its cotangent with respect to log_weights is −t, and log_weights_vjp
     // turns that into ∂L/∂θ = softmax(θ)·Σt − t.
-    let target = SMatrix::<f64, 3, 4>::from_row_slice(&[
+    let target = SMatrix::<f64, OUTPUTS, INPUTS>::from_row_slice(&[
         0.1, 0.2, 0.3, 0.4, //
         0.25, 0.25, 0.25, 0.25, //
         0.7, 0.1, 0.1, 0.1,
     ]);
     let cotangent = -target;
-    let loss = |theta: &SMatrix<f64, 3, 4>| -target.component_mul(&log_weights(theta)).sum();
-    let mut fit = SMatrix::<f64, 3, 4>::zeros();
-    let mut grad = SMatrix::<f64, 3, 4>::zeros();
+    let loss =
+        |theta: &SMatrix<f64, OUTPUTS, INPUTS>| -target.component_mul(&log_weights(theta)).sum();
+    let mut fit = SMatrix::<f64, OUTPUTS, INPUTS>::zeros();
+    let mut grad = SMatrix::<f64, OUTPUTS, INPUTS>::zeros();
     let first = loss(&fit);
     for step in 0..=200 {
         if step % 50 == 0 {

@@ -30,6 +30,11 @@
 //!   that the fused result is finite while the unfused one is `-inf`; its
 //!   optimized test also asserts the result is all finite.
 //! - Every other case: the default function, compared with `output`.
+//!
+//! `golden/named_generated.rs` (same generator, `generate_named`) compiles
+//! every case again with its sizes written as constants declared in the
+//! block (`const N3: usize = 3;`, `SMatrix<f64, N2, N3>`, a product of two
+//! sizes as `{N2 * N3}`), each in its own module, against the same values.
 
 mod support;
 
@@ -38,6 +43,9 @@ mod generate;
 
 #[path = "golden/generated.rs"]
 mod generated;
+
+#[path = "golden/named_generated.rs"]
+mod named_generated;
 
 use std::path::PathBuf;
 
@@ -53,6 +61,8 @@ fn generated_file_is_fresh() {
         .unwrap_or_else(|e| panic!("reading {}: {e}", fixture_path.display()));
     let want = generate::generate(&fixture);
     generate::check_fresh(&generated_path, &want, "golden");
+    let named_path = tests_dir().join("golden/named_generated.rs");
+    generate::check_fresh(&named_path, &generate::generate_named(&fixture), "golden");
 }
 
 /// The generator's own pieces, checked on small inputs.

@@ -6,6 +6,10 @@
 //! `#[param_graph(fuse = false)]` and against its code as compiled before
 //! memory planning (`before.rs`) (`cargo bench --bench workloads -- five`).
 //!
+//! `named` (in `named.rs`) measures W1 and W2 over sizes named by
+//! constants against the same graphs over literals
+//! (`cargo bench --bench workloads -- named`).
+//!
 //! `vjp` (in `vjp.rs`) measures each workload's `name_vjp_into` against
 //! its `name_into` (`cargo bench --bench workloads -- vjp`).
 //!
@@ -19,6 +23,7 @@ use std::time::Duration;
 
 mod before;
 mod graphs;
+mod named;
 mod vjp;
 
 use before::five_256_before_into;
@@ -203,6 +208,6 @@ fn bench_five(c: &mut Criterion) {
 criterion_group! {
     name = workloads;
     config = config();
-    targets = bench_w1, bench_w2, bench_w3, bench_w4, bench_five, vjp::bench_vjp
+    targets = bench_w1, bench_w2, bench_w3, bench_w4, bench_five, vjp::bench_vjp, named::bench_named
 }
 criterion_main!(workloads);

@@ -175,6 +175,7 @@ fn signature(forward: &Graph, wrt: &[usize], krate: &TokenStream) -> crate::grap
                         by_ref: true,
                         ty: syn::parse_quote!(#krate::nalgebra::SMatrix<#elem, #rows, #cols>),
                         shape: vec![rows, cols],
+                        written: vec![rows.to_string(), cols.to_string()],
                         storage_order: vec![1, 0],
                     });
                 }
@@ -186,6 +187,7 @@ fn signature(forward: &Graph, wrt: &[usize], krate: &TokenStream) -> crate::grap
                     by_ref: true,
                     ty: ty.ty.clone(),
                     shape: ty.shape.clone(),
+                    written: ty.written.clone(),
                     storage_order: ty.storage_order.clone(),
                 });
             }
@@ -204,6 +206,7 @@ fn signature(forward: &Graph, wrt: &[usize], krate: &TokenStream) -> crate::grap
                 ty: p.ty.clone(),
                 span: crate::span::SpanRange::of(&p.name),
                 shape: p.shape.clone(),
+                written: p.written.clone(),
                 storage_order: p.storage_order.clone(),
                 kron: None,
             }

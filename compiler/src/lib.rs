@@ -44,18 +44,20 @@ use proc_macro2::TokenStream;
 /// `compile_error!` for each problem found. Emitting the good fns keeps the
 /// errors to the real ones: their callers do not fail too.
 pub fn expand(input: TokenStream, krate: &TokenStream) -> TokenStream {
-    let items = match parse::parse_items(input) {
+    let parse::Items { fns, consts } = match parse::parse_items(input) {
         Ok(items) => items,
         Err(e) => return e.into_compile_error(),
     };
     let mut d = Diagnostics::default();
-    let unique = check_unique_names(&items, &mut d);
-    let mut out = TokenStream::new();
-    for (item, unique) in items.into_iter().zip(unique) {
+    let sizes = parse::sizes::Sizes::new(&consts, &mut d);
+    let unique = check_unique_names(&fns, &mut d);
+    // The constants as written: they are ordinary items of the user's crate.
+    let mut out = quote::quote! { #(#consts)* };
+    for (item, unique) in fns.into_iter().zip(unique) {
         if !unique {
             continue;
         }
-        if let Some(code) = d.take(compile_fn(item, krate)) {
+        if let Some(code) = d.take(compile_fn(item, &sizes, krate)) {
             out.extend(code);
         }
     }
@@ -172,8 +174,12 @@ fn has_vjp(item: &syn::ItemFn) -> bool {
     })
 }
 
-fn compile_fn(item: syn::ItemFn, krate: &TokenStream) -> syn::Result<TokenStream> {
-    let f = parse::parse_fn(item)?;
+fn compile_fn(
+    item: syn::ItemFn,
+    sizes: &parse::sizes::Sizes,
+    krate: &TokenStream,
+) -> syn::Result<TokenStream> {
+    let f = parse::parse_fn(item, sizes)?;
     let mut graph = shape::infer(graph::lower::lower(&f)?)?;
     let checked = if graph.sig.optimize {
         passes::optimize(&mut graph)

@@ -79,7 +79,7 @@ pub fn infer_nodes(written: Graph<WrittenAxis>, check_results: bool) -> syn::Res
         if found != wanted {
             d.push(ty.span.error(format!(
                 "the declared result has shape {} but the graph computes shape {}{}",
-                show(wanted),
+                show_named(&ty.written, wanted),
                 show(found),
                 suggest_type(found, dtype)
             )));
@@ -163,6 +163,24 @@ pub fn show(shape: &[usize]) -> String {
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
+    }
+}
+
+/// A shape as written, with its values when it names sizes:
+/// `(K, 4) = (16, 4)`; just `(3, 4)` for literals.
+pub fn show_named(written: &[String], shape: &[usize]) -> String {
+    let values = show(shape);
+    if written.len() != shape.len() {
+        return values;
+    }
+    let names = match written {
+        [n] => format!("({n},)"),
+        _ => format!("({})", written.join(", ")),
+    };
+    if names == values {
+        values
+    } else {
+        format!("{names} = {values}")
     }
 }
 

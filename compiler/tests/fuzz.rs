@@ -683,11 +683,56 @@ fn dimension(rng: &mut Rng) -> String {
             ])
             .to_string(),
         57 => rng.pick(&["2usize", "3u8", "2i32", "2_usize"]).to_string(),
+        58 => rng.pick(NAMED_DIMS).to_string(),
         _ => rng
             .pick(&["-1", "1.5", "(2)", "1e400", "N", "{ 2 }", "2 + 1"])
             .to_string(),
     }
 }
+
+/// Sizes written with names: the constants [`CONSTS`] may declare, paths,
+/// products, and what a braced size may not hold.
+const NAMED_DIMS: &[&str] = &[
+    "K",
+    "M",
+    "Z",
+    "U",
+    "C",
+    "H",
+    "O",
+    "{K * 2}",
+    "{K * M}",
+    "{ K * M * 2 }",
+    "K * M",
+    "sizes::K",
+    "crate::K",
+    "{K + 1}",
+    "{K - K}",
+    "(K)",
+    "{K * sizes::K}",
+    "{}",
+    "{K; 2}",
+    "{H * H}",
+];
+
+/// `const` items a block may start with: good ones, and every way one can
+/// fail (zero, not `usize`, a cycle, overflow, an opaque initializer, a
+/// duplicate).
+const CONSTS: &[&str] = &[
+    "const K: usize = 3;",
+    "const M: usize = K * 2;",
+    "pub const K: usize = 2;",
+    "const Z: usize = 0;",
+    "const U: u8 = 2;",
+    "const C: usize = C + 1;",
+    "const H: usize = 4294967296 * 4294967296;",
+    "const H: usize = 1 << 40;",
+    "const O: usize = usize::MAX;",
+    "const O: usize = 1 - 2;",
+    "const M: usize = K / 0;",
+    "const M: usize = { K };",
+    "const K: usize = 4294967296;",
+];
 
 fn tensor_type(rng: &mut Rng, dtype: &str, depth: usize) -> String {
     let d = dimension;
@@ -773,6 +818,7 @@ fn attr_value(rng: &mut Rng) -> String {
             .to_string(),
         9 => list(rng),
         10 => rng.pick(&["true", "false"]).to_string(),
+        11 if rng.chance(50) => rng.pick(NAMED_DIMS).to_string(),
         11 => rng
             .pick(&["1usize", "1u8", "1.0f32", "-1i64", "2f64"])
             .to_string(),
@@ -785,6 +831,8 @@ fn list(rng: &mut Rng) -> String {
         .map(|_| {
             if rng.chance(80) {
                 (1 + rng.below(4)).to_string()
+            } else if rng.chance(30) {
+                rng.pick(NAMED_DIMS).to_string()
             } else {
                 int_literal(rng)
             }
@@ -916,6 +964,13 @@ fn random_fn(rng: &mut Rng, out: &mut String) {
 /// optimizer and codegen.
 fn random_program(rng: &mut Rng, v: &Vocab) -> Vec<Node> {
     let mut src = String::new();
+    if rng.chance(30) {
+        for _ in 0..1 + rng.below(3) {
+            let item: &&str = rng.pick(CONSTS);
+            src.push_str(item);
+            src.push('\n');
+        }
+    }
     let fns = if rng.chance(80) { 1 } else { 2 + rng.below(2) };
     for _ in 0..fns {
         random_fn(rng, &mut src);
@@ -1336,6 +1391,13 @@ fn well_typed_fn(rng: &mut Rng, huge: bool, name: &str, out: &mut String) {
 fn well_typed_program(rng: &mut Rng, v: &Vocab) -> Vec<Node> {
     let huge = rng.chance(15);
     let mut src = String::new();
+    if rng.chance(30) {
+        for _ in 0..1 + rng.below(3) {
+            let item: &&str = rng.pick(CONSTS);
+            src.push_str(item);
+            src.push('\n');
+        }
+    }
     let fns = if rng.chance(80) { 1 } else { 2 + rng.below(2) };
     for i in 0..fns {
         well_typed_fn(rng, huge, &format!("f{i}"), &mut src);

@@ -14,7 +14,9 @@
 //! code generator without fusion or shared buffers would declare), exceed
 //! [`NAIVE_BYTES`] (2 MiB), the stack of the thread the test runs it on. The macro runs at compile time, so the programs are
 //! generated ahead of time; `generated_file_is_fresh` regenerates and
-//! compares.
+//! compares. Every other program is compiled with its sizes written as
+//! constants declared in its block (`testing::named_sizes`), against the
+//! interpreter running the literal source.
 
 use param_graph_compiler::testing::{self, optimized};
 use std::fmt::Write as _;
@@ -142,11 +144,33 @@ pub fn generate() -> String {
             src
         )
         .unwrap();
+        // Every other program writes its sizes as constants of the block
+        // (`const P01_N128: usize = 128;`); the interpreter runs the literal
+        // source above, so the two spellings are checked against each other.
+        let (compiled, unfused_compiled, consts) = if k % 2 == 1 {
+            let types = [p.params[0].as_str(), p.params[1].as_str(), p.ret.as_str()];
+            let prefix = format!("{}_N", name.to_uppercase());
+            let (renamed, consts) = testing::named_sizes(&types, &prefix);
+            let named = Program {
+                params: [renamed[0].clone(), renamed[1].clone()],
+                ret: renamed[2].clone(),
+                body: p.body.clone(),
+                ..*p
+            };
+            let consts: String = consts.iter().map(|c| format!("    {c}\n")).collect();
+            (
+                named.source(&name),
+                named.source(&format!("{name}_unfused")),
+                consts,
+            )
+        } else {
+            (src.clone(), unfused_src.clone(), String::new())
+        };
         write!(
             s,
-            "param_graph! {{\n    #[param_graph(vjp)]\n{}\n    #[param_graph(fuse = false)]\n{}}}\n",
-            indent(&src, "    ").trim_end(),
-            indent(&unfused_src, "    ")
+            "param_graph! {{\n{consts}    #[param_graph(vjp)]\n{}\n    #[param_graph(fuse = false)]\n{}}}\n",
+            indent(&compiled, "    ").trim_end(),
+            indent(&unfused_compiled, "    ")
         )
         .unwrap();
         let mut run = String::new();

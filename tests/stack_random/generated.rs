@@ -65,8 +65,10 @@ fn p00_on_a_2_mib_stack() {
 const P01: &str = "fn p01(a: &[SMatrix<f64, 128, 128>; 4], b: &[SMatrix<f64, 128, 128>; 4]) -> SMatrix<f64, 4, 128> {\nlet v0 = exp(clamp(b, max = 3.0));\nlet v1 = log(reduce_sum(exp(v0), axis = 0));\nlet v2 = add(v0, b);\nlet v3 = square(v2);\nlet v5 = log(reduce_sum(exp(v3), axis = 2));\nlet v6 = add(v5, v5);\nv6\n}";
 
 param_graph! {
+    const P01_N4: usize = 4;
+    const P01_N128: usize = 128;
     #[param_graph(vjp)]
-    fn p01(a: &[SMatrix<f64, 128, 128>; 4], b: &[SMatrix<f64, 128, 128>; 4]) -> SMatrix<f64, 4, 128> {
+    fn p01(a: &[SMatrix<f64, P01_N128, P01_N128>; P01_N4], b: &[SMatrix<f64, P01_N128, P01_N128>; P01_N4]) -> SMatrix<f64, P01_N4, P01_N128> {
     let v0 = exp(clamp(b, max = 3.0));
     let v1 = log(reduce_sum(exp(v0), axis = 0));
     let v2 = add(v0, b);
@@ -76,7 +78,7 @@ param_graph! {
     v6
     }
     #[param_graph(fuse = false)]
-    fn p01_unfused(a: &[SMatrix<f64, 128, 128>; 4], b: &[SMatrix<f64, 128, 128>; 4]) -> SMatrix<f64, 4, 128> {
+    fn p01_unfused(a: &[SMatrix<f64, P01_N128, P01_N128>; P01_N4], b: &[SMatrix<f64, P01_N128, P01_N128>; P01_N4]) -> SMatrix<f64, P01_N4, P01_N128> {
     let v0 = exp(clamp(b, max = 3.0));
     let v1 = log(reduce_sum(exp(v0), axis = 0));
     let v2 = add(v0, b);
@@ -169,8 +171,11 @@ fn p02_on_a_2_mib_stack() {
 const P03: &str = "fn p03(a: &SMatrix<f64, 256, 256>, b: &SMatrix<f64, 64, 1024>) -> f64 {\nlet v0 = reduce_sum(a, axis = 1);\nlet v1 = add(gaussian_product_log_partition(v0, v0, v0, v0), gaussian_product_stddev(v0, v0));\nlet v2 = hadamard(v1, v1);\nlet v3 = log(exp(v0));\nlet v4 = reduce_sum(v1, axis = 0);\nv4\n}";
 
 param_graph! {
+    const P03_N64: usize = 64;
+    const P03_N256: usize = 256;
+    const P03_N1024: usize = 1024;
     #[param_graph(vjp)]
-    fn p03(a: &SMatrix<f64, 256, 256>, b: &SMatrix<f64, 64, 1024>) -> f64 {
+    fn p03(a: &SMatrix<f64, P03_N256, P03_N256>, b: &SMatrix<f64, P03_N64, P03_N1024>) -> f64 {
     let v0 = reduce_sum(a, axis = 1);
     let v1 = add(gaussian_product_log_partition(v0, v0, v0, v0), gaussian_product_stddev(v0, v0));
     let v2 = hadamard(v1, v1);
@@ -179,7 +184,7 @@ param_graph! {
     v4
     }
     #[param_graph(fuse = false)]
-    fn p03_unfused(a: &SMatrix<f64, 256, 256>, b: &SMatrix<f64, 64, 1024>) -> f64 {
+    fn p03_unfused(a: &SMatrix<f64, P03_N256, P03_N256>, b: &SMatrix<f64, P03_N64, P03_N1024>) -> f64 {
     let v0 = reduce_sum(a, axis = 1);
     let v1 = add(gaussian_product_log_partition(v0, v0, v0, v0), gaussian_product_stddev(v0, v0));
     let v2 = hadamard(v1, v1);
@@ -271,8 +276,9 @@ fn p04_on_a_2_mib_stack() {
 const P05: &str = "fn p05(a: &SMatrix<f64, 256, 256>, b: &SMatrix<f64, 256, 256>) -> SVector<f64, 256> {\nlet v0 = softmax(b, axis = 0);\nlet v1 = exp(clamp(v0, max = 3.0));\nlet v2 = add(a, v1);\nlet v3 = reduce_lse(v2, axis = 0);\nlet v4 = log(reduce_sum(exp(v0), axis = 1));\nlet v5 = sigmoid(v0);\nlet v6 = square(v3);\nv6\n}";
 
 param_graph! {
+    const P05_N256: usize = 256;
     #[param_graph(vjp)]
-    fn p05(a: &SMatrix<f64, 256, 256>, b: &SMatrix<f64, 256, 256>) -> SVector<f64, 256> {
+    fn p05(a: &SMatrix<f64, P05_N256, P05_N256>, b: &SMatrix<f64, P05_N256, P05_N256>) -> SVector<f64, P05_N256> {
     let v0 = softmax(b, axis = 0);
     let v1 = exp(clamp(v0, max = 3.0));
     let v2 = add(a, v1);
@@ -283,7 +289,7 @@ param_graph! {
     v6
     }
     #[param_graph(fuse = false)]
-    fn p05_unfused(a: &SMatrix<f64, 256, 256>, b: &SMatrix<f64, 256, 256>) -> SVector<f64, 256> {
+    fn p05_unfused(a: &SMatrix<f64, P05_N256, P05_N256>, b: &SMatrix<f64, P05_N256, P05_N256>) -> SVector<f64, P05_N256> {
     let v0 = softmax(b, axis = 0);
     let v1 = exp(clamp(v0, max = 3.0));
     let v2 = add(a, v1);
@@ -381,15 +387,17 @@ fn p06_on_a_2_mib_stack() {
 const P07: &str = "fn p07(a: &SMatrix<f64, 256, 256>, b: &SMatrix<f64, 256, 256>) -> SVector<f64, 65536> {\nlet v0 = log(reduce_sum(exp(b), axis = 0));\nlet v2 = add(gaussian_product_mean(v0, v0, v0, v0), gaussian_product_stddev(v0, v0));\nlet v3 = square(v2);\nv3\n}";
 
 param_graph! {
+    const P07_N256: usize = 256;
+    const P07_N65536: usize = 65536;
     #[param_graph(vjp)]
-    fn p07(a: &SMatrix<f64, 256, 256>, b: &SMatrix<f64, 256, 256>) -> SVector<f64, 65536> {
+    fn p07(a: &SMatrix<f64, P07_N256, P07_N256>, b: &SMatrix<f64, P07_N256, P07_N256>) -> SVector<f64, P07_N65536> {
     let v0 = log(reduce_sum(exp(b), axis = 0));
     let v2 = add(gaussian_product_mean(v0, v0, v0, v0), gaussian_product_stddev(v0, v0));
     let v3 = square(v2);
     v3
     }
     #[param_graph(fuse = false)]
-    fn p07_unfused(a: &SMatrix<f64, 256, 256>, b: &SMatrix<f64, 256, 256>) -> SVector<f64, 65536> {
+    fn p07_unfused(a: &SMatrix<f64, P07_N256, P07_N256>, b: &SMatrix<f64, P07_N256, P07_N256>) -> SVector<f64, P07_N65536> {
     let v0 = log(reduce_sum(exp(b), axis = 0));
     let v2 = add(gaussian_product_mean(v0, v0, v0, v0), gaussian_product_stddev(v0, v0));
     let v3 = square(v2);
@@ -479,8 +487,13 @@ fn p08_on_a_2_mib_stack() {
 const P09: &str = "fn p09(a: &[SMatrix<f64, 128, 128>; 4], b: &[SMatrix<f64, 64, 64>; 16]) -> SMatrix<f64, 4096, 64> {\nlet v0 = square(b);\nlet v1 = reduce_lse(v0, axis = 0);\nlet v2 = hadamard(v1, v1);\nlet v3 = outer_sum(v2, v2, axis = 0);\nlet v4 = sigmoid(v3);\nv4\n}";
 
 param_graph! {
+    const P09_N4: usize = 4;
+    const P09_N16: usize = 16;
+    const P09_N64: usize = 64;
+    const P09_N128: usize = 128;
+    const P09_N4096: usize = 4096;
     #[param_graph(vjp)]
-    fn p09(a: &[SMatrix<f64, 128, 128>; 4], b: &[SMatrix<f64, 64, 64>; 16]) -> SMatrix<f64, 4096, 64> {
+    fn p09(a: &[SMatrix<f64, P09_N128, P09_N128>; P09_N4], b: &[SMatrix<f64, P09_N64, P09_N64>; P09_N16]) -> SMatrix<f64, P09_N4096, P09_N64> {
     let v0 = square(b);
     let v1 = reduce_lse(v0, axis = 0);
     let v2 = hadamard(v1, v1);
@@ -489,7 +502,7 @@ param_graph! {
     v4
     }
     #[param_graph(fuse = false)]
-    fn p09_unfused(a: &[SMatrix<f64, 128, 128>; 4], b: &[SMatrix<f64, 64, 64>; 16]) -> SMatrix<f64, 4096, 64> {
+    fn p09_unfused(a: &[SMatrix<f64, P09_N128, P09_N128>; P09_N4], b: &[SMatrix<f64, P09_N64, P09_N64>; P09_N16]) -> SMatrix<f64, P09_N4096, P09_N64> {
     let v0 = square(b);
     let v1 = reduce_lse(v0, axis = 0);
     let v2 = hadamard(v1, v1);
@@ -585,8 +598,10 @@ fn p10_on_a_2_mib_stack() {
 const P11: &str = "fn p11(a: &[SMatrix<f64, 128, 128>; 4], b: &[SMatrix<f64, 128, 128>; 4]) -> [SMatrix<f64, 128, 128>; 4] {\nlet v0 = log(softmax(b, axis = 0));\nlet v1 = log(softmax(v0, axis = 0));\nlet v2 = log(exp(v1));\nlet v3 = softmax(a, axis = 2);\nlet v4 = hadamard(v3, a);\nlet v5 = sigmoid(v4);\nlet v6 = hadamard(v5, v1);\nv6\n}";
 
 param_graph! {
+    const P11_N4: usize = 4;
+    const P11_N128: usize = 128;
     #[param_graph(vjp)]
-    fn p11(a: &[SMatrix<f64, 128, 128>; 4], b: &[SMatrix<f64, 128, 128>; 4]) -> [SMatrix<f64, 128, 128>; 4] {
+    fn p11(a: &[SMatrix<f64, P11_N128, P11_N128>; P11_N4], b: &[SMatrix<f64, P11_N128, P11_N128>; P11_N4]) -> [SMatrix<f64, P11_N128, P11_N128>; P11_N4] {
     let v0 = log(softmax(b, axis = 0));
     let v1 = log(softmax(v0, axis = 0));
     let v2 = log(exp(v1));
@@ -597,7 +612,7 @@ param_graph! {
     v6
     }
     #[param_graph(fuse = false)]
-    fn p11_unfused(a: &[SMatrix<f64, 128, 128>; 4], b: &[SMatrix<f64, 128, 128>; 4]) -> [SMatrix<f64, 128, 128>; 4] {
+    fn p11_unfused(a: &[SMatrix<f64, P11_N128, P11_N128>; P11_N4], b: &[SMatrix<f64, P11_N128, P11_N128>; P11_N4]) -> [SMatrix<f64, P11_N128, P11_N128>; P11_N4] {
     let v0 = log(softmax(b, axis = 0));
     let v1 = log(softmax(v0, axis = 0));
     let v2 = log(exp(v1));
@@ -695,8 +710,12 @@ fn p12_on_a_2_mib_stack() {
 const P13: &str = "fn p13(a: &[SMatrix<f64, 64, 64>; 16], b: &[SMatrix<f64, 128, 128>; 4]) -> [SMatrix<f64, 128, 128>; 16] {\nlet v0 = add(a, a);\nlet v1 = outer_sum(b, b, axis = 0);\nlet v2 = hadamard(v1, v1);\nlet v3 = reduce_lse(a, axis = 2);\nlet v4 = exp(clamp(v0, max = 3.0));\nlet v5 = exp(clamp(v1, max = 3.0));\nv5\n}";
 
 param_graph! {
+    const P13_N4: usize = 4;
+    const P13_N16: usize = 16;
+    const P13_N64: usize = 64;
+    const P13_N128: usize = 128;
     #[param_graph(vjp)]
-    fn p13(a: &[SMatrix<f64, 64, 64>; 16], b: &[SMatrix<f64, 128, 128>; 4]) -> [SMatrix<f64, 128, 128>; 16] {
+    fn p13(a: &[SMatrix<f64, P13_N64, P13_N64>; P13_N16], b: &[SMatrix<f64, P13_N128, P13_N128>; P13_N4]) -> [SMatrix<f64, P13_N128, P13_N128>; P13_N16] {
     let v0 = add(a, a);
     let v1 = outer_sum(b, b, axis = 0);
     let v2 = hadamard(v1, v1);
@@ -706,7 +725,7 @@ param_graph! {
     v5
     }
     #[param_graph(fuse = false)]
-    fn p13_unfused(a: &[SMatrix<f64, 64, 64>; 16], b: &[SMatrix<f64, 128, 128>; 4]) -> [SMatrix<f64, 128, 128>; 16] {
+    fn p13_unfused(a: &[SMatrix<f64, P13_N64, P13_N64>; P13_N16], b: &[SMatrix<f64, P13_N128, P13_N128>; P13_N4]) -> [SMatrix<f64, P13_N128, P13_N128>; P13_N16] {
     let v0 = add(a, a);
     let v1 = outer_sum(b, b, axis = 0);
     let v2 = hadamard(v1, v1);
@@ -803,8 +822,12 @@ fn p14_on_a_2_mib_stack() {
 const P15: &str = "fn p15(a: &SMatrix<f64, 256, 256>, b: &SMatrix<f64, 64, 1024>) -> SVector<f64, 262144> {\nlet v0 = reduce_sum(b, axis = 0);\nlet v2 = log(reduce_sum(exp(a), axis = 0));\nlet v3 = exp(clamp(v2, max = 3.0));\nlet v4 = log(softmax(v3, axis = 0));\nlet v5 = add(gaussian_product_log_partition(v4, v4, v0, v0), gaussian_product_stddev(v4, v0));\nv5\n}";
 
 param_graph! {
+    const P15_N64: usize = 64;
+    const P15_N256: usize = 256;
+    const P15_N1024: usize = 1024;
+    const P15_N262144: usize = 262144;
     #[param_graph(vjp)]
-    fn p15(a: &SMatrix<f64, 256, 256>, b: &SMatrix<f64, 64, 1024>) -> SVector<f64, 262144> {
+    fn p15(a: &SMatrix<f64, P15_N256, P15_N256>, b: &SMatrix<f64, P15_N64, P15_N1024>) -> SVector<f64, P15_N262144> {
     let v0 = reduce_sum(b, axis = 0);
     let v2 = log(reduce_sum(exp(a), axis = 0));
     let v3 = exp(clamp(v2, max = 3.0));
@@ -813,7 +836,7 @@ param_graph! {
     v5
     }
     #[param_graph(fuse = false)]
-    fn p15_unfused(a: &SMatrix<f64, 256, 256>, b: &SMatrix<f64, 64, 1024>) -> SVector<f64, 262144> {
+    fn p15_unfused(a: &SMatrix<f64, P15_N256, P15_N256>, b: &SMatrix<f64, P15_N64, P15_N1024>) -> SVector<f64, P15_N262144> {
     let v0 = reduce_sum(b, axis = 0);
     let v2 = log(reduce_sum(exp(a), axis = 0));
     let v3 = exp(clamp(v2, max = 3.0));
@@ -907,8 +930,11 @@ fn p16_on_a_2_mib_stack() {
 const P17: &str = "fn p17(a: &SMatrix<f64, 64, 1024>, b: &SMatrix<f64, 256, 256>) -> SVector<f64, 256> {\nlet v0 = exp(clamp(b, max = 3.0));\nlet v1 = softmax(v0, axis = 1);\nlet v2 = log(sigmoid(v1));\nlet v3 = add(v2, b);\nlet v5 = reduce_sum(v3, axis = 0);\nv5\n}";
 
 param_graph! {
+    const P17_N64: usize = 64;
+    const P17_N256: usize = 256;
+    const P17_N1024: usize = 1024;
     #[param_graph(vjp)]
-    fn p17(a: &SMatrix<f64, 64, 1024>, b: &SMatrix<f64, 256, 256>) -> SVector<f64, 256> {
+    fn p17(a: &SMatrix<f64, P17_N64, P17_N1024>, b: &SMatrix<f64, P17_N256, P17_N256>) -> SVector<f64, P17_N256> {
     let v0 = exp(clamp(b, max = 3.0));
     let v1 = softmax(v0, axis = 1);
     let v2 = log(sigmoid(v1));
@@ -917,7 +943,7 @@ param_graph! {
     v5
     }
     #[param_graph(fuse = false)]
-    fn p17_unfused(a: &SMatrix<f64, 64, 1024>, b: &SMatrix<f64, 256, 256>) -> SVector<f64, 256> {
+    fn p17_unfused(a: &SMatrix<f64, P17_N64, P17_N1024>, b: &SMatrix<f64, P17_N256, P17_N256>) -> SVector<f64, P17_N256> {
     let v0 = exp(clamp(b, max = 3.0));
     let v1 = softmax(v0, axis = 1);
     let v2 = log(sigmoid(v1));
@@ -1011,8 +1037,13 @@ fn p18_on_a_2_mib_stack() {
 const P19: &str = "fn p19(a: &[SMatrix<f64, 128, 128>; 4], b: &SMatrix<f64, 64, 1024>) -> [SMatrix<f64, 128, 128>; 16] {\nlet v0 = softmax(b, axis = 0);\nlet v1 = sigmoid(a);\nlet v2 = outer_sum(v1, a, axis = 0);\nlet v3 = softmax(a, axis = 0);\nlet v5 = sigmoid(v3);\nlet v6 = log(softmax(v3, axis = 2));\nlet v7 = softmax(v2, axis = 1);\nv7\n}";
 
 param_graph! {
+    const P19_N4: usize = 4;
+    const P19_N16: usize = 16;
+    const P19_N64: usize = 64;
+    const P19_N128: usize = 128;
+    const P19_N1024: usize = 1024;
     #[param_graph(vjp)]
-    fn p19(a: &[SMatrix<f64, 128, 128>; 4], b: &SMatrix<f64, 64, 1024>) -> [SMatrix<f64, 128, 128>; 16] {
+    fn p19(a: &[SMatrix<f64, P19_N128, P19_N128>; P19_N4], b: &SMatrix<f64, P19_N64, P19_N1024>) -> [SMatrix<f64, P19_N128, P19_N128>; P19_N16] {
     let v0 = softmax(b, axis = 0);
     let v1 = sigmoid(a);
     let v2 = outer_sum(v1, a, axis = 0);
@@ -1023,7 +1054,7 @@ param_graph! {
     v7
     }
     #[param_graph(fuse = false)]
-    fn p19_unfused(a: &[SMatrix<f64, 128, 128>; 4], b: &SMatrix<f64, 64, 1024>) -> [SMatrix<f64, 128, 128>; 16] {
+    fn p19_unfused(a: &[SMatrix<f64, P19_N128, P19_N128>; P19_N4], b: &SMatrix<f64, P19_N64, P19_N1024>) -> [SMatrix<f64, P19_N128, P19_N128>; P19_N16] {
     let v0 = softmax(b, axis = 0);
     let v1 = sigmoid(a);
     let v2 = outer_sum(v1, a, axis = 0);
@@ -1121,8 +1152,12 @@ fn p20_on_a_2_mib_stack() {
 const P21: &str = "fn p21(a: &[SMatrix<f64, 128, 128>; 4], b: &[SMatrix<f64, 128, 128>; 4]) -> SMatrix<f64, 16, 16384> {\nlet v0 = reduce_sum(outer_product(b, a, axis = 0), axis = 1);\nlet v1 = exp(clamp(v0, max = 3.0));\nlet v2 = reduce_sum(v1, axis = 0);\nlet v3 = outer_sum(v0, v0, axis = 1);\nlet v4 = sigmoid(v1);\nlet v5 = square(v0);\nlet v6 = log(softmax(v3, axis = 0));\nv6\n}";
 
 param_graph! {
+    const P21_N4: usize = 4;
+    const P21_N16: usize = 16;
+    const P21_N128: usize = 128;
+    const P21_N16384: usize = 16384;
     #[param_graph(vjp)]
-    fn p21(a: &[SMatrix<f64, 128, 128>; 4], b: &[SMatrix<f64, 128, 128>; 4]) -> SMatrix<f64, 16, 16384> {
+    fn p21(a: &[SMatrix<f64, P21_N128, P21_N128>; P21_N4], b: &[SMatrix<f64, P21_N128, P21_N128>; P21_N4]) -> SMatrix<f64, P21_N16, P21_N16384> {
     let v0 = reduce_sum(outer_product(b, a, axis = 0), axis = 1);
     let v1 = exp(clamp(v0, max = 3.0));
     let v2 = reduce_sum(v1, axis = 0);
@@ -1133,7 +1168,7 @@ param_graph! {
     v6
     }
     #[param_graph(fuse = false)]
-    fn p21_unfused(a: &[SMatrix<f64, 128, 128>; 4], b: &[SMatrix<f64, 128, 128>; 4]) -> SMatrix<f64, 16, 16384> {
+    fn p21_unfused(a: &[SMatrix<f64, P21_N128, P21_N128>; P21_N4], b: &[SMatrix<f64, P21_N128, P21_N128>; P21_N4]) -> SMatrix<f64, P21_N16, P21_N16384> {
     let v0 = reduce_sum(outer_product(b, a, axis = 0), axis = 1);
     let v1 = exp(clamp(v0, max = 3.0));
     let v2 = reduce_sum(v1, axis = 0);
@@ -1229,15 +1264,17 @@ fn p22_on_a_2_mib_stack() {
 const P23: &str = "fn p23(a: &SMatrix<f64, 256, 256>, b: &SMatrix<f64, 256, 256>) -> SVector<f64, 65536> {\nlet v2 = log(softmax(b, axis = 1));\nlet v4 = reduce_sum(v2, axis = 0);\nlet v5 = add(gaussian_product_log_partition(v4, v4, v4, v4), gaussian_product_stddev(v4, v4));\nv5\n}";
 
 param_graph! {
+    const P23_N256: usize = 256;
+    const P23_N65536: usize = 65536;
     #[param_graph(vjp)]
-    fn p23(a: &SMatrix<f64, 256, 256>, b: &SMatrix<f64, 256, 256>) -> SVector<f64, 65536> {
+    fn p23(a: &SMatrix<f64, P23_N256, P23_N256>, b: &SMatrix<f64, P23_N256, P23_N256>) -> SVector<f64, P23_N65536> {
     let v2 = log(softmax(b, axis = 1));
     let v4 = reduce_sum(v2, axis = 0);
     let v5 = add(gaussian_product_log_partition(v4, v4, v4, v4), gaussian_product_stddev(v4, v4));
     v5
     }
     #[param_graph(fuse = false)]
-    fn p23_unfused(a: &SMatrix<f64, 256, 256>, b: &SMatrix<f64, 256, 256>) -> SVector<f64, 65536> {
+    fn p23_unfused(a: &SMatrix<f64, P23_N256, P23_N256>, b: &SMatrix<f64, P23_N256, P23_N256>) -> SVector<f64, P23_N65536> {
     let v2 = log(softmax(b, axis = 1));
     let v4 = reduce_sum(v2, axis = 0);
     let v5 = add(gaussian_product_log_partition(v4, v4, v4, v4), gaussian_product_stddev(v4, v4));

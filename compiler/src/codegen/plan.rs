@@ -8,7 +8,7 @@
 use crate::graph::{Graph, Op};
 use crate::memory::{Home, Plan};
 use crate::passes::rules::RULES;
-use crate::shape::show;
+use crate::shape::{show, show_named};
 
 /// The plan of `graph`, whose buffers `memory` placed; `inlined` marks the
 /// nodes fused into their readers.
@@ -62,10 +62,22 @@ pub fn render(graph: &Graph, memory: &Plan, inlined: &[bool], elem_bytes: usize)
         } else {
             home_of(id)
         };
-        lines.push(format!(
-            "%{id} = {call} : {}{home}{origin}",
-            show(&node.shape)
-        ));
+        // Leaves and results as their types write them: `(K, 4) = (16, 4)`.
+        let written = match &node.op {
+            Op::Leaf { param } => Some(&f.params[*param].written),
+            _ => graph
+                .outputs
+                .iter()
+                .position(|o| *o == id)
+                .and_then(|k| f.outputs.get(k))
+                .filter(|o| o.kron.is_none() && o.shape == node.shape)
+                .map(|o| &o.written),
+        };
+        let shape = match written {
+            Some(written) => show_named(written, &node.shape),
+            None => show(&node.shape),
+        };
+        lines.push(format!("%{id} = {call} : {shape}{home}{origin}"));
     }
     let outs: Vec<String> = graph.outputs.iter().map(|o| format!("%{o}")).collect();
     lines.push(format!("return {}", outs.join(", ")));

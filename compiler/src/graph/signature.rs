@@ -62,6 +62,8 @@ pub struct Leaf {
     pub ty: syn::Type,
     /// Its tensor shape.
     pub shape: Vec<usize>,
+    /// Its shape as written (`K` for a named size), for the plan.
+    pub written: Vec<String>,
     /// Its axes from the largest memory stride to the smallest.
     pub storage_order: Vec<usize>,
 }
@@ -75,6 +77,8 @@ pub struct Output {
     pub span: SpanRange,
     /// The dense shape it denotes.
     pub shape: Vec<usize>,
+    /// Its shape as written (`K` for a named size), for diagnostics.
+    pub written: Vec<String>,
     /// Its axes from the largest memory stride to the smallest.
     pub storage_order: Vec<usize>,
     /// `Kron<T, P, Q, R, S>`: the factored form, `A: (P, Q)` and `B: (R, S)`
@@ -99,6 +103,7 @@ impl Signature {
                     by_ref: p.by_ref,
                     ty: p.ty.syn_type.clone(),
                     shape: p.ty.shape(),
+                    written: p.ty.written_shape(),
                     storage_order: p.ty.storage_order(),
                 })
                 .collect(),
@@ -116,6 +121,7 @@ impl Output {
             ty: t.syn_type.clone(),
             span: t.span,
             shape: t.shape(),
+            written: t.written_shape(),
             storage_order: t.storage_order(),
             kron: match t.form {
                 TypeForm::Kron(sizes) => Some(sizes),

@@ -122,6 +122,9 @@ pub struct TensorType {
     pub dtype: DType,
     /// Where the scalar type is written.
     pub dtype_span: Span,
+    /// Its sizes in the order written (array lengths, then the nalgebra
+    /// type's), with their names.
+    pub written: Vec<super::sizes::Size>,
     /// The nesting of the type, which fixes shape and storage order.
     pub form: TypeForm,
     /// The type exactly as written, re-emitted in the signature.
@@ -134,6 +137,23 @@ impl TensorType {
     /// The tensor shape the type denotes.
     pub fn shape(&self) -> Vec<usize> {
         self.form.shape()
+    }
+
+    /// The shape as written, one entry per axis: `K` for a named size, `4`
+    /// for a literal (a `Kron`'s axes are the products `P * R`, `Q * S`).
+    pub fn written_shape(&self) -> Vec<String> {
+        let names: Vec<String> = self.written.iter().map(|s| s.written()).collect();
+        match (&self.form, names.as_slice()) {
+            (TypeForm::Kron(_), [p, q, r, s]) => {
+                let product =
+                    |a: &String, b: &String| match (a.parse::<usize>(), b.parse::<usize>()) {
+                        (Ok(a), Ok(b)) => a.saturating_mul(b).to_string(),
+                        _ => format!("{a} * {b}"),
+                    };
+                vec![product(p, r), product(q, s)]
+            }
+            _ => names,
+        }
     }
 
     /// The storage order of the type: tensor axes from the one with the

@@ -2,24 +2,30 @@
 //! parentheses, and a tuple as a result.
 
 use super::ast::{Arg, AttrValue, Call, Expr, Number};
+use super::sizes::Sizes;
 use crate::span::SpanRange;
 use syn::{BinOp, UnOp};
 
-/// Parses an expression in tensor position.
-pub fn parse_expr(expr: &syn::Expr) -> syn::Result<Expr> {
+/// Parses an expression in tensor position; `sizes` gives the values of
+/// the block's constants where an attribute names one.
+pub fn parse_expr(expr: &syn::Expr, sizes: &Sizes) -> syn::Result<Expr> {
     match expr {
-        syn::Expr::Paren(p) => parse_expr(&p.expr),
-        syn::Expr::Group(g) => parse_expr(&g.expr),
+        syn::Expr::Paren(p) => parse_expr(&p.expr, sizes),
+        syn::Expr::Group(g) => parse_expr(&g.expr, sizes),
         syn::Expr::Path(p) if p.qself.is_none() && p.attrs.is_empty() => match p.path.get_ident() {
             Some(ident) => Ok(Expr::Name(ident.clone())),
             None => Err(SpanRange::of(p).error(
                 "expected a parameter or `let` name; paths are not part of the language",
             )),
         },
-        syn::Expr::Call(call) => parse_call(call),
-        syn::Expr::Binary(b) => parse_binary(b),
+        syn::Expr::Call(call) => parse_call(call, sizes),
+        syn::Expr::Binary(b) => parse_binary(b, sizes),
         syn::Expr::Tuple(t) => {
-            let elems = t.elems.iter().map(parse_expr).collect::<syn::Result<Vec<_>>>()?;
+            let elems = t
+                .elems
+                .iter()
+                .map(|e| parse_expr(e, sizes))
+                .collect::<syn::Result<Vec<_>>>()?;
             Ok(Expr::Tuple(elems, SpanRange::of(t)))
         }
         syn::Expr::MethodCall(m) => Err(SpanRange::of(m).error(format!(
@@ -38,14 +44,14 @@ pub fn parse_expr(expr: &syn::Expr) -> syn::Result<Expr> {
     }
 }
 
-fn parse_binary(b: &syn::ExprBinary) -> syn::Result<Expr> {
+fn parse_binary(b: &syn::ExprBinary, sizes: &Sizes) -> syn::Result<Expr> {
     let op_span = SpanRange::of(&b.op);
     match b.op {
         BinOp::Add(token) => Ok(Expr::Call(Call {
             op: syn::Ident::new("add", token.span),
             args: vec![
-                Arg::Tensor(parse_expr(&b.left)?),
-                Arg::Tensor(parse_expr(&b.right)?),
+                Arg::Tensor(parse_expr(&b.left, sizes)?),
+                Arg::Tensor(parse_expr(&b.right, sizes)?),
             ],
             span: SpanRange::of(b),
         })),
@@ -58,7 +64,7 @@ fn parse_binary(b: &syn::ExprBinary) -> syn::Result<Expr> {
     }
 }
 
-fn parse_call(call: &syn::ExprCall) -> syn::Result<Expr> {
+fn parse_call(call: &syn::ExprCall, sizes: &Sizes) -> syn::Result<Expr> {
     let op = match &*call.func {
         syn::Expr::Path(p) if p.qself.is_none() => p.path.get_ident().cloned(),
         _ => None,
@@ -69,7 +75,7 @@ fn parse_call(call: &syn::ExprCall) -> syn::Result<Expr> {
     let args = call
         .args
         .iter()
-        .map(parse_arg)
+        .map(|a| parse_arg(a, sizes))
         .collect::<syn::Result<Vec<_>>>()?;
     Ok(Expr::Call(Call {
         op,
@@ -78,7 +84,7 @@ fn parse_call(call: &syn::ExprCall) -> syn::Result<Expr> {
     }))
 }
 
-fn parse_arg(arg: &syn::Expr) -> syn::Result<Arg> {
+fn parse_arg(arg: &syn::Expr, sizes: &Sizes) -> syn::Result<Arg> {
     if let syn::Expr::Assign(assign) = arg {
         let key = match &*assign.left {
             syn::Expr::Path(p) => p.path.get_ident().cloned(),
@@ -89,42 +95,73 @@ fn parse_arg(arg: &syn::Expr) -> syn::Result<Arg> {
                 SpanRange::of(&assign.left).error("expected an attribute name such as `axis`")
             );
         };
-        return Ok(Arg::Keyword(key, parse_attr_value(&assign.right)?));
+        return Ok(Arg::Keyword(key, parse_attr_value(&assign.right, sizes)?));
     }
     if let syn::Expr::Array(array) = arg {
-        return Ok(Arg::List(parse_list(array)?, SpanRange::of(array)));
+        return Ok(Arg::List(parse_list(array, sizes)?, SpanRange::of(array)));
     }
     if let Some(n) = number(arg) {
         return Ok(Arg::Number(n?));
     }
-    Ok(Arg::Tensor(parse_expr(arg)?))
+    Ok(Arg::Tensor(parse_expr(arg, sizes)?))
 }
 
-fn parse_attr_value(value: &syn::Expr) -> syn::Result<AttrValue> {
+fn parse_attr_value(value: &syn::Expr, sizes: &Sizes) -> syn::Result<AttrValue> {
     match value {
-        syn::Expr::Array(array) => Ok(AttrValue::List(parse_list(array)?, SpanRange::of(array))),
+        syn::Expr::Array(array) => Ok(AttrValue::List(
+            parse_list(array, sizes)?,
+            SpanRange::of(array),
+        )),
         syn::Expr::Lit(syn::ExprLit {
             lit: syn::Lit::Bool(b),
             ..
         }) => Ok(AttrValue::Bool(b.value, SpanRange::of(b))),
         other => match number(other) {
             Some(n) => Ok(AttrValue::Number(n?)),
+            None if names_a_size(other, sizes) => Ok(AttrValue::Number(named(other, sizes)?)),
             None => Err(SpanRange::of(other).error(
-                "an attribute value must be a literal: a number such as `1` or `-0.5`, a list such as `[2, 3]`, or `true`/`false`",
+                "an attribute value must be a literal or a size: a number such as `1` or `-0.5`, a constant declared in this block such as `K`, a list such as `[2, K]`, or `true`/`false`",
             )),
         },
     }
 }
 
-fn parse_list(array: &syn::ExprArray) -> syn::Result<Vec<Number>> {
+fn parse_list(array: &syn::ExprArray, sizes: &Sizes) -> syn::Result<Vec<Number>> {
     array
         .elems
         .iter()
         .map(|e| match number(e) {
             Some(n) => n,
-            None => Err(SpanRange::of(e).error("expected a number literal")),
+            None if names_a_size(e, sizes) => named(e, sizes),
+            None => Err(SpanRange::of(e).error(
+                "expected a number literal or a size: a constant declared in this block such as `K`, or a braced product such as `{K * 2}`",
+            )),
         })
         .collect()
+}
+
+/// Whether `expr` is written as a size: a constant of the block (`K`) or
+/// a braced product (`{K * 2}`).
+fn names_a_size(expr: &syn::Expr, sizes: &Sizes) -> bool {
+    match expr {
+        syn::Expr::Group(g) => names_a_size(&g.expr, sizes),
+        syn::Expr::Path(p) => p.path.get_ident().is_some_and(|i| sizes.declares(i)),
+        syn::Expr::Block(_) => true,
+        _ => false,
+    }
+}
+
+/// A size or position written with the block's constants, as a number.
+fn named(expr: &syn::Expr, sizes: &Sizes) -> syn::Result<Number> {
+    let size = sizes.size(expr)?;
+    let span = SpanRange::of(expr);
+    let integer = i64::try_from(size.value)
+        .map_err(|_| span.error("this size does not fit: integers must fit in i64"))?;
+    Ok(Number {
+        value: integer as f64,
+        integer: Some(integer),
+        span,
+    })
 }
 
 /// A numeric literal, possibly negated; `None` when `expr` is not one.
@@ -168,7 +205,7 @@ mod tests {
     use super::*;
 
     fn parse(src: &str) -> syn::Result<Expr> {
-        parsed(src, parse_expr)
+        parsed(src, |e| parse_expr(e, &Sizes::default()))
     }
 
     #[test]

@@ -2,14 +2,16 @@
 
 use super::ast::{GraphFn, Let, Options, Param, ReturnType, VjpLeaves};
 use super::expr::parse_expr;
+use super::sizes::Sizes;
 use super::types::parse_tensor_type;
 use crate::diagnostics::Diagnostics;
 use crate::span::SpanRange;
 use syn::ext::IdentExt as _;
 use syn::{FnArg, ItemFn, Pat, Stmt};
 
-/// Parses one fn item, reporting every problem of its signature and body.
-pub fn parse_fn(f: ItemFn) -> syn::Result<GraphFn> {
+/// Parses one fn item, reporting every problem of its signature and body;
+/// `sizes` are the block's constants.
+pub fn parse_fn(f: ItemFn, sizes: &Sizes) -> syn::Result<GraphFn> {
     let mut d = Diagnostics::default();
     let sig = &f.sig;
     check_signature(sig, &mut d);
@@ -18,10 +20,10 @@ pub fn parse_fn(f: ItemFn) -> syn::Result<GraphFn> {
     let params: Vec<Param> = sig
         .inputs
         .iter()
-        .filter_map(|arg| d.take(parse_param(arg)))
+        .filter_map(|arg| d.take(parse_param(arg, sizes)))
         .collect();
-    let ret = d.take(parse_return(&sig.output, sig));
-    let body = d.take(parse_body(&f.block));
+    let ret = d.take(parse_return(&sig.output, sig, sizes));
+    let body = d.take(parse_body(&f.block, sizes));
     let (Some(ret), Some((lets, result))) = (ret, body) else {
         // The failures were recorded above.
         return Err(d.into_error(|| SpanRange::of(&sig.ident).error("invalid parameter graph")));
@@ -141,7 +143,7 @@ fn parse_vjp(meta: &syn::meta::ParseNestedMeta) -> syn::Result<VjpLeaves> {
     Ok(VjpLeaves::Only(leaves.into_iter().collect()))
 }
 
-fn parse_param(arg: &FnArg) -> syn::Result<Param> {
+fn parse_param(arg: &FnArg, sizes: &Sizes) -> syn::Result<Param> {
     let typed = match arg {
         FnArg::Typed(t) => t,
         FnArg::Receiver(r) => {
@@ -176,11 +178,15 @@ fn parse_param(arg: &FnArg) -> syn::Result<Param> {
     Ok(Param {
         name,
         by_ref,
-        ty: parse_tensor_type(ty)?,
+        ty: parse_tensor_type(ty, sizes)?,
     })
 }
 
-fn parse_return(output: &syn::ReturnType, sig: &syn::Signature) -> syn::Result<ReturnType> {
+fn parse_return(
+    output: &syn::ReturnType,
+    sig: &syn::Signature,
+    sizes: &Sizes,
+) -> syn::Result<ReturnType> {
     let ty = match output {
         syn::ReturnType::Default => {
             return Err(SpanRange::single(sig.paren_token.span.close()).error(
@@ -199,7 +205,7 @@ fn parse_return(output: &syn::ReturnType, sig: &syn::Signature) -> syn::Result<R
             let types = tuple
                 .elems
                 .iter()
-                .map(parse_tensor_type)
+                .map(|t| parse_tensor_type(t, sizes))
                 .collect::<syn::Result<Vec<_>>>()?;
             Ok(ReturnType::Tuple(types, SpanRange::of(tuple)))
         }
@@ -207,11 +213,11 @@ fn parse_return(output: &syn::ReturnType, sig: &syn::Signature) -> syn::Result<R
             Err(SpanRange::of(r)
                 .error("a parameter graph returns its result by value: remove the `&`"))
         }
-        ty => Ok(ReturnType::Single(Box::new(parse_tensor_type(ty)?))),
+        ty => Ok(ReturnType::Single(Box::new(parse_tensor_type(ty, sizes)?))),
     }
 }
 
-fn parse_body(block: &syn::Block) -> syn::Result<(Vec<Let>, super::ast::Expr)> {
+fn parse_body(block: &syn::Block, sizes: &Sizes) -> syn::Result<(Vec<Let>, super::ast::Expr)> {
     let mut d = Diagnostics::default();
     let mut lets = Vec::new();
     let mut result = None;
@@ -220,7 +226,7 @@ fn parse_body(block: &syn::Block) -> syn::Result<(Vec<Let>, super::ast::Expr)> {
         let last = k + 1 == count;
         match stmt {
             Stmt::Local(local) => {
-                if let Some(l) = d.take(parse_let(local)) {
+                if let Some(l) = d.take(parse_let(local, sizes)) {
                     lets.push(l);
                 }
                 if last {
@@ -229,7 +235,7 @@ fn parse_body(block: &syn::Block) -> syn::Result<(Vec<Let>, super::ast::Expr)> {
                     ));
                 }
             }
-            Stmt::Expr(expr, None) if last => result = d.take(parse_expr(expr)),
+            Stmt::Expr(expr, None) if last => result = d.take(parse_expr(expr, sizes)),
             Stmt::Expr(_, semi) => d.push(SpanRange::of(stmt).error(if last && semi.is_some() {
                 "remove the `;` after the result expression"
             } else {
@@ -256,7 +262,7 @@ fn parse_body(block: &syn::Block) -> syn::Result<(Vec<Let>, super::ast::Expr)> {
     }
 }
 
-fn parse_let(local: &syn::Local) -> syn::Result<Let> {
+fn parse_let(local: &syn::Local, sizes: &Sizes) -> syn::Result<Let> {
     let name = match &local.pat {
         Pat::Ident(p) if p.by_ref.is_none() && p.mutability.is_none() && p.subpat.is_none() => {
             p.ident.clone()
@@ -284,7 +290,7 @@ fn parse_let(local: &syn::Local) -> syn::Result<Let> {
     }
     Ok(Let {
         name,
-        expr: parse_expr(&init.expr)?,
+        expr: parse_expr(&init.expr, sizes)?,
     })
 }
 

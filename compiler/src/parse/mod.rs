@@ -9,43 +9,54 @@
 pub mod ast;
 mod expr;
 mod item;
+pub mod sizes;
 mod types;
 
 use proc_macro2::TokenStream;
 use syn::parse::{Parse, ParseStream};
 
-/// The raw `fn` items of one macro invocation.
-struct Items(Vec<syn::ItemFn>);
+/// The raw items of one macro invocation: the graphs' `fn` items and the
+/// `const` items naming their sizes.
+pub struct Items {
+    /// The parameter graphs, in order.
+    pub fns: Vec<syn::ItemFn>,
+    /// The constants, in order (re-emitted unchanged).
+    pub consts: Vec<syn::ItemConst>,
+}
 
 impl Parse for Items {
     fn parse(input: ParseStream) -> syn::Result<Self> {
-        let mut items = Vec::new();
+        let mut items = Items {
+            fns: Vec::new(),
+            consts: Vec::new(),
+        };
         while !input.is_empty() {
             let item: syn::Item = input.parse()?;
             match item {
-                syn::Item::Fn(f) => items.push(f),
+                syn::Item::Fn(f) => items.fns.push(f),
+                syn::Item::Const(c) => items.consts.push(c),
                 other => {
                     return Err(syn::Error::new_spanned(
                         other,
-                        "param_graph! holds only `fn` items: each one is a parameter graph",
+                        "param_graph! holds `fn` items (each one a parameter graph) and the `const` items naming their sizes",
                     ))
                 }
             }
         }
-        Ok(Items(items))
+        Ok(items)
     }
 }
 
-/// Splits a `param_graph! { ... }` block into its `fn` items.
-pub fn parse_items(tokens: TokenStream) -> syn::Result<Vec<syn::ItemFn>> {
+/// Splits a `param_graph! { ... }` block into its `fn` and `const` items.
+pub fn parse_items(tokens: TokenStream) -> syn::Result<Items> {
     let items: Items = syn::parse2(tokens)?;
-    if items.0.is_empty() {
+    if items.fns.is_empty() {
         return Err(syn::Error::new(
             proc_macro2::Span::call_site(),
-            "param_graph! is empty: write one or more `fn` items inside it",
+            "param_graph! has no graph: write one or more `fn` items inside it",
         ));
     }
-    Ok(items.0)
+    Ok(items)
 }
 
 pub use item::parse_fn;
@@ -54,9 +65,12 @@ pub use item::parse_fn;
 #[cfg(any(test, feature = "testing"))]
 pub fn parse_block(tokens: TokenStream) -> syn::Result<Vec<ast::GraphFn>> {
     let mut diagnostics = crate::diagnostics::Diagnostics::default();
-    let fns: Vec<_> = parse_items(tokens)?
+    let items = parse_items(tokens)?;
+    let sizes = sizes::Sizes::new(&items.consts, &mut diagnostics);
+    let fns: Vec<_> = items
+        .fns
         .into_iter()
-        .filter_map(|f| diagnostics.take(item::parse_fn(f)))
+        .filter_map(|f| diagnostics.take(item::parse_fn(f, &sizes)))
         .collect();
     diagnostics.finish(fns)
 }

@@ -1,40 +1,50 @@
 //! The type grammar: `f32`/`f64`, `SVector<T, N>`, `SMatrix<T, R, C>`, `[X; N]`.
 
 use super::ast::{DType, TensorType, TypeForm};
+use super::sizes::{Size, Sizes};
 use crate::span::SpanRange;
 use proc_macro2::Span;
-use syn::{Expr, GenericArgument, PathArguments, Type};
+use syn::{GenericArgument, PathArguments, Type};
 
 const GRAMMAR: &str =
     "expected `f32`, `f64`, `SVector<T, N>`, `SMatrix<T, R, C>` or an array `[X; N]` of these";
 
-/// Parses a leaf or return type.
-pub fn parse_tensor_type(ty: &Type) -> syn::Result<TensorType> {
-    let (form, dtype, dtype_span) = parse_form(ty)?;
+/// Parses a leaf or return type, its sizes named by `sizes`.
+pub fn parse_tensor_type(ty: &Type, sizes: &Sizes) -> syn::Result<TensorType> {
+    let mut written = Vec::new();
+    let (form, dtype, dtype_span) = parse_form(ty, sizes, &mut written)?;
     if crate::shape::element_count(&form.shape()).is_none() {
         return Err(SpanRange::of(ty).error("this type has more elements than any buffer can hold"));
     }
     Ok(TensorType {
         dtype,
         dtype_span,
+        written,
         form,
         syn_type: ty.clone(),
         span: SpanRange::of(ty),
     })
 }
 
-fn parse_form(ty: &Type) -> syn::Result<(TypeForm, DType, Span)> {
+/// The form of `ty`; `written` receives its sizes in the order written
+/// (outer array lengths first).
+fn parse_form(
+    ty: &Type,
+    sizes: &Sizes,
+    written: &mut Vec<Size>,
+) -> syn::Result<(TypeForm, DType, Span)> {
     match ty {
-        Type::Paren(inner) => parse_form(&inner.elem),
-        Type::Group(inner) => parse_form(&inner.elem),
+        Type::Paren(inner) => parse_form(&inner.elem, sizes, written),
+        Type::Group(inner) => parse_form(&inner.elem, sizes, written),
         Type::Array(array) => {
-            let (inner, dtype, span) = parse_form(&array.elem)?;
+            let n = sizes.dimension(&array.len)?;
+            written.push(n.clone());
+            let (inner, dtype, span) = parse_form(&array.elem, sizes, written)?;
             if matches!(inner, TypeForm::Kron(_)) {
                 return Err(SpanRange::of(&array.elem)
                     .error("`Kron` is a result type of its own and cannot be an array element"));
             }
-            let n = parse_dim(&array.len)?;
-            Ok((TypeForm::Array(Box::new(inner), n), dtype, span))
+            Ok((TypeForm::Array(Box::new(inner), n.value), dtype, span))
         }
         Type::Path(path) if path.qself.is_none() => {
             let Some(last) = path.path.segments.last() else {
@@ -53,10 +63,12 @@ fn parse_form(ty: &Type) -> syn::Result<(TypeForm, DType, Span)> {
                     };
                     let args = generic_args(last, wanted, ty)?;
                     let (dtype, dtype_span) = parse_scalar_arg(args[0])?;
-                    let dims = args[1..]
+                    let named = args[1..]
                         .iter()
-                        .map(|a| parse_dim_arg(a))
+                        .map(|a| sizes.dimension_arg(a))
                         .collect::<syn::Result<Vec<_>>>()?;
+                    let dims: Vec<usize> = named.iter().map(|s| s.value).collect();
+                    written.extend(named);
                     let form = match dims.as_slice() {
                         [n] => TypeForm::Vector(*n),
                         [r, c] => TypeForm::Matrix(*r, *c),
@@ -125,53 +137,13 @@ fn parse_scalar_arg(arg: &GenericArgument) -> syn::Result<(DType, Span)> {
     Err(SpanRange::of(arg).error("the element type must be `f32` or `f64`"))
 }
 
-fn parse_dim_arg(arg: &GenericArgument) -> syn::Result<usize> {
-    match arg {
-        GenericArgument::Const(expr) => parse_dim(expr),
-        // `N` or `{ N }` parse as a type path or a block: not a literal.
-        _ => Err(non_literal(arg)),
-    }
-}
-
-fn parse_dim(expr: &Expr) -> syn::Result<usize> {
-    let lit = match expr {
-        Expr::Lit(syn::ExprLit {
-            lit: syn::Lit::Int(lit),
-            ..
-        }) => lit,
-        Expr::Group(g) => return parse_dim(&g.expr),
-        _ => return Err(non_literal(expr)),
-    };
-    if !matches!(lit.suffix(), "" | "usize") {
-        return Err(SpanRange::of(lit).error(format!(
-            "a dimension is a `usize`: write `{}` without the `{}` suffix",
-            lit.base10_digits(),
-            lit.suffix()
-        )));
-    }
-    let n: usize = lit.base10_parse().map_err(|_| {
-        SpanRange::of(lit).error("a dimension must be an integer literal that fits in usize")
-    })?;
-    if n == 0 {
-        return Err(SpanRange::of(lit)
-            .error("a dimension must be at least 1: param_graph! does not compile empty tensors"));
-    }
-    Ok(n)
-}
-
-fn non_literal(tokens: &impl quote::ToTokens) -> syn::Error {
-    SpanRange::of(tokens).error(
-        "a dimension must be an integer literal such as `4`: param_graph! checks shapes while the macro expands, before constants or generics are known",
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::parsed;
     use super::*;
 
     fn form(src: &str) -> syn::Result<TensorType> {
-        parsed(src, parse_tensor_type)
+        parsed(src, |t| parse_tensor_type(t, &Sizes::default()))
     }
 
     #[test]
@@ -192,11 +164,11 @@ mod tests {
     #[test]
     fn rejects_what_is_outside_the_grammar() {
         let msg = |s: &str| form(s).err().map(|e| e.to_string()).unwrap_or_default();
-        assert!(msg("SMatrix<f64, N, 4>").contains("integer literal"));
+        assert!(msg("SMatrix<f64, N, 4>").contains("does not declare as a constant"));
         assert!(msg("SMatrix<f64, 0, 4>").contains("at least 1"));
         assert!(msg("SMatrix<i32, 3, 4>").contains("`f32` or `f64`"));
         assert!(msg("Vec<f64>").contains("unsupported tensor type `Vec`"));
         assert!(msg("SMatrix<f64, 3>").contains("3 generic arguments"));
-        assert!(msg("[f64; LEN]").contains("integer literal"));
+        assert!(msg("[f64; LEN]").contains("`const LEN: usize = …;`"));
     }
 }

@@ -15,7 +15,7 @@ pub use crate::graph::{DType, Graph};
 pub use crate::shape::type_name;
 pub use describe::{calls, Attr, Call};
 pub use eval::{eval, sample_inputs, Tensor};
-pub use random::{random_program, RandomProgram};
+pub use random::{named_sizes, random_program, RandomProgram};
 
 use crate::graph::lower::lower;
 use crate::parse::parse_block;

@@ -138,3 +138,62 @@ pub fn random_program(
         ret: type_name(&out_shape, DType::F64),
     }
 }
+
+/// The sizes of `types` written as named constants, for the generators'
+/// named-size variants: every dimension `n` of the types (an integer after
+/// `, ` or `; `) becomes `{prefix}{n}`. Returns the renamed types and the
+/// `const` items they need (`const {prefix}{n}: usize = {n};`), in
+/// increasing order of value.
+pub fn named_sizes(types: &[&str], prefix: &str) -> (Vec<String>, Vec<String>) {
+    let mut used = std::collections::BTreeSet::new();
+    let renamed = types
+        .iter()
+        .map(|ty| {
+            let mut out = String::new();
+            let mut rest = *ty;
+            while let Some(start) = rest.find(|c: char| c.is_ascii_digit()) {
+                let len = rest[start..]
+                    .find(|c: char| !c.is_ascii_digit())
+                    .unwrap_or(rest.len() - start);
+                let (before, digits) = (&rest[..start], &rest[start..start + len]);
+                out.push_str(before);
+                // A dimension follows `, ` or `; `; `f64`'s digits do not.
+                if before.ends_with(", ") || before.ends_with("; ") {
+                    let n: usize = digits.parse().expect("a dimension fits usize");
+                    used.insert(n);
+                    out.push_str(&format!("{prefix}{n}"));
+                } else {
+                    out.push_str(digits);
+                }
+                rest = &rest[start + len..];
+            }
+            out.push_str(rest);
+            out
+        })
+        .collect();
+    let consts = used
+        .into_iter()
+        .map(|n| format!("const {prefix}{n}: usize = {n};"))
+        .collect();
+    (renamed, consts)
+}
+
+impl RandomProgram {
+    /// [`RandomProgram::source`] with every size of the signature written
+    /// as a named constant ([`named_sizes`]), the `const` items first.
+    pub fn named_source(&self, name: &str, sep: &str, prefix: &str) -> String {
+        let types = [
+            self.leaves[0].as_str(),
+            self.leaves[1].as_str(),
+            self.ret.as_str(),
+        ];
+        let (renamed, consts) = named_sizes(&types, prefix);
+        let named = RandomProgram {
+            leaves: [renamed[0].clone(), renamed[1].clone()],
+            lets: self.lets.clone(),
+            out: self.out.clone(),
+            ret: renamed[2].clone(),
+        };
+        format!("{}{sep}{}", consts.join(sep), named.source(name, sep))
+    }
+}

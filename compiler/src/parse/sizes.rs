@@ -1,0 +1,367 @@
+//! Named sizes: the `const` items of a block, and dimensions written as
+//! their names or as braced products (`{K * H}`).
+//!
+//! The macro checks shapes while it expands, so it needs every size's value
+//! then. A `const NAME: usize = …;` item declared inside the block gives it:
+//! its initializer is evaluated here (integer literals, the block's other
+//! constants, `+ - * / %`, parentheses), exactly as rustc evaluates it, and
+//! the item is re-emitted unchanged, so the name is an ordinary constant
+//! outside the block too. A name the block does not declare (a constant of
+//! the module, a path such as `sizes::UNITS`, a const generic parameter) has
+//! no value the macro can see and is refused with the fix.
+
+use crate::diagnostics::Diagnostics;
+use crate::span::SpanRange;
+use syn::{BinOp, Expr};
+
+/// A size as written and its value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Size {
+    /// The value.
+    pub value: usize,
+    /// How it was written when that is not its value: `K`, `K * H`.
+    pub name: Option<String>,
+}
+
+impl Size {
+    /// `K` for a named size, `4` for a literal.
+    pub fn written(&self) -> String {
+        self.name.clone().unwrap_or_else(|| self.value.to_string())
+    }
+}
+
+/// One `const` item of the block.
+struct Constant {
+    name: syn::Ident,
+    /// Whether its declared type is `usize` (a dimension is one).
+    is_usize: bool,
+    /// Its type as written, for the error when it is not `usize`.
+    ty: String,
+    init: Expr,
+}
+
+/// The `const` items of one block, by name.
+#[derive(Default)]
+pub struct Sizes {
+    constants: Vec<Constant>,
+}
+
+/// Why an initializer has no value here.
+enum Unknown {
+    /// It reads something that is not a literal or a block constant.
+    Opaque(String),
+    /// The arithmetic overflows, underflows or divides by zero.
+    Arithmetic,
+    /// The constants refer to each other in a cycle.
+    Cycle,
+}
+
+impl Sizes {
+    /// The table of `items`, reporting a name declared twice.
+    pub fn new(items: &[syn::ItemConst], d: &mut Diagnostics) -> Self {
+        let mut constants: Vec<Constant> = Vec::new();
+        for item in items {
+            if constants.iter().any(|c| c.name == item.ident) {
+                d.push(SpanRange::of(&item.ident).error(format!(
+                    "the constant `{}` is declared twice in this block",
+                    item.ident
+                )));
+                continue;
+            }
+            constants.push(Constant {
+                name: item.ident.clone(),
+                is_usize: is_usize(&item.ty),
+                ty: crate::span::source_text(&*item.ty),
+                init: (*item.expr).clone(),
+            });
+        }
+        Sizes { constants }
+    }
+
+    /// Whether the block declares a constant named `name`.
+    pub fn declares(&self, name: &syn::Ident) -> bool {
+        self.constants.iter().any(|c| c.name == *name)
+    }
+
+    /// A dimension of a tensor type: a literal, a block constant or a
+    /// braced product of those; at least 1.
+    pub fn dimension(&self, expr: &Expr) -> syn::Result<Size> {
+        let size = self.size(expr)?;
+        if size.value == 0 {
+            let what = match &size.name {
+                Some(name) => format!(" (`{name}` is 0)"),
+                None => String::new(),
+            };
+            return Err(SpanRange::of(expr).error(format!(
+                "a dimension must be at least 1{what}: param_graph! does not compile empty tensors"
+            )));
+        }
+        Ok(size)
+    }
+
+    /// A dimension written as a generic type argument: `N` in
+    /// `SVector<f64, N>` parses as a type.
+    pub fn dimension_arg(&self, arg: &syn::GenericArgument) -> syn::Result<Size> {
+        match arg {
+            syn::GenericArgument::Const(expr) => self.dimension(expr),
+            syn::GenericArgument::Type(syn::Type::Path(p)) if p.qself.is_none() => {
+                let expr = Expr::Path(syn::ExprPath {
+                    attrs: Vec::new(),
+                    qself: None,
+                    path: p.path.clone(),
+                });
+                self.dimension(&expr)
+            }
+            _ => Err(SpanRange::of(arg).error(GRAMMAR)),
+        }
+    }
+
+    /// A size or position: `4`, `K`, `{K * H}` (`(K * H)` too, and a bare
+    /// `K * H` where Rust's grammar allows it, as in an array length).
+    pub fn size(&self, expr: &Expr) -> syn::Result<Size> {
+        match expr {
+            Expr::Group(g) => self.size(&g.expr),
+            Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Int(lit),
+                ..
+            }) => literal(lit).map(|value| Size { value, name: None }),
+            Expr::Path(p) => {
+                let (name, value) = self.named(p)?;
+                Ok(Size {
+                    value,
+                    name: Some(name),
+                })
+            }
+            Expr::Block(b) if b.block.stmts.len() == 1 => match &b.block.stmts[0] {
+                syn::Stmt::Expr(inner, None) => self.product(inner),
+                _ => Err(SpanRange::of(expr).error(GRAMMAR)),
+            },
+            Expr::Paren(p) => self.product(&p.expr),
+            // An array length is an expression already: `[f64; K * 4]`.
+            Expr::Binary(_) => self.product(expr),
+            _ => Err(SpanRange::of(expr).error(GRAMMAR)),
+        }
+    }
+
+    /// `a * b * …` of literals and block constants, each factor checked.
+    fn product(&self, expr: &Expr) -> syn::Result<Size> {
+        let mut factors = Vec::new();
+        collect_factors(expr, &mut factors)?;
+        let mut value: usize = 1;
+        let mut written = Vec::new();
+        for factor in &factors {
+            let size = self.size(factor)?;
+            value = value.checked_mul(size.value).ok_or_else(|| {
+                SpanRange::of(expr).error("this product of sizes overflows usize")
+            })?;
+            written.push(size.written());
+        }
+        Ok(Size {
+            value,
+            name: Some(written.join(" * ")),
+        })
+    }
+
+    /// The value of the block constant `path` names, with its name.
+    fn named(&self, path: &syn::ExprPath) -> syn::Result<(String, usize)> {
+        let span = SpanRange::of(path);
+        let written = crate::span::source_text(path);
+        let Some(ident) = path.path.get_ident().filter(|_| path.qself.is_none()) else {
+            return Err(span.error(unseen(&written, "a path")));
+        };
+        let Some(constant) = self.constants.iter().find(|c| c.name == *ident) else {
+            return Err(span.error(unseen(&written, "a name")));
+        };
+        if !constant.is_usize {
+            return Err(span.error(format!(
+                "`{ident}` is declared as `{}`: a size is a `usize`, so declare `const {ident}: usize = …;`",
+                constant.ty
+            )));
+        }
+        match self.evaluate(&constant.init, &mut vec![ident.to_string()]) {
+            Ok(value) => Ok((ident.to_string(), value)),
+            Err(Unknown::Opaque(what)) => Err(span.error(format!(
+                "the value of `{ident}` is not known while param_graph! expands: its initializer reads {what}; a size's initializer may use integer literals, the block's other `usize` constants, `+ - * / %` and parentheses"
+            ))),
+            Err(Unknown::Arithmetic) => Err(span.error(format!(
+                "the initializer of `{ident}` overflows, underflows or divides by zero"
+            ))),
+            Err(Unknown::Cycle) => Err(span.error(format!(
+                "the initializer of `{ident}` depends on `{ident}` itself"
+            ))),
+        }
+    }
+
+    /// The value of an initializer, as rustc computes it; `visiting` holds
+    /// the constants being evaluated (a cycle check).
+    fn evaluate(&self, expr: &Expr, visiting: &mut Vec<String>) -> Result<usize, Unknown> {
+        match expr {
+            Expr::Group(g) => self.evaluate(&g.expr, visiting),
+            Expr::Paren(p) => self.evaluate(&p.expr, visiting),
+            Expr::Block(b) if b.block.stmts.len() == 1 => match &b.block.stmts[0] {
+                syn::Stmt::Expr(inner, None) => self.evaluate(inner, visiting),
+                _ => Err(opaque("a statement")),
+            },
+            Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Int(lit),
+                ..
+            }) => literal(lit).map_err(|_| opaque("a literal that is not a `usize`")),
+            Expr::Path(p) => {
+                let constant = p
+                    .path
+                    .get_ident()
+                    .and_then(|ident| self.constants.iter().find(|c| c.name == *ident));
+                let Some(constant) = constant.filter(|c| c.is_usize) else {
+                    return Err(opaque(&format!(
+                        "`{}`, which is not a `usize` constant of this block",
+                        crate::span::source_text(p)
+                    )));
+                };
+                let name = constant.name.to_string();
+                if visiting.contains(&name) {
+                    return Err(Unknown::Cycle);
+                }
+                visiting.push(name);
+                let value = self.evaluate(&constant.init, visiting);
+                visiting.pop();
+                value
+            }
+            Expr::Binary(b) => {
+                let (l, r) = (
+                    self.evaluate(&b.left, visiting)?,
+                    self.evaluate(&b.right, visiting)?,
+                );
+                let value = match b.op {
+                    BinOp::Add(_) => l.checked_add(r),
+                    BinOp::Sub(_) => l.checked_sub(r),
+                    BinOp::Mul(_) => l.checked_mul(r),
+                    BinOp::Div(_) => l.checked_div(r),
+                    BinOp::Rem(_) => l.checked_rem(r),
+                    _ => return Err(opaque("an operator other than `+ - * / %`")),
+                };
+                value.ok_or(Unknown::Arithmetic)
+            }
+            _ => Err(opaque("an expression other than literals and constants")),
+        }
+    }
+}
+
+const GRAMMAR: &str = "a dimension is an integer literal such as `4`, the name of a `usize` constant declared in this block such as `K`, or a braced product such as `{K * 4}`";
+
+fn opaque(what: &str) -> Unknown {
+    Unknown::Opaque(what.to_string())
+}
+
+/// The message for a size the block does not declare.
+fn unseen(written: &str, kind: &str) -> String {
+    format!(
+        "`{written}` is {kind} this param_graph! block does not declare as a constant: the macro checks shapes while it expands, so it must see each size's value; declare the size inside the block (`const {}: usize = …;`, re-emitted unchanged, so code outside can use it too) or write the number",
+        written.rsplit("::").next().unwrap_or(written).trim()
+    )
+}
+
+/// `a * b * c` as its factors, in order.
+fn collect_factors<'a>(expr: &'a Expr, factors: &mut Vec<&'a Expr>) -> syn::Result<()> {
+    match expr {
+        Expr::Binary(b) if matches!(b.op, BinOp::Mul(_)) => {
+            collect_factors(&b.left, factors)?;
+            collect_factors(&b.right, factors)
+        }
+        Expr::Binary(b) => Err(SpanRange::of(&b.op).error(
+            "a braced size is a product such as `{K * 4}`: compute sums and differences in a `const` item of the block",
+        )),
+        Expr::Group(g) => collect_factors(&g.expr, factors),
+        other => {
+            factors.push(other);
+            Ok(())
+        }
+    }
+}
+
+/// An integer literal with no suffix or `usize`.
+fn literal(lit: &syn::LitInt) -> syn::Result<usize> {
+    if !matches!(lit.suffix(), "" | "usize") {
+        return Err(SpanRange::of(lit).error(format!(
+            "a size is a `usize`: write `{}` without the `{}` suffix",
+            lit.base10_digits(),
+            lit.suffix()
+        )));
+    }
+    lit.base10_parse().map_err(|_| {
+        SpanRange::of(lit).error("a size must be an integer literal that fits in usize")
+    })
+}
+
+/// `usize` or a path ending in it (`core::primitive::usize`).
+fn is_usize(ty: &syn::Type) -> bool {
+    match ty {
+        syn::Type::Path(p) if p.qself.is_none() => p
+            .path
+            .segments
+            .last()
+            .is_some_and(|s| s.ident == "usize" && s.arguments.is_none()),
+        syn::Type::Group(g) => is_usize(&g.elem),
+        syn::Type::Paren(p) => is_usize(&p.elem),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sizes(src: &str) -> Sizes {
+        let file: syn::File = syn::parse_str(src).unwrap();
+        let items: Vec<syn::ItemConst> = file
+            .items
+            .into_iter()
+            .filter_map(|i| match i {
+                syn::Item::Const(c) => Some(c),
+                _ => None,
+            })
+            .collect();
+        let mut d = Diagnostics::default();
+        let s = Sizes::new(&items, &mut d);
+        assert!(d.is_empty());
+        s
+    }
+
+    fn dim(s: &Sizes, src: &str) -> Result<Size, String> {
+        s.dimension(&syn::parse_str(src).unwrap())
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn constants_evaluate_as_rustc_does() {
+        let s = sizes(
+            "const H: usize = K / 2 + 1; const K: usize = 2 * (3 + 5); const W: core::primitive::usize = K % 5;",
+        );
+        assert_eq!(dim(&s, "K").unwrap().value, 16);
+        assert_eq!(dim(&s, "H").unwrap().value, 9);
+        assert_eq!(dim(&s, "W").unwrap().value, 1);
+        let p = dim(&s, "{K * H * 2}").unwrap();
+        assert_eq!((p.value, p.written()), (288, "K * H * 2".to_string()));
+        assert_eq!(dim(&s, "4").unwrap().written(), "4");
+    }
+
+    #[test]
+    fn sizes_the_macro_cannot_see_are_refused_with_the_fix() {
+        let s = sizes(
+            "const Z: usize = 0; const U: u32 = 3; const X: usize = other::N; const C: usize = C + 1; const O: usize = 1 - 2;",
+        );
+        assert!(dim(&s, "Z").unwrap_err().contains("at least 1 (`Z` is 0)"));
+        assert!(dim(&s, "U").unwrap_err().contains("declared as `u32`"));
+        assert!(dim(&s, "X").unwrap_err().contains("reads `other::N`"));
+        assert!(dim(&s, "C").unwrap_err().contains("itself"));
+        assert!(dim(&s, "O").unwrap_err().contains("underflows"));
+        let e = dim(&s, "sizes::UNITS").unwrap_err();
+        assert!(
+            e.contains("declare the size inside the block (`const UNITS: usize"),
+            "{e}"
+        );
+        assert!(dim(&s, "{Z + 1}").unwrap_err().contains("is a product"));
+        assert!(dim(&s, "4u32")
+            .unwrap_err()
+            .contains("without the `u32` suffix"));
+    }
+}
