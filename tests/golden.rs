@@ -34,7 +34,10 @@
 //! `golden/named_generated.rs` (same generator, `generate_named`) compiles
 //! every case again with its sizes written as constants declared in the
 //! block (`const N3: usize = 3;`, `SMatrix<f64, N2, N3>`, a product of two
-//! sizes as `{N2 * N3}`), each in its own module, against the same values.
+//! sizes as `{N2 * N3}`), and again generic over every size
+//! (`fn generic<const G2: usize, const G3: usize, const G6: usize>`, where
+//! the macro asserts `G6 == G2 * G3` for the instance), each case in its own
+//! module, against the same values.
 
 mod support;
 

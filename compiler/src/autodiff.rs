@@ -173,7 +173,10 @@ fn signature(forward: &Graph, wrt: &[usize], krate: &TokenStream) -> crate::grap
                     params.push(Leaf {
                         name: cotangent_leaf(params.len() - f.params.len()),
                         by_ref: true,
-                        ty: syn::parse_quote!(#krate::nalgebra::SMatrix<#elem, #rows, #cols>),
+                        ty: {
+                            let (rows, cols) = (rows.type_arg(), cols.type_arg());
+                            syn::parse_quote!(#krate::nalgebra::SMatrix<#elem, #rows, #cols>)
+                        },
                         shape: vec![rows, cols],
                         written: vec![rows.to_string(), cols.to_string()],
                         storage_order: vec![1, 0],
@@ -271,6 +274,8 @@ fn signature(forward: &Graph, wrt: &[usize], krate: &TokenStream) -> crate::grap
         outputs,
         tuple: wrt.len() != 1,
         vjp: None,
+        generics: f.generics.clone(),
+        size_checks: f.size_checks.clone(),
         cotangent: Some(Cotangent {
             ty: cotangent_ty,
             visible: f.params.len(),

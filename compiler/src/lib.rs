@@ -26,6 +26,7 @@
 mod autodiff;
 mod codegen;
 mod diagnostics;
+mod dim;
 mod graph;
 mod memory;
 mod parse;
@@ -44,6 +45,8 @@ use proc_macro2::TokenStream;
 /// `compile_error!` for each problem found. Emitting the good fns keeps the
 /// errors to the real ones: their callers do not fail too.
 pub fn expand(input: TokenStream, krate: &TokenStream) -> TokenStream {
+    // Symbols hold this expansion's spans: none may outlive it.
+    dim::reset();
     let parse::Items { fns, consts } = match parse::parse_items(input) {
         Ok(items) => items,
         Err(e) => return e.into_compile_error(),

@@ -4,10 +4,45 @@
 //!
 //! A node whose arguments failed is skipped, so one mistake is reported once,
 //! not again by everything downstream of it.
+//!
+//! Sizes may be symbols only rustc knows (`crate::dim`). Two sizes the
+//! macro can tell apart (two literals, `K * 4` and `K * 3`) are an error
+//! here, as always; two it cannot (`K` and `4`, `K` and `M`, a position and
+//! `K`) become a [`SizeCheck`]: a compile-time assertion in the generated
+//! code, with this stage's message and span. Inference then goes on with
+//! the sizes taken as equal, keeping the one the macro knows more about.
 
 use crate::diagnostics::Diagnostics;
-use crate::graph::{Axis, DType, GaussianPart, Graph, Node, Op, Signature, WrittenAxis};
+use crate::dim::Dim;
+use crate::graph::{Axis, GaussianPart, Graph, Node, Op, Signature, WrittenAxis};
+use crate::parse::ast::DType;
 use crate::span::SpanRange;
+use std::cell::RefCell;
+
+/// A relation between sizes the macro cannot decide, asserted at compile
+/// time in the generated code.
+#[derive(Clone, Debug)]
+pub struct SizeCheck {
+    /// The left side.
+    pub lhs: Dim,
+    /// `==` or `<`.
+    pub relation: Relation,
+    /// The right side.
+    pub rhs: Dim,
+    /// The message the macro would have given had it known the values.
+    pub message: String,
+    /// Where the error points.
+    pub span: SpanRange,
+}
+
+/// The relation of a [`SizeCheck`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Relation {
+    /// Equal sizes.
+    Eq,
+    /// A position inside a size.
+    Lt,
+}
 
 /// Resolves every axis of `written`, infers every node's shape and checks
 /// the results against the declared types: the graph every later stage
@@ -22,22 +57,23 @@ pub fn infer(written: Graph<WrittenAxis>) -> syn::Result<Graph> {
 pub fn infer_nodes(written: Graph<WrittenAxis>, check_results: bool) -> syn::Result<Graph> {
     let mut d = Diagnostics::default();
     let Graph {
-        sig,
+        mut sig,
         dtype,
         nodes: written_nodes,
         outputs,
         rules_applied,
     } = written;
+    let checks = RefCell::new(Vec::new());
     // `None` for a node that failed or reads one that did.
     let mut nodes: Vec<Option<Node>> = Vec::with_capacity(written_nodes.len());
     for node in written_nodes {
-        let args: Option<Vec<&[usize]>> = node
+        let args: Option<Vec<&[Dim]>> = node
             .args
             .iter()
             .map(|a| nodes[*a].as_ref().map(|n| n.shape.as_slice()))
             .collect();
         let resolved = match args {
-            Some(args) => d.take(resolve_node(node, &args, &sig)),
+            Some(args) => d.take(resolve_node(node, &args, &sig, &checks)),
             None => None,
         };
         nodes.push(resolved);
@@ -46,14 +82,29 @@ pub fn infer_nodes(written: Graph<WrittenAxis>, check_results: bool) -> syn::Res
         let Some(node) = nodes[*output].as_ref().filter(|_| check_results) else {
             continue;
         };
+        let at = Sites {
+            span: ty.span,
+            args: &[],
+            literals: &[],
+            checks: Some(&checks),
+        };
         if let Some([p, q, r, s]) = ty.kron {
-            let factors: Vec<Option<&Vec<usize>>> = node
+            let factors: Vec<Option<&Vec<Dim>>> = node
                 .args
                 .iter()
                 .map(|a| nodes[*a].as_ref().map(|n| &n.shape))
                 .collect();
-            let fits =
-                matches!(node.op, Op::Kron) && factors == [Some(&vec![p, q]), Some(&vec![r, s])];
+            let message = |found: &str| {
+                format!(
+                    "a `Kron<_, {p}, {q}, {r}, {s}>` result must be `kron(a, b)` with a of shape ({p}, {q}) and b of shape ({r}, {s}); the graph computes {found}"
+                )
+            };
+            let fits = matches!(node.op, Op::Kron)
+                && matches!(factors.as_slice(), [Some(a), Some(b)] if {
+                    let found = format!("`kron` of shapes {} and {}", show(a), show(b));
+                    same_shape(a, &[p, q], &at, || message(&found))
+                        && same_shape(b, &[r, s], &at, || message(&found))
+                });
             if !fits {
                 let found = if matches!(node.op, Op::Kron) {
                     format!(
@@ -68,24 +119,26 @@ pub fn infer_nodes(written: Graph<WrittenAxis>, check_results: bool) -> syn::Res
                 } else {
                     format!("`{}` of shape {}", node.op.name(), show(&node.shape))
                 };
-                d.push(ty.span.error(format!(
-                    "a `Kron<_, {p}, {q}, {r}, {s}>` result must be `kron(a, b)` with a of shape ({p}, {q}) and b of shape ({r}, {s}); the graph computes {found}"
-                )));
+                d.push(ty.span.error(message(&found)));
             }
             continue;
         }
         let found = &node.shape;
         let wanted = &ty.shape;
-        if found != wanted {
-            d.push(ty.span.error(format!(
+        let message = || {
+            format!(
                 "the declared result has shape {} but the graph computes shape {}{}",
                 show_named(&ty.written, wanted),
                 show(found),
                 suggest_type(found, dtype)
-            )));
+            )
+        };
+        if !same_shape(wanted, found, &at, message) {
+            d.push(ty.span.error(message()));
         }
     }
     d.finish(())?;
+    sig.size_checks = checks.into_inner();
     // Every node is shaped once no error was reported.
     let nodes = nodes
         .into_iter()
@@ -107,7 +160,12 @@ pub fn infer_nodes(written: Graph<WrittenAxis>, check_results: bool) -> syn::Res
 
 /// One node with its axes resolved against its first argument's rank and
 /// its shape inferred.
-fn resolve_node(node: Node<WrittenAxis>, args: &[&[usize]], sig: &Signature) -> syn::Result<Node> {
+fn resolve_node(
+    node: Node<WrittenAxis>,
+    args: &[&[Dim]],
+    sig: &Signature,
+    checks: &RefCell<Vec<SizeCheck>>,
+) -> syn::Result<Node> {
     let op_name = node.op.name();
     let rank = args.first().map_or(0, |a| a.len());
     let written_range = match &node.op {
@@ -135,6 +193,7 @@ fn resolve_node(node: Node<WrittenAxis>, args: &[&[usize]], sig: &Signature) -> 
         span: node.span,
         args: &node.arg_spans,
         literals: &node.literal_spans,
+        checks: Some(checks),
     };
     let shape = shape_of(&op, args, &sites, sig)?;
     if element_count(&shape).is_none() {
@@ -151,8 +210,8 @@ fn resolve_node(node: Node<WrittenAxis>, args: &[&[usize]], sig: &Signature) -> 
     })
 }
 
-/// `(3, 4)`, `(5,)`, `()`.
-pub fn show(shape: &[usize]) -> String {
+/// `(3, 4)`, `(5,)`, `()`, `(K, 4)`.
+pub fn show(shape: &[Dim]) -> String {
     match shape {
         [n] => format!("({n},)"),
         _ => format!(
@@ -168,7 +227,7 @@ pub fn show(shape: &[usize]) -> String {
 
 /// A shape as written, with its values when it names sizes:
 /// `(K, 4) = (16, 4)`; just `(3, 4)` for literals.
-pub fn show_named(written: &[String], shape: &[usize]) -> String {
+pub fn show_named(written: &[String], shape: &[Dim]) -> String {
     let values = show(shape);
     if written.len() != shape.len() {
         return values;
@@ -184,23 +243,38 @@ pub fn show_named(written: &[String], shape: &[usize]) -> String {
     }
 }
 
-fn suggest_type(shape: &[usize], dtype: DType) -> String {
-    format!(": declare `{}`", type_name(shape, dtype))
+fn suggest_type(shape: &[Dim], dtype: DType) -> String {
+    // No type can hold a product of const generic parameters.
+    let writable = shape
+        .iter()
+        .all(|d| !d.is_generic() || d.monomial().is_some_and(|(c, s)| c == 1 && s.len() == 1));
+    if writable {
+        format!(": declare `{}`", type_name(shape, dtype))
+    } else {
+        String::new()
+    }
 }
 
 /// The type a user writes for a tensor of `shape`: the scalar, an
 /// `SVector`, an `SMatrix`, or nested arrays of `SMatrix` for rank 3 and up
 /// (the one spelling of a shape as a type; error messages and tests use it).
-pub fn type_name(shape: &[usize], dtype: DType) -> String {
+pub fn type_name(shape: &[Dim], dtype: DType) -> String {
     let t = dtype.name();
+    // A generic argument braces an expression; an array length does not.
+    let arg = |d: &Dim| {
+        crate::span::source_text(&d.type_arg())
+            .replace("{ ", "{")
+            .replace(" }", "}")
+    };
+    let len = |d: &Dim| crate::span::source_text(&d.expr());
     match shape {
         [] => t.to_string(),
-        [n] => format!("SVector<{t}, {n}>"),
+        [n] => format!("SVector<{t}, {}>", arg(n)),
         [outer @ .., r, c] => outer
             .iter()
             .rev()
-            .fold(format!("SMatrix<{t}, {r}, {c}>"), |s, n| {
-                format!("[{s}; {n}]")
+            .fold(format!("SMatrix<{t}, {}, {}>", arg(r), arg(c)), |s, n| {
+                format!("[{s}; {}]", len(n))
             }),
     }
 }
@@ -230,6 +304,7 @@ fn resolve(axis: WrittenAxis, rank: usize, what: &str, op: &str) -> syn::Result<
 
 /// Where a node's pieces were written, for its shape errors. Nodes a rule
 /// adds carry their root's sites.
+#[derive(Clone, Copy)]
 pub struct Sites<'a> {
     /// The op.
     pub span: SpanRange,
@@ -237,6 +312,10 @@ pub struct Sites<'a> {
     pub args: &'a [SpanRange],
     /// Each positional literal (`index` positions).
     pub literals: &'a [SpanRange],
+    /// Where shape inference records the relations it cannot decide;
+    /// `None` after it (rules, derivatives, the validator), where such a
+    /// relation was already recorded and is taken to hold.
+    pub checks: Option<&'a RefCell<Vec<SizeCheck>>>,
 }
 
 impl Sites<'_> {
@@ -248,12 +327,7 @@ impl Sites<'_> {
 /// The shape of `op` applied to arguments of shapes `args`: the one shape
 /// rule of every op, the fused ones included (rules and the validator ask
 /// it too). Errors point into `at`.
-pub fn shape_of(
-    op: &Op,
-    args: &[&[usize]],
-    at: &Sites,
-    sig: &Signature,
-) -> syn::Result<Vec<usize>> {
+pub fn shape_of(op: &Op, args: &[&[Dim]], at: &Sites, sig: &Signature) -> syn::Result<Vec<Dim>> {
     let op_name = op.name();
     let spans = at.args;
     let node_span = at.span;
@@ -283,12 +357,12 @@ pub fn shape_of(
             let (k1, k2) = (args[0][0], args[1][0]);
             Ok(vec![checked(&[k1, k2], node_span)?])
         }
-        Op::Zip(_) => zip_shape(op_name, args, spans),
+        Op::Zip(_) => zip_shape(op_name, args, spans, at),
         Op::SumNormalize { .. } | Op::LogNormalize { .. } => Ok(args[0].to_vec()),
         // `(a, b, ḡ)`: the cotangent has the broadcast shape.
         Op::ZipVjp { .. } => {
-            let shape = zip_shape(op_name, &args[..2], spans)?;
-            expect(at, args[2] == shape.as_slice())?;
+            let shape = zip_shape(op_name, &args[..2], spans, at)?;
+            expect(at, same_shape(args[2], &shape, at, String::new))?;
             Ok(shape)
         }
         Op::SumNormalizeVjp { .. } => same_shapes(args, at).map(|()| args[0].to_vec()),
@@ -304,15 +378,34 @@ pub fn shape_of(
             let size = args[0][a];
             for (k, i) in indices.iter().enumerate() {
                 let span = at.literals.get(k).copied().unwrap_or(node_span);
-                if *i >= size {
-                    return Err(span.error(format!(
-                        "index {i} is out of range: axis {a} has size {size} (valid indices 0..={})",
-                        size - 1
-                    )));
+                let message = || {
+                    let valid = match size.value() {
+                        Some(n) => format!("0..={}", n.saturating_sub(1)),
+                        None => format!("0..{size}"),
+                    };
+                    format!("index {i} is out of range: axis {a} has size {size} (valid indices {valid})")
+                };
+                let inside = match (i.value(), size.value()) {
+                    (Some(i), Some(n)) => i < n,
+                    _ => {
+                        if let Some(checks) = at.checks {
+                            checks.borrow_mut().push(SizeCheck {
+                                lhs: *i,
+                                relation: Relation::Lt,
+                                rhs: size,
+                                message: message(),
+                                span,
+                            });
+                        }
+                        true
+                    }
+                };
+                if !inside {
+                    return Err(span.error(message()));
                 }
             }
             let mut shape = args[0].to_vec();
-            shape[a] = indices.len();
+            shape[a] = Dim::known(indices.len());
             Ok(shape)
         }
         Op::Kron => kron_shape(args, at),
@@ -333,7 +426,7 @@ pub fn shape_of(
         }
         Op::PolynomialDifferential { order } => {
             let [k, d] = matrix(op_name, at, args, 0, "(K, D)")?;
-            Ok(vec![k, d.saturating_sub(*order).max(1)])
+            Ok(vec![k, differentiated(d, *order, at)?])
         }
         Op::Flatten { start, end } => {
             let (s, e) = (start.get(), end.get());
@@ -348,7 +441,11 @@ pub fn shape_of(
         Op::LseVjp { axis } | Op::ProdVjp { axis } => {
             let mut row = args[0].to_vec();
             row.remove(axis.get());
-            expect(at, args[1] == row.as_slice() && args[2] == row.as_slice())?;
+            expect(
+                at,
+                same_shape(args[1], &row, at, String::new)
+                    && same_shape(args[2], &row, at, String::new),
+            )?;
             Ok(args[0].to_vec())
         }
         Op::SoftmaxVjp { .. } => same_shapes(args, at).map(|()| args[0].to_vec()),
@@ -358,8 +455,7 @@ pub fn shape_of(
             size,
         } => {
             let a = axis.get();
-            expect(at, args[0].get(a) == Some(&indices.len()))?;
-            expect(at, indices.iter().all(|i| i < size))?;
+            expect(at, args[0].get(a) == Some(&Dim::known(indices.len())))?;
             let mut shape = args[0].to_vec();
             shape[a] = *size;
             Ok(shape)
@@ -367,25 +463,28 @@ pub fn shape_of(
         Op::Contract(c) => {
             expect(
                 at,
-                c.index.len() == args.len() + 1 && c.dims.iter().all(|d| *d > 0),
+                c.index.len() == args.len() + 1 && c.dims.iter().all(|d| *d != 0),
             )?;
             for (k, arg) in args.iter().enumerate() {
-                expect(at, c.shape(k + 1) == *arg)?;
+                expect(at, same_shape(&c.shape(k + 1), arg, at, String::new))?;
             }
             Ok(c.shape(0))
         }
         Op::GaussianVjp { part, wrt } => {
             // The forward arguments, `v`, then `ḡ` of `v`'s shape.
             let n = args.len();
-            expect(at, n >= 4 && args[n - 1] == args[n - 2] && *wrt < n - 2)?;
-            let forward: Vec<&[usize]> = args[..n - 2].to_vec();
+            expect(
+                at,
+                n >= 4 && same_shape(args[n - 1], args[n - 2], at, String::new) && *wrt < n - 2,
+            )?;
+            let forward: Vec<&[Dim]> = args[..n - 2].to_vec();
             let y = gaussian(op_name, *part, at, &forward)?;
-            expect(at, y.as_slice() == args[n - 1])?;
+            expect(at, same_shape(&y, args[n - 1], at, String::new))?;
             Ok(args[*wrt].to_vec())
         }
         Op::PolynomialDifferentialVjp { order, size } => {
             let [k, d] = matrix(op_name, at, args, 0, "(K, D)")?;
-            expect(at, d == size.saturating_sub(*order).max(1))?;
+            expect(at, d == differentiated(*size, *order, at)?)?;
             Ok(vec![k, *size])
         }
     }
@@ -394,19 +493,118 @@ pub fn shape_of(
 /// The shape of a zip: its arguments' when equal; the other's when one is a
 /// scalar `()` (broadcast, as torch broadcasts a 0-d tensor). Any other
 /// mismatch is an error: only scalars broadcast.
-fn zip_shape(op_name: &str, args: &[&[usize]], spans: &[SpanRange]) -> syn::Result<Vec<usize>> {
+fn zip_shape(
+    op_name: &str,
+    args: &[&[Dim]],
+    spans: &[SpanRange],
+    at: &Sites,
+) -> syn::Result<Vec<Dim>> {
+    let message = |a: &[Dim], b: &[Dim]| {
+        format!(
+            "`{op_name}` needs two tensors of equal shape, or a scalar `()` and a tensor (only scalars broadcast), found {} and {}",
+            show(a),
+            show(b)
+        )
+    };
+    let site = Sites {
+        span: both_span(spans, at.span),
+        ..*at
+    };
     match (args[0], args[1]) {
-        (a, b) if a == b => Ok(a.to_vec()),
         ([], b) => Ok(b.to_vec()),
         (a, []) => Ok(a.to_vec()),
-        (a, b) => Err(both(
-            spans,
-            format!(
-                "`{op_name}` needs two tensors of equal shape, or a scalar `()` and a tensor (only scalars broadcast), found {} and {}",
-                show(a),
-                show(b)
-            ),
-        )),
+        (a, b) if same_shape(a, b, &site, || message(a, b)) => Ok(unified(a, b)),
+        (a, b) => Err(both(spans, message(a, b))),
+    }
+}
+
+/// Whether `a` and `b` are one shape: equal ranks, and per axis sizes that
+/// are equal, or that the macro cannot tell apart — recorded as a
+/// [`SizeCheck`] (with `message`, at `at.span`) during shape inference.
+pub fn same_shape(a: &[Dim], b: &[Dim], at: &Sites, message: impl Fn() -> String) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(x, y)| same_size(*x, *y, at, &message))
+}
+
+/// [`same_shape`] for one size.
+pub fn same_size(a: Dim, b: Dim, at: &Sites, message: impl Fn() -> String) -> bool {
+    if a == b {
+        return true;
+    }
+    if (a.value().is_some() && b.value().is_some()) || a.certainly_differs(b) {
+        return false;
+    }
+    if let Some(checks) = at.checks {
+        let mut checks = checks.borrow_mut();
+        let known = checks.iter().any(|c| {
+            c.relation == Relation::Eq && ((c.lhs, c.rhs) == (a, b) || (c.lhs, c.rhs) == (b, a))
+        });
+        if !known {
+            checks.push(SizeCheck {
+                lhs: a,
+                relation: Relation::Eq,
+                rhs: b,
+                message: message(),
+                span: at.span,
+            });
+        }
+    }
+    true
+}
+
+/// Whether `a` and `b` may be one shape: equal, or equal up to relations
+/// between sizes the macro cannot decide (shape inference asserted those,
+/// [`SizeCheck`]). For the checks after inference (the validator).
+pub fn may_equal(a: &[Dim], b: &[Dim]) -> bool {
+    let never = Sites {
+        span: SpanRange::of(&proc_macro2::TokenStream::new()),
+        args: &[],
+        literals: &[],
+        checks: None,
+    };
+    same_shape(a, b, &never, String::new)
+}
+
+/// Of two shapes taken as equal, per axis the size the macro knows more
+/// about: a number over a symbol.
+fn unified(a: &[Dim], b: &[Dim]) -> Vec<Dim> {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| if x.is_symbolic() { *y } else { *x })
+        .collect()
+}
+
+/// `d - order` coefficients left after `order` derivatives, at least 1.
+/// For a `d` only rustc knows, `d - order` with `order < d` asserted: the
+/// `(K, 1)` of zeros that `d <= order` gives has a shape that depends on
+/// the value, which the generated types cannot follow.
+fn differentiated(d: Dim, order: usize, at: &Sites) -> syn::Result<Dim> {
+    match d.value() {
+        Some(d) => Ok(Dim::known(d.saturating_sub(order).max(1))),
+        None => {
+            if let Some(checks) = at.checks {
+                checks.borrow_mut().push(SizeCheck {
+                    lhs: Dim::known(order),
+                    relation: Relation::Lt,
+                    rhs: d,
+                    message: format!(
+                        "`polynomial_differential` of order {order} needs more than {order} coefficients when their number ({d}) is a size only the compiler knows (with at most {order}, the result would be one zero per row, a shape that depends on the value)"
+                    ),
+                    span: at.span,
+                });
+            }
+            Ok(d - order)
+        }
+    }
+}
+
+fn both_span(spans: &[SpanRange], fallback: SpanRange) -> SpanRange {
+    match spans {
+        [first, .., last] => first.to(*last),
+        [only] => *only,
+        [] => fallback,
     }
 }
 
@@ -423,17 +621,20 @@ fn expect(at: &Sites, ok: bool) -> syn::Result<()> {
 }
 
 /// An internal error unless every argument has the first's shape.
-fn same_shapes(args: &[&[usize]], at: &Sites) -> syn::Result<()> {
-    expect(at, args.iter().all(|a| *a == args[0]))
+fn same_shapes(args: &[&[Dim]], at: &Sites) -> syn::Result<()> {
+    expect(
+        at,
+        args.iter().all(|a| same_shape(a, args[0], at, String::new)),
+    )
 }
 
 /// An error unless `x` and `y` have one rank; `spell` writes each shape.
 fn same_rank(
     op_name: &str,
-    x: &[usize],
-    y: &[usize],
+    x: &[Dim],
+    y: &[Dim],
     at: &Sites,
-    spell: fn(&[usize]) -> String,
+    spell: fn(&[Dim]) -> String,
 ) -> syn::Result<()> {
     if x.len() == y.len() {
         return Ok(());
@@ -449,7 +650,7 @@ fn same_rank(
 }
 
 /// `kron(a, b)`: equal ranks, sizes multiplied per axis.
-fn kron_shape(args: &[&[usize]], at: &Sites) -> syn::Result<Vec<usize>> {
+fn kron_shape(args: &[&[Dim]], at: &Sites) -> syn::Result<Vec<Dim>> {
     let (a, b) = (args[0], args[1]);
     same_rank("kron", a, b, at, |s| {
         format!("rank {} {}", s.len(), show(s))
@@ -463,25 +664,28 @@ fn kron_shape(args: &[&[usize]], at: &Sites) -> syn::Result<Vec<usize>> {
 
 /// `outer_product`/`outer_sum` along `axis`: equal elsewhere, that axis's
 /// sizes multiplied.
-fn outer_shape(
-    op_name: &str,
-    args: &[&[usize]],
-    at: &Sites,
-    axis: usize,
-) -> syn::Result<Vec<usize>> {
+fn outer_shape(op_name: &str, args: &[&[Dim]], at: &Sites, axis: usize) -> syn::Result<Vec<Dim>> {
     let (x, y) = (args[0], args[1]);
     same_rank(op_name, x, y, at, show)?;
-    let differ = (0..x.len()).find(|k| *k != axis && x[*k] != y[*k]);
-    if let Some(k) = differ {
-        return Err(both(at.args, format!(
+    let message = |k: usize| {
+        format!(
             "`{op_name}` along axis {axis} needs equal sizes on every other axis, but axis {k} has {} and {} (shapes {} and {})",
             x[k],
             y[k],
             show(x),
             show(y)
-        )));
+        )
+    };
+    let site = Sites {
+        span: both_span(at.args, at.span),
+        ..*at
+    };
+    let differ =
+        (0..x.len()).find(|k| *k != axis && !same_size(x[*k], y[*k], &site, || message(*k)));
+    if let Some(k) = differ {
+        return Err(both(at.args, message(k)));
     }
-    let mut shape = x.to_vec();
+    let mut shape = unified(x, y);
     shape[axis] = x[axis]
         .checked_mul(y[axis])
         .ok_or_else(|| too_large(at.span))?;
@@ -489,14 +693,21 @@ fn outer_shape(
 }
 
 /// `(m, k) · (k, n) → (m, n)`.
-fn matmul_shape(args: &[&[usize]], at: &Sites) -> syn::Result<Vec<usize>> {
-    match (args[0], args[1]) {
-        ([m, k1], [k2, n]) if k1 == k2 => Ok(vec![*m, *n]),
-        ([_, k1], [k2, _]) => Err(both(at.args, format!(
+fn matmul_shape(args: &[&[Dim]], at: &Sites) -> syn::Result<Vec<Dim>> {
+    let message = |k1: &Dim, k2: &Dim| {
+        format!(
             "`matmul` inner sizes differ: {} · {} needs the left's columns ({k1}) to equal the right's rows ({k2})",
             show(args[0]),
             show(args[1])
-        ))),
+        )
+    };
+    let site = Sites {
+        span: both_span(at.args, at.span),
+        ..*at
+    };
+    match (args[0], args[1]) {
+        ([m, k1], [k2, n]) if same_size(*k1, *k2, &site, || message(k1, k2)) => Ok(vec![*m, *n]),
+        ([_, k1], [k2, _]) => Err(both(at.args, message(k1, k2))),
         _ => {
             let k = if args[0].len() != 2 { 0 } else { 1 };
             Err(at.arg(k).error(format!(
@@ -509,13 +720,7 @@ fn matmul_shape(args: &[&[usize]], at: &Sites) -> syn::Result<Vec<usize>> {
 
 /// The sizes of argument `k`, which must be a matrix (`what` names its axes
 /// as cirkit does, without the fold axis).
-fn matrix(
-    op: &str,
-    at: &Sites,
-    args: &[&[usize]],
-    k: usize,
-    what: &str,
-) -> syn::Result<[usize; 2]> {
+fn matrix(op: &str, at: &Sites, args: &[&[Dim]], k: usize, what: &str) -> syn::Result<[Dim; 2]> {
     match args[k] {
         [r, c] => Ok([*r, *c]),
         other => Err(at.arg(k).error(format!(
@@ -525,22 +730,18 @@ fn matrix(
     }
 }
 
-/// The product of `sizes`, or an error at `span` when it overflows.
-fn checked(sizes: &[usize], span: SpanRange) -> syn::Result<usize> {
+/// The product of `sizes`, or an error at `span` when known sizes
+/// overflow.
+fn checked(sizes: &[Dim], span: SpanRange) -> syn::Result<Dim> {
     sizes
         .iter()
-        .try_fold(1usize, |n, d| n.checked_mul(*d))
+        .try_fold(Dim::ONE, |n, d| n.checked_mul(*d))
         .ok_or_else(|| too_large(span))
 }
 
 /// The shape of a Gaussian product parameter: every argument a vector, the
 /// mean and stddev of one layer of equal sizes; `(K1·K2,)`.
-fn gaussian(
-    op: &str,
-    part: GaussianPart,
-    at: &Sites,
-    args: &[&[usize]],
-) -> syn::Result<Vec<usize>> {
+fn gaussian(op: &str, part: GaussianPart, at: &Sites, args: &[&[Dim]]) -> syn::Result<Vec<Dim>> {
     let names: &[&str] = match part {
         GaussianPart::Stddev => &["s1", "s2"],
         _ => &["m1", "s1", "m2", "s2"],
@@ -556,13 +757,20 @@ fn gaussian(
     if part != GaussianPart::Stddev {
         for (layer, pair) in [(1, 0), (2, 2)] {
             let (m, s) = (args[pair], args[pair + 1]);
-            if m != s {
-                let spans = at.args.get(pair..pair + 2).unwrap_or(at.args);
-                return Err(both(spans, format!(
+            let spans = at.args.get(pair..pair + 2).unwrap_or(at.args);
+            let message = || {
+                format!(
                     "`{op}` needs the means and the standard deviations of layer {layer} to have equal shapes, found {} and {}",
                     show(m),
                     show(s)
-                )));
+                )
+            };
+            let site = Sites {
+                span: both_span(spans, at.span),
+                ..*at
+            };
+            if !same_shape(m, s, &site, message) {
+                return Err(both(spans, message()));
             }
         }
     }
@@ -580,10 +788,14 @@ fn both(spans: &[SpanRange], message: String) -> syn::Error {
 }
 
 /// Number of elements of a tensor, when its buffer can exist at all (its
-/// size in bytes fits in `isize`).
-pub fn element_count(shape: &[usize]) -> Option<usize> {
-    let n = shape.iter().try_fold(1usize, |n, d| n.checked_mul(*d))?;
-    (n.checked_mul(8)? <= isize::MAX as usize).then_some(n)
+/// size in bytes fits in `isize`; for a size only rustc knows, rustc
+/// checks that when it sizes the types).
+pub fn element_count(shape: &[Dim]) -> Option<Dim> {
+    let n = shape.iter().try_fold(Dim::ONE, |n, d| n.checked_mul(*d))?;
+    match n.value() {
+        Some(v) => (v.checked_mul(8)? <= isize::MAX as usize).then_some(n),
+        None => Some(n),
+    }
 }
 
 fn too_large(span: SpanRange) -> syn::Error {
@@ -600,7 +812,10 @@ mod tests {
         let fns = parse_block(src.parse().unwrap())?;
         let f = &fns[0];
         let g = infer(lower(f)?)?;
-        Ok(g.nodes.iter().map(|n| n.shape.clone()).collect())
+        Ok(g.nodes
+            .iter()
+            .map(|n| n.shape.iter().map(|d| d.value().unwrap()).collect())
+            .collect())
     }
 
     #[test]

@@ -1025,6 +1025,10 @@ struct Typed {
     dtype: DType,
     huge: bool,
     env: Vec<Term>,
+    /// Sizes in types written as names the block does not declare
+    /// (`S3` for 3): symbols only rustc knows, through the symbolic path
+    /// of shape inference and codegen.
+    symbolic: bool,
 }
 
 impl Typed {
@@ -1085,10 +1089,17 @@ impl Typed {
         } else {
             format!("{path}{base}")
         };
-        outer
+        let ty = outer
             .iter()
             .rev()
-            .fold(base, |ty, n| format!("[{ty}; {n}]"))
+            .fold(base, |ty, n| format!("[{ty}; {n}]"));
+        if self.symbolic {
+            param_graph_compiler::testing::named_sizes(&[&ty], "S")
+                .0
+                .remove(0)
+        } else {
+            ty
+        }
     }
 
     fn constant(&self, rng: &mut Rng, shape: Vec<usize>) -> Term {
@@ -1322,6 +1333,7 @@ fn well_typed_fn(rng: &mut Rng, huge: bool, name: &str, out: &mut String) {
         },
         huge,
         env: Vec::new(),
+        symbolic: rng.chance(30),
     };
     if rng.chance(30) {
         out.push_str("#[param_graph(optimize = false)]\n");

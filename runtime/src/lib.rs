@@ -51,5 +51,7 @@ mod vjp;
 pub use kron::Kron;
 pub use products::ProductOps;
 pub use real::Real;
-pub use storage::{flat, flat_mut, prefix_mut, zeroed, zeroed_box};
+pub use storage::{
+    flat, flat_mut, flat_slice, flat_slice_mut, prefix_mut, zeroed, zeroed_box, zeroed_slice,
+};
 pub use vjp::Vjp;

@@ -51,6 +51,54 @@ pub fn flat_mut<T: Pod, E: Pod, const N: usize>(value: &mut T) -> &mut [E; N] {
     bytemuck::cast_mut(value)
 }
 
+/// The elements of `value` as a flat slice, in storage order: [`flat`] for
+/// generated code whose element count is a product of const generic
+/// parameters (`SMatrix<f64, K, 4>` in `fn f<const K: usize>`), which stable
+/// Rust cannot write as an array length. The length is exact by
+/// construction (`size_of::<T>() / size_of::<E>()`).
+///
+/// ```
+/// use param_graph_runtime::flat_slice;
+/// use nalgebra::SMatrix;
+///
+/// fn first_column<const K: usize>(m: &SMatrix<f64, K, 2>) -> &[f64] {
+///     &flat_slice::<_, f64>(m)[..K]
+/// }
+/// let m = SMatrix::<f64, 3, 2>::from_row_slice(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+/// assert_eq!(first_column(&m), &[1.0, 3.0, 5.0]);
+/// ```
+#[inline(always)]
+pub fn flat_slice<T: Pod, E: Pod>(value: &T) -> &[E] {
+    bytemuck::cast_slice(core::slice::from_ref(value))
+}
+
+/// The elements of `value` as a mutable flat slice, in storage order (see
+/// [`flat_slice`]).
+///
+/// ```
+/// use param_graph_runtime::flat_slice_mut;
+/// use nalgebra::SVector;
+///
+/// let mut v = SVector::<f32, 3>::zeros();
+/// flat_slice_mut::<_, f32>(&mut v)[2] = 1.0;
+/// assert_eq!(v[2], 1.0);
+/// ```
+#[inline(always)]
+pub fn flat_slice_mut<T: Pod, E: Pod>(value: &mut T) -> &mut [E] {
+    bytemuck::cast_slice_mut(core::slice::from_mut(value))
+}
+
+/// A zeroed buffer of `len` elements on the heap: a workspace buffer whose
+/// length is a product of const generic parameters. Allocates once.
+///
+/// ```
+/// let ws: Box<[f64]> = param_graph_runtime::zeroed_slice(5);
+/// assert_eq!(ws.len(), 5);
+/// ```
+pub fn zeroed_slice<T: Zeroable + Clone>(len: usize) -> Box<[T]> {
+    vec![T::zeroed(); len].into_boxed_slice()
+}
+
 /// A value of all zeros (the starting point of a result returned by value).
 #[inline(always)]
 pub fn zeroed<T: Zeroable>() -> T {

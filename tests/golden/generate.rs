@@ -970,6 +970,18 @@ pub fn named_sizes(case: &Case) -> (Vec<Vec<String>>, Vec<String>) {
     (names, consts)
 }
 
+/// The distinct sizes of a case's inputs and output, in increasing order.
+pub fn sizes_of(case: &Case) -> Vec<usize> {
+    let values: BTreeSet<usize> = case
+        .inputs
+        .iter()
+        .map(|(_, t)| &t.shape)
+        .chain([&case.output.shape])
+        .flat_map(|s| s.iter().copied())
+        .collect();
+    values.into_iter().collect()
+}
+
 /// The type of a tensor whose axes are written `dims`, in the grammar
 /// [`rust_type`] uses.
 pub fn named_type(dims: &[String]) -> String {
@@ -982,9 +994,11 @@ pub fn named_type(dims: &[String]) -> String {
     }
 }
 
-/// Generates `tests/golden/named_generated.rs`: every case again, its
-/// sizes written as constants declared in the block ([`named_sizes`]), in a
-/// module of its own, checked against the same values as the literal case.
+/// Generates `tests/golden/named_generated.rs`: every case again, in a
+/// module of its own, twice: its sizes written as constants declared in
+/// the block ([`named_sizes`]), and as const generic parameters of the fn
+/// (`G3` for a size 3, instantiated with the case's sizes); both checked
+/// against the same values as the literal case.
 pub fn generate_named(fixture_json: &str) -> String {
     let (generated_by, cases) = parse_fixture(fixture_json);
     let (kept, skipped) = select(&cases);
@@ -997,9 +1011,10 @@ pub fn generate_named(fixture_json: &str) -> String {
     let _ = writeln!(out, "//\n// Fixture: {generated_by}.");
     let _ = writeln!(
         out,
-        "// The {} cases of golden/generated.rs again, every size written as a named\n\
-         // constant of the block (or a braced product of two), compared with the same\n\
-         // values at relative tolerance {REL}.",
+        "// The {} cases of golden/generated.rs again, twice: every size written as a\n\
+         // named constant of the block (or a braced product of two), and as a const\n\
+         // generic parameter of the fn; compared with the same values at relative\n\
+         // tolerance {REL}.",
         kept.len()
     );
     emit_skipped_and_allow(&mut out, &skipped);
@@ -1033,19 +1048,61 @@ pub fn generate_named(fixture_json: &str) -> String {
         for line in case.body.lines().map(str::trim).filter(|l| !l.is_empty()) {
             let _ = writeln!(out, "            {line}");
         }
+        out.push_str("        }\n\n");
+        // The same graph generic over every size (`N3` for a size 3, a
+        // product its own parameter, asserted equal to the product).
+        let values: Vec<usize> = sizes_of(case);
+        let generics: Vec<String> = values
+            .iter()
+            .map(|v| format!("const G{v}: usize"))
+            .collect();
+        let generic_params: Vec<String> = case
+            .inputs
+            .iter()
+            .map(|(n, t)| {
+                let dims: Vec<String> = t.shape.iter().map(|v| format!("G{v}")).collect();
+                let ty = named_type(&dims);
+                if t.shape.is_empty() {
+                    format!("{n}: {ty}")
+                } else {
+                    format!("{n}: &{ty}")
+                }
+            })
+            .collect();
+        let out_dims: Vec<String> = case.output.shape.iter().map(|v| format!("G{v}")).collect();
+        let _ = writeln!(out, "        fn generic<{}>(", generics.join(", "));
+        for p in &generic_params {
+            let _ = writeln!(out, "            {p},");
+        }
+        let _ = writeln!(out, "        ) -> {} {{", named_type(&out_dims));
+        for line in case.body.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            let _ = writeln!(out, "            {line}");
+        }
         out.push_str("        }\n    }\n\n");
+        let want = if rewritten_by_cirkit(&case.name) {
+            optimized_golden(case)
+        } else {
+            &case.output.data
+        };
         let mut test = String::new();
         emit_test(
             &mut test,
             case,
             "graph",
             "named_sizes_match_cirkit",
-            if rewritten_by_cirkit(&case.name) {
-                optimized_golden(case)
-            } else {
-                &case.output.data
-            },
+            want,
             &format!("{} (named sizes)", case.name),
+            false,
+        );
+        test.push('\n');
+        let turbofish: Vec<String> = values.iter().map(ToString::to_string).collect();
+        emit_test(
+            &mut test,
+            case,
+            &format!("generic::<{}>", turbofish.join(", ")),
+            "generic_sizes_match_cirkit",
+            want,
+            &format!("{} (generic sizes)", case.name),
             false,
         );
         for line in test.lines() {

@@ -14,9 +14,10 @@
 //! code generator without fusion or shared buffers would declare), exceed
 //! [`NAIVE_BYTES`] (2 MiB), the stack of the thread the test runs it on. The macro runs at compile time, so the programs are
 //! generated ahead of time; `generated_file_is_fresh` regenerates and
-//! compares. Every other program is compiled with its sizes written as
-//! constants declared in its block (`testing::named_sizes`), against the
-//! interpreter running the literal source.
+//! compares. Two programs in three are compiled with their sizes written as
+//! named constants (`testing::named_sizes`) — declared in the block, or in
+//! the module, where only rustc knows them — against the interpreter
+//! running the literal source.
 
 use param_graph_compiler::testing::{self, optimized};
 use std::fmt::Write as _;
@@ -58,7 +59,7 @@ pub fn naive_bytes(src: &str) -> usize {
         .iter()
         .enumerate()
         .filter(|(id, n)| n.op.name() != "leaf" && !g.outputs.contains(id))
-        .map(|(_, n)| n.shape.iter().product::<usize>() * 8)
+        .map(|(_, n)| testing::values(&n.shape).iter().product::<usize>() * 8)
         .sum()
 }
 
@@ -144,10 +145,10 @@ pub fn generate() -> String {
             src
         )
         .unwrap();
-        // Every other program writes its sizes as constants of the block
+        // Two programs in three write their sizes as named constants
         // (`const P01_N128: usize = 128;`); the interpreter runs the literal
-        // source above, so the two spellings are checked against each other.
-        let (compiled, unfused_compiled, consts) = if k % 2 == 1 {
+        // source above, so the spellings are checked against each other.
+        let (compiled, unfused_compiled, consts) = if k % 3 != 0 {
             let types = [p.params[0].as_str(), p.params[1].as_str(), p.ret.as_str()];
             let prefix = format!("{}_N", name.to_uppercase());
             let (renamed, consts) = testing::named_sizes(&types, &prefix);
@@ -157,7 +158,16 @@ pub fn generate() -> String {
                 body: p.body.clone(),
                 ..*p
             };
-            let consts: String = consts.iter().map(|c| format!("    {c}\n")).collect();
+            // `k % 3 == 1`: constants of the block (values the macro
+            // knows); `k % 3 == 2`: constants of the module (symbols only
+            // rustc knows, the symbolic path through codegen).
+            let consts: String = if k % 3 == 1 {
+                consts.iter().map(|c| format!("    {c}\n")).collect()
+            } else {
+                s.push_str(&consts.join("\n"));
+                s.push('\n');
+                String::new()
+            };
             (
                 named.source(&name),
                 named.source(&format!("{name}_unfused")),

@@ -120,9 +120,11 @@ fn p01_on_a_2_mib_stack() {
 // Seed 0x5eed0145; naive buffers 2621440 bytes.
 const P02: &str = "fn p02(a: &[SMatrix<f64, 128, 128>; 4], b: &[SMatrix<f64, 128, 128>; 4]) -> SMatrix<f64, 4, 128> {\nlet v2 = exp(clamp(b, max = 3.0));\nlet v3 = exp(clamp(v2, max = 3.0));\nlet v4 = sigmoid(v3);\nlet v5 = log(reduce_sum(exp(v4), axis = 1));\nv5\n}";
 
+const P02_N4: usize = 4;
+const P02_N128: usize = 128;
 param_graph! {
     #[param_graph(vjp)]
-    fn p02(a: &[SMatrix<f64, 128, 128>; 4], b: &[SMatrix<f64, 128, 128>; 4]) -> SMatrix<f64, 4, 128> {
+    fn p02(a: &[SMatrix<f64, P02_N128, P02_N128>; P02_N4], b: &[SMatrix<f64, P02_N128, P02_N128>; P02_N4]) -> SMatrix<f64, P02_N4, P02_N128> {
     let v2 = exp(clamp(b, max = 3.0));
     let v3 = exp(clamp(v2, max = 3.0));
     let v4 = sigmoid(v3);
@@ -130,7 +132,7 @@ param_graph! {
     v5
     }
     #[param_graph(fuse = false)]
-    fn p02_unfused(a: &[SMatrix<f64, 128, 128>; 4], b: &[SMatrix<f64, 128, 128>; 4]) -> SMatrix<f64, 4, 128> {
+    fn p02_unfused(a: &[SMatrix<f64, P02_N128, P02_N128>; P02_N4], b: &[SMatrix<f64, P02_N128, P02_N128>; P02_N4]) -> SMatrix<f64, P02_N4, P02_N128> {
     let v2 = exp(clamp(b, max = 3.0));
     let v3 = exp(clamp(v2, max = 3.0));
     let v4 = sigmoid(v3);
@@ -171,11 +173,8 @@ fn p02_on_a_2_mib_stack() {
 const P03: &str = "fn p03(a: &SMatrix<f64, 256, 256>, b: &SMatrix<f64, 64, 1024>) -> f64 {\nlet v0 = reduce_sum(a, axis = 1);\nlet v1 = add(gaussian_product_log_partition(v0, v0, v0, v0), gaussian_product_stddev(v0, v0));\nlet v2 = hadamard(v1, v1);\nlet v3 = log(exp(v0));\nlet v4 = reduce_sum(v1, axis = 0);\nv4\n}";
 
 param_graph! {
-    const P03_N64: usize = 64;
-    const P03_N256: usize = 256;
-    const P03_N1024: usize = 1024;
     #[param_graph(vjp)]
-    fn p03(a: &SMatrix<f64, P03_N256, P03_N256>, b: &SMatrix<f64, P03_N64, P03_N1024>) -> f64 {
+    fn p03(a: &SMatrix<f64, 256, 256>, b: &SMatrix<f64, 64, 1024>) -> f64 {
     let v0 = reduce_sum(a, axis = 1);
     let v1 = add(gaussian_product_log_partition(v0, v0, v0, v0), gaussian_product_stddev(v0, v0));
     let v2 = hadamard(v1, v1);
@@ -184,7 +183,7 @@ param_graph! {
     v4
     }
     #[param_graph(fuse = false)]
-    fn p03_unfused(a: &SMatrix<f64, P03_N256, P03_N256>, b: &SMatrix<f64, P03_N64, P03_N1024>) -> f64 {
+    fn p03_unfused(a: &SMatrix<f64, 256, 256>, b: &SMatrix<f64, 64, 1024>) -> f64 {
     let v0 = reduce_sum(a, axis = 1);
     let v1 = add(gaussian_product_log_partition(v0, v0, v0, v0), gaussian_product_stddev(v0, v0));
     let v2 = hadamard(v1, v1);
@@ -226,8 +225,11 @@ fn p03_on_a_2_mib_stack() {
 const P04: &str = "fn p04(a: &[SMatrix<f64, 128, 128>; 4], b: &[SMatrix<f64, 128, 128>; 4]) -> [SMatrix<f64, 128, 128>; 16] {\nlet v0 = outer_sum(a, a, axis = 0);\nlet v1 = add(a, b);\nlet v2 = outer_sum(v1, a, axis = 0);\nlet v4 = hadamard(v2, v0);\nv4\n}";
 
 param_graph! {
+    const P04_N4: usize = 4;
+    const P04_N16: usize = 16;
+    const P04_N128: usize = 128;
     #[param_graph(vjp)]
-    fn p04(a: &[SMatrix<f64, 128, 128>; 4], b: &[SMatrix<f64, 128, 128>; 4]) -> [SMatrix<f64, 128, 128>; 16] {
+    fn p04(a: &[SMatrix<f64, P04_N128, P04_N128>; P04_N4], b: &[SMatrix<f64, P04_N128, P04_N128>; P04_N4]) -> [SMatrix<f64, P04_N128, P04_N128>; P04_N16] {
     let v0 = outer_sum(a, a, axis = 0);
     let v1 = add(a, b);
     let v2 = outer_sum(v1, a, axis = 0);
@@ -235,7 +237,7 @@ param_graph! {
     v4
     }
     #[param_graph(fuse = false)]
-    fn p04_unfused(a: &[SMatrix<f64, 128, 128>; 4], b: &[SMatrix<f64, 128, 128>; 4]) -> [SMatrix<f64, 128, 128>; 16] {
+    fn p04_unfused(a: &[SMatrix<f64, P04_N128, P04_N128>; P04_N4], b: &[SMatrix<f64, P04_N128, P04_N128>; P04_N4]) -> [SMatrix<f64, P04_N128, P04_N128>; P04_N16] {
     let v0 = outer_sum(a, a, axis = 0);
     let v1 = add(a, b);
     let v2 = outer_sum(v1, a, axis = 0);
@@ -275,8 +277,8 @@ fn p04_on_a_2_mib_stack() {
 // Seed 0x5eed032d; naive buffers 2099200 bytes.
 const P05: &str = "fn p05(a: &SMatrix<f64, 256, 256>, b: &SMatrix<f64, 256, 256>) -> SVector<f64, 256> {\nlet v0 = softmax(b, axis = 0);\nlet v1 = exp(clamp(v0, max = 3.0));\nlet v2 = add(a, v1);\nlet v3 = reduce_lse(v2, axis = 0);\nlet v4 = log(reduce_sum(exp(v0), axis = 1));\nlet v5 = sigmoid(v0);\nlet v6 = square(v3);\nv6\n}";
 
+const P05_N256: usize = 256;
 param_graph! {
-    const P05_N256: usize = 256;
     #[param_graph(vjp)]
     fn p05(a: &SMatrix<f64, P05_N256, P05_N256>, b: &SMatrix<f64, P05_N256, P05_N256>) -> SVector<f64, P05_N256> {
     let v0 = softmax(b, axis = 0);
@@ -436,9 +438,12 @@ fn p07_on_a_2_mib_stack() {
 // Seed 0x5eed05d6; naive buffers 4194304 bytes.
 const P08: &str = "fn p08(a: &[SMatrix<f64, 128, 128>; 4], b: &[SMatrix<f64, 128, 128>; 4]) -> [SMatrix<f64, 128, 128>; 16] {\nlet v0 = outer_sum(b, b, axis = 0);\nlet v1 = hadamard(a, a);\nlet v2 = sigmoid(v0);\nlet v3 = add(v0, v2);\nv3\n}";
 
+const P08_N4: usize = 4;
+const P08_N16: usize = 16;
+const P08_N128: usize = 128;
 param_graph! {
     #[param_graph(vjp)]
-    fn p08(a: &[SMatrix<f64, 128, 128>; 4], b: &[SMatrix<f64, 128, 128>; 4]) -> [SMatrix<f64, 128, 128>; 16] {
+    fn p08(a: &[SMatrix<f64, P08_N128, P08_N128>; P08_N4], b: &[SMatrix<f64, P08_N128, P08_N128>; P08_N4]) -> [SMatrix<f64, P08_N128, P08_N128>; P08_N16] {
     let v0 = outer_sum(b, b, axis = 0);
     let v1 = hadamard(a, a);
     let v2 = sigmoid(v0);
@@ -446,7 +451,7 @@ param_graph! {
     v3
     }
     #[param_graph(fuse = false)]
-    fn p08_unfused(a: &[SMatrix<f64, 128, 128>; 4], b: &[SMatrix<f64, 128, 128>; 4]) -> [SMatrix<f64, 128, 128>; 16] {
+    fn p08_unfused(a: &[SMatrix<f64, P08_N128, P08_N128>; P08_N4], b: &[SMatrix<f64, P08_N128, P08_N128>; P08_N4]) -> [SMatrix<f64, P08_N128, P08_N128>; P08_N16] {
     let v0 = outer_sum(b, b, axis = 0);
     let v1 = hadamard(a, a);
     let v2 = sigmoid(v0);
@@ -487,13 +492,8 @@ fn p08_on_a_2_mib_stack() {
 const P09: &str = "fn p09(a: &[SMatrix<f64, 128, 128>; 4], b: &[SMatrix<f64, 64, 64>; 16]) -> SMatrix<f64, 4096, 64> {\nlet v0 = square(b);\nlet v1 = reduce_lse(v0, axis = 0);\nlet v2 = hadamard(v1, v1);\nlet v3 = outer_sum(v2, v2, axis = 0);\nlet v4 = sigmoid(v3);\nv4\n}";
 
 param_graph! {
-    const P09_N4: usize = 4;
-    const P09_N16: usize = 16;
-    const P09_N64: usize = 64;
-    const P09_N128: usize = 128;
-    const P09_N4096: usize = 4096;
     #[param_graph(vjp)]
-    fn p09(a: &[SMatrix<f64, P09_N128, P09_N128>; P09_N4], b: &[SMatrix<f64, P09_N64, P09_N64>; P09_N16]) -> SMatrix<f64, P09_N4096, P09_N64> {
+    fn p09(a: &[SMatrix<f64, 128, 128>; 4], b: &[SMatrix<f64, 64, 64>; 16]) -> SMatrix<f64, 4096, 64> {
     let v0 = square(b);
     let v1 = reduce_lse(v0, axis = 0);
     let v2 = hadamard(v1, v1);
@@ -502,7 +502,7 @@ param_graph! {
     v4
     }
     #[param_graph(fuse = false)]
-    fn p09_unfused(a: &[SMatrix<f64, P09_N128, P09_N128>; P09_N4], b: &[SMatrix<f64, P09_N64, P09_N64>; P09_N16]) -> SMatrix<f64, P09_N4096, P09_N64> {
+    fn p09_unfused(a: &[SMatrix<f64, 128, 128>; 4], b: &[SMatrix<f64, 64, 64>; 16]) -> SMatrix<f64, 4096, 64> {
     let v0 = square(b);
     let v1 = reduce_lse(v0, axis = 0);
     let v2 = hadamard(v1, v1);
@@ -544,8 +544,10 @@ fn p09_on_a_2_mib_stack() {
 const P10: &str = "fn p10(a: &[SMatrix<f64, 64, 64>; 16], b: &[SMatrix<f64, 64, 64>; 16]) -> SVector<f64, 64> {\nlet v0 = log(sigmoid(b));\nlet v1 = sigmoid(v0);\nlet v2 = reduce_sum(v0, axis = 0);\nlet v3 = log(exp(v2));\nlet v4 = outer_sum(v3, v3, axis = 1);\nlet v5 = reduce_lse(v4, axis = 1);\nv5\n}";
 
 param_graph! {
+    const P10_N16: usize = 16;
+    const P10_N64: usize = 64;
     #[param_graph(vjp)]
-    fn p10(a: &[SMatrix<f64, 64, 64>; 16], b: &[SMatrix<f64, 64, 64>; 16]) -> SVector<f64, 64> {
+    fn p10(a: &[SMatrix<f64, P10_N64, P10_N64>; P10_N16], b: &[SMatrix<f64, P10_N64, P10_N64>; P10_N16]) -> SVector<f64, P10_N64> {
     let v0 = log(sigmoid(b));
     let v1 = sigmoid(v0);
     let v2 = reduce_sum(v0, axis = 0);
@@ -555,7 +557,7 @@ param_graph! {
     v5
     }
     #[param_graph(fuse = false)]
-    fn p10_unfused(a: &[SMatrix<f64, 64, 64>; 16], b: &[SMatrix<f64, 64, 64>; 16]) -> SVector<f64, 64> {
+    fn p10_unfused(a: &[SMatrix<f64, P10_N64, P10_N64>; P10_N16], b: &[SMatrix<f64, P10_N64, P10_N64>; P10_N16]) -> SVector<f64, P10_N64> {
     let v0 = log(sigmoid(b));
     let v1 = sigmoid(v0);
     let v2 = reduce_sum(v0, axis = 0);
@@ -597,9 +599,9 @@ fn p10_on_a_2_mib_stack() {
 // Seed 0x5eed06ad; naive buffers 2621440 bytes.
 const P11: &str = "fn p11(a: &[SMatrix<f64, 128, 128>; 4], b: &[SMatrix<f64, 128, 128>; 4]) -> [SMatrix<f64, 128, 128>; 4] {\nlet v0 = log(softmax(b, axis = 0));\nlet v1 = log(softmax(v0, axis = 0));\nlet v2 = log(exp(v1));\nlet v3 = softmax(a, axis = 2);\nlet v4 = hadamard(v3, a);\nlet v5 = sigmoid(v4);\nlet v6 = hadamard(v5, v1);\nv6\n}";
 
+const P11_N4: usize = 4;
+const P11_N128: usize = 128;
 param_graph! {
-    const P11_N4: usize = 4;
-    const P11_N128: usize = 128;
     #[param_graph(vjp)]
     fn p11(a: &[SMatrix<f64, P11_N128, P11_N128>; P11_N4], b: &[SMatrix<f64, P11_N128, P11_N128>; P11_N4]) -> [SMatrix<f64, P11_N128, P11_N128>; P11_N4] {
     let v0 = log(softmax(b, axis = 0));
@@ -767,9 +769,13 @@ fn p13_on_a_2_mib_stack() {
 // Seed 0x5eed0810; naive buffers 3145728 bytes.
 const P14: &str = "fn p14(a: &[SMatrix<f64, 128, 128>; 4], b: &SMatrix<f64, 64, 1024>) -> SVector<f64, 1024> {\nlet v0 = add(b, b);\nlet v2 = exp(clamp(v0, max = 3.0));\nlet v3 = exp(clamp(v2, max = 3.0));\nlet v4 = log(exp(v3));\nlet v6 = add(v3, v3);\nlet v7 = reduce_lse(v6, axis = 0);\nv7\n}";
 
+const P14_N4: usize = 4;
+const P14_N64: usize = 64;
+const P14_N128: usize = 128;
+const P14_N1024: usize = 1024;
 param_graph! {
     #[param_graph(vjp)]
-    fn p14(a: &[SMatrix<f64, 128, 128>; 4], b: &SMatrix<f64, 64, 1024>) -> SVector<f64, 1024> {
+    fn p14(a: &[SMatrix<f64, P14_N128, P14_N128>; P14_N4], b: &SMatrix<f64, P14_N64, P14_N1024>) -> SVector<f64, P14_N1024> {
     let v0 = add(b, b);
     let v2 = exp(clamp(v0, max = 3.0));
     let v3 = exp(clamp(v2, max = 3.0));
@@ -779,7 +785,7 @@ param_graph! {
     v7
     }
     #[param_graph(fuse = false)]
-    fn p14_unfused(a: &[SMatrix<f64, 128, 128>; 4], b: &SMatrix<f64, 64, 1024>) -> SVector<f64, 1024> {
+    fn p14_unfused(a: &[SMatrix<f64, P14_N128, P14_N128>; P14_N4], b: &SMatrix<f64, P14_N64, P14_N1024>) -> SVector<f64, P14_N1024> {
     let v0 = add(b, b);
     let v2 = exp(clamp(v0, max = 3.0));
     let v3 = exp(clamp(v2, max = 3.0));
@@ -822,12 +828,8 @@ fn p14_on_a_2_mib_stack() {
 const P15: &str = "fn p15(a: &SMatrix<f64, 256, 256>, b: &SMatrix<f64, 64, 1024>) -> SVector<f64, 262144> {\nlet v0 = reduce_sum(b, axis = 0);\nlet v2 = log(reduce_sum(exp(a), axis = 0));\nlet v3 = exp(clamp(v2, max = 3.0));\nlet v4 = log(softmax(v3, axis = 0));\nlet v5 = add(gaussian_product_log_partition(v4, v4, v0, v0), gaussian_product_stddev(v4, v0));\nv5\n}";
 
 param_graph! {
-    const P15_N64: usize = 64;
-    const P15_N256: usize = 256;
-    const P15_N1024: usize = 1024;
-    const P15_N262144: usize = 262144;
     #[param_graph(vjp)]
-    fn p15(a: &SMatrix<f64, P15_N256, P15_N256>, b: &SMatrix<f64, P15_N64, P15_N1024>) -> SVector<f64, P15_N262144> {
+    fn p15(a: &SMatrix<f64, 256, 256>, b: &SMatrix<f64, 64, 1024>) -> SVector<f64, 262144> {
     let v0 = reduce_sum(b, axis = 0);
     let v2 = log(reduce_sum(exp(a), axis = 0));
     let v3 = exp(clamp(v2, max = 3.0));
@@ -836,7 +838,7 @@ param_graph! {
     v5
     }
     #[param_graph(fuse = false)]
-    fn p15_unfused(a: &SMatrix<f64, P15_N256, P15_N256>, b: &SMatrix<f64, P15_N64, P15_N1024>) -> SVector<f64, P15_N262144> {
+    fn p15_unfused(a: &SMatrix<f64, 256, 256>, b: &SMatrix<f64, 64, 1024>) -> SVector<f64, 262144> {
     let v0 = reduce_sum(b, axis = 0);
     let v2 = log(reduce_sum(exp(a), axis = 0));
     let v3 = exp(clamp(v2, max = 3.0));
@@ -878,8 +880,10 @@ fn p15_on_a_2_mib_stack() {
 const P16: &str = "fn p16(a: &[SMatrix<f64, 128, 128>; 4], b: &[SMatrix<f64, 128, 128>; 4]) -> SMatrix<f64, 128, 128> {\nlet v0 = outer_sum(b, a, axis = 0);\nlet v1 = log(softmax(a, axis = 2));\nlet v2 = reduce_lse(v0, axis = 0);\nlet v3 = square(a);\nlet v7 = hadamard(v2, v2);\nv7\n}";
 
 param_graph! {
+    const P16_N4: usize = 4;
+    const P16_N128: usize = 128;
     #[param_graph(vjp)]
-    fn p16(a: &[SMatrix<f64, 128, 128>; 4], b: &[SMatrix<f64, 128, 128>; 4]) -> SMatrix<f64, 128, 128> {
+    fn p16(a: &[SMatrix<f64, P16_N128, P16_N128>; P16_N4], b: &[SMatrix<f64, P16_N128, P16_N128>; P16_N4]) -> SMatrix<f64, P16_N128, P16_N128> {
     let v0 = outer_sum(b, a, axis = 0);
     let v1 = log(softmax(a, axis = 2));
     let v2 = reduce_lse(v0, axis = 0);
@@ -888,7 +892,7 @@ param_graph! {
     v7
     }
     #[param_graph(fuse = false)]
-    fn p16_unfused(a: &[SMatrix<f64, 128, 128>; 4], b: &[SMatrix<f64, 128, 128>; 4]) -> SMatrix<f64, 128, 128> {
+    fn p16_unfused(a: &[SMatrix<f64, P16_N128, P16_N128>; P16_N4], b: &[SMatrix<f64, P16_N128, P16_N128>; P16_N4]) -> SMatrix<f64, P16_N128, P16_N128> {
     let v0 = outer_sum(b, a, axis = 0);
     let v1 = log(softmax(a, axis = 2));
     let v2 = reduce_lse(v0, axis = 0);
@@ -929,10 +933,10 @@ fn p16_on_a_2_mib_stack() {
 // Seed 0x5eed09bb; naive buffers 2621440 bytes.
 const P17: &str = "fn p17(a: &SMatrix<f64, 64, 1024>, b: &SMatrix<f64, 256, 256>) -> SVector<f64, 256> {\nlet v0 = exp(clamp(b, max = 3.0));\nlet v1 = softmax(v0, axis = 1);\nlet v2 = log(sigmoid(v1));\nlet v3 = add(v2, b);\nlet v5 = reduce_sum(v3, axis = 0);\nv5\n}";
 
+const P17_N64: usize = 64;
+const P17_N256: usize = 256;
+const P17_N1024: usize = 1024;
 param_graph! {
-    const P17_N64: usize = 64;
-    const P17_N256: usize = 256;
-    const P17_N1024: usize = 1024;
     #[param_graph(vjp)]
     fn p17(a: &SMatrix<f64, P17_N64, P17_N1024>, b: &SMatrix<f64, P17_N256, P17_N256>) -> SVector<f64, P17_N256> {
     let v0 = exp(clamp(b, max = 3.0));
@@ -1097,9 +1101,12 @@ fn p19_on_a_2_mib_stack() {
 // Seed 0x5eed0a60; naive buffers 4227072 bytes.
 const P20: &str = "fn p20(a: &[SMatrix<f64, 64, 64>; 16], b: &[SMatrix<f64, 64, 64>; 16]) -> SMatrix<f64, 4096, 64> {\nlet v0 = reduce_sum(a, axis = 0);\nlet v1 = exp(clamp(b, max = 3.0));\nlet v2 = outer_sum(v0, v0, axis = 0);\nlet v3 = log(softmax(a, axis = 2));\nlet v4 = exp(clamp(v0, max = 3.0));\nlet v5 = exp(clamp(v2, max = 3.0));\nv5\n}";
 
+const P20_N16: usize = 16;
+const P20_N64: usize = 64;
+const P20_N4096: usize = 4096;
 param_graph! {
     #[param_graph(vjp)]
-    fn p20(a: &[SMatrix<f64, 64, 64>; 16], b: &[SMatrix<f64, 64, 64>; 16]) -> SMatrix<f64, 4096, 64> {
+    fn p20(a: &[SMatrix<f64, P20_N64, P20_N64>; P20_N16], b: &[SMatrix<f64, P20_N64, P20_N64>; P20_N16]) -> SMatrix<f64, P20_N4096, P20_N64> {
     let v0 = reduce_sum(a, axis = 0);
     let v1 = exp(clamp(b, max = 3.0));
     let v2 = outer_sum(v0, v0, axis = 0);
@@ -1109,7 +1116,7 @@ param_graph! {
     v5
     }
     #[param_graph(fuse = false)]
-    fn p20_unfused(a: &[SMatrix<f64, 64, 64>; 16], b: &[SMatrix<f64, 64, 64>; 16]) -> SMatrix<f64, 4096, 64> {
+    fn p20_unfused(a: &[SMatrix<f64, P20_N64, P20_N64>; P20_N16], b: &[SMatrix<f64, P20_N64, P20_N64>; P20_N16]) -> SMatrix<f64, P20_N4096, P20_N64> {
     let v0 = reduce_sum(a, axis = 0);
     let v1 = exp(clamp(b, max = 3.0));
     let v2 = outer_sum(v0, v0, axis = 0);
@@ -1152,12 +1159,8 @@ fn p20_on_a_2_mib_stack() {
 const P21: &str = "fn p21(a: &[SMatrix<f64, 128, 128>; 4], b: &[SMatrix<f64, 128, 128>; 4]) -> SMatrix<f64, 16, 16384> {\nlet v0 = reduce_sum(outer_product(b, a, axis = 0), axis = 1);\nlet v1 = exp(clamp(v0, max = 3.0));\nlet v2 = reduce_sum(v1, axis = 0);\nlet v3 = outer_sum(v0, v0, axis = 1);\nlet v4 = sigmoid(v1);\nlet v5 = square(v0);\nlet v6 = log(softmax(v3, axis = 0));\nv6\n}";
 
 param_graph! {
-    const P21_N4: usize = 4;
-    const P21_N16: usize = 16;
-    const P21_N128: usize = 128;
-    const P21_N16384: usize = 16384;
     #[param_graph(vjp)]
-    fn p21(a: &[SMatrix<f64, P21_N128, P21_N128>; P21_N4], b: &[SMatrix<f64, P21_N128, P21_N128>; P21_N4]) -> SMatrix<f64, P21_N16, P21_N16384> {
+    fn p21(a: &[SMatrix<f64, 128, 128>; 4], b: &[SMatrix<f64, 128, 128>; 4]) -> SMatrix<f64, 16, 16384> {
     let v0 = reduce_sum(outer_product(b, a, axis = 0), axis = 1);
     let v1 = exp(clamp(v0, max = 3.0));
     let v2 = reduce_sum(v1, axis = 0);
@@ -1168,7 +1171,7 @@ param_graph! {
     v6
     }
     #[param_graph(fuse = false)]
-    fn p21_unfused(a: &[SMatrix<f64, P21_N128, P21_N128>; P21_N4], b: &[SMatrix<f64, P21_N128, P21_N128>; P21_N4]) -> SMatrix<f64, P21_N16, P21_N16384> {
+    fn p21_unfused(a: &[SMatrix<f64, 128, 128>; 4], b: &[SMatrix<f64, 128, 128>; 4]) -> SMatrix<f64, 16, 16384> {
     let v0 = reduce_sum(outer_product(b, a, axis = 0), axis = 1);
     let v1 = exp(clamp(v0, max = 3.0));
     let v2 = reduce_sum(v1, axis = 0);
@@ -1212,8 +1215,11 @@ fn p21_on_a_2_mib_stack() {
 const P22: &str = "fn p22(a: &SMatrix<f64, 64, 1024>, b: &SMatrix<f64, 64, 1024>) -> SVector<f64, 262144> {\nlet v0 = softmax(b, axis = 1);\nlet v1 = log(reduce_sum(exp(a), axis = 1));\nlet v2 = outer_sum(v1, v1, axis = 0);\nlet v3 = reduce_lse(v1, axis = 0);\nlet v4 = add(gaussian_product_mean(v1, v1, v2, v2), gaussian_product_stddev(v1, v2));\nv4\n}";
 
 param_graph! {
+    const P22_N64: usize = 64;
+    const P22_N1024: usize = 1024;
+    const P22_N262144: usize = 262144;
     #[param_graph(vjp)]
-    fn p22(a: &SMatrix<f64, 64, 1024>, b: &SMatrix<f64, 64, 1024>) -> SVector<f64, 262144> {
+    fn p22(a: &SMatrix<f64, P22_N64, P22_N1024>, b: &SMatrix<f64, P22_N64, P22_N1024>) -> SVector<f64, P22_N262144> {
     let v0 = softmax(b, axis = 1);
     let v1 = log(reduce_sum(exp(a), axis = 1));
     let v2 = outer_sum(v1, v1, axis = 0);
@@ -1222,7 +1228,7 @@ param_graph! {
     v4
     }
     #[param_graph(fuse = false)]
-    fn p22_unfused(a: &SMatrix<f64, 64, 1024>, b: &SMatrix<f64, 64, 1024>) -> SVector<f64, 262144> {
+    fn p22_unfused(a: &SMatrix<f64, P22_N64, P22_N1024>, b: &SMatrix<f64, P22_N64, P22_N1024>) -> SVector<f64, P22_N262144> {
     let v0 = softmax(b, axis = 1);
     let v1 = log(reduce_sum(exp(a), axis = 1));
     let v2 = outer_sum(v1, v1, axis = 0);
@@ -1263,9 +1269,9 @@ fn p22_on_a_2_mib_stack() {
 // Seed 0x5eed0b2c; naive buffers 2099200 bytes.
 const P23: &str = "fn p23(a: &SMatrix<f64, 256, 256>, b: &SMatrix<f64, 256, 256>) -> SVector<f64, 65536> {\nlet v2 = log(softmax(b, axis = 1));\nlet v4 = reduce_sum(v2, axis = 0);\nlet v5 = add(gaussian_product_log_partition(v4, v4, v4, v4), gaussian_product_stddev(v4, v4));\nv5\n}";
 
+const P23_N256: usize = 256;
+const P23_N65536: usize = 65536;
 param_graph! {
-    const P23_N256: usize = 256;
-    const P23_N65536: usize = 65536;
     #[param_graph(vjp)]
     fn p23(a: &SMatrix<f64, P23_N256, P23_N256>, b: &SMatrix<f64, P23_N256, P23_N256>) -> SVector<f64, P23_N65536> {
     let v2 = log(softmax(b, axis = 1));

@@ -28,7 +28,7 @@ fn apply(call: &Call, args: &[&T], leaf: impl Fn(usize) -> T) -> T {
     let x = |i: usize| args[i];
     let out = match call.op {
         "leaf" => leaf(call.leaf.expect("a leaf has a parameter")),
-        "constant" => r::constant(number("value"), list("shape")),
+        "constant" => r::constant(number("value"), &list("shape")),
         "exp" => r::exp(x(0)),
         "conjugate" => r::conjugate(x(0)),
         "log" => r::log(x(0)),
@@ -55,7 +55,7 @@ fn apply(call: &Call, args: &[&T], leaf: impl Fn(usize) -> T) -> T {
         "softmax" => r::softmax(x(0), axis("axis")),
         "log_softmax" => r::log_softmax(x(0), axis("axis")),
         "flatten" => r::flatten(x(0), axis("start"), axis("end")),
-        "index" => r::index(x(0), list("indices"), axis("axis")),
+        "index" => r::index(x(0), &list("indices"), axis("axis")),
         "mixing_weight" => r::mixing_weight(x(0)),
         "gaussian_product_mean" => r::gaussian_product_mean(x(0), x(1), x(2), x(3)),
         "gaussian_product_stddev" => r::gaussian_product_stddev(x(0), x(1)),

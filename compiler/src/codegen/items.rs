@@ -12,9 +12,10 @@
 
 use super::into_name;
 use super::kernels::{slot_ident, workspace_param};
+use crate::dim::Dim;
 use crate::graph::{DType, Output, Signature};
 use crate::memory::{Home, Plan, STACK_BUDGET};
-use proc_macro2::{Ident, Literal, Span, TokenStream};
+use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote};
 
 /// `name_with` for a fn called `name` (raw identifiers lose their `r#`).
@@ -73,23 +74,27 @@ pub fn fn_items(
     let vis = &f.vis;
     let name = &f.name;
     let (into, with, ws_type) = (into_name(name), with_name(name), workspace_name(name));
+    // `<const K: usize>` on every fn and the workspace type; calls name
+    // the parameters (`::<K>`), which a result-only size needs.
+    let (generics, ty_generics, _) = f.generics.split_for_impl();
+    let turbofish = ty_generics.as_turbofish();
+    let ws_ty = quote!(#ws_type #ty_generics);
     let ws = workspace_param();
     let elem_bytes = match dtype {
         DType::F32 => 4,
         DType::F64 => 8,
     };
-    let workspace_bytes = memory
-        .elements_in(Home::Workspace)
-        .saturating_mul(elem_bytes);
+    let workspace_bytes = memory.elements_in(Home::Workspace) * elem_bytes;
     // What the by-value result occupies: a factored `Kron` holds its two
     // factors, not the dense product.
-    let result_bytes = f.outputs.iter().fold(0usize, |sum, o| {
-        let n = match o.kron {
-            Some([p, q, r, s]) => (p * q).saturating_add(r * s),
-            None => o.shape.iter().fold(1usize, |n, d| n.saturating_mul(*d)),
-        };
-        sum.saturating_add(n.saturating_mul(elem_bytes))
-    });
+    let result_bytes: Dim = f
+        .outputs
+        .iter()
+        .map(|o| match o.kron {
+            Some([p, q, r, s]) => p * q + r * s,
+            None => o.shape.iter().product::<Dim>(),
+        } * elem_bytes)
+        .sum();
     let by_value_note = if result_bytes > STACK_BUDGET {
         format!("\n\n Returns {result_bytes} bytes by value, on the caller's stack (and moving it, e.g. into a `Box`, may copy it there again, especially in debug builds): for a small stack call [`{into}`] or [`{with}`] with storage of your own.")
     } else {
@@ -169,7 +174,36 @@ pub fn fn_items(
         }
     };
     let into_body = if workspace_bytes == 0 {
-        quote! { #with(#(#args,)* &mut #ws_type::new(), #out); }
+        quote! { #with #turbofish(#(#args,)* &mut <#ws_ty>::new(), #out); }
+    } else if !f.generics.params.is_empty() {
+        // A `thread_local!` cannot name a generic type: the thread keeps the
+        // workspace of the instance it ran last, type-erased, and makes a
+        // new one when another instance (other sizes) runs.
+        let cell = Ident::new("__PG_WORKSPACE", Span::mixed_site());
+        let pending = Ident::new("__pg_out", Span::mixed_site());
+        quote! {
+            ::std::thread_local! {
+                static #cell: ::core::cell::RefCell<::core::option::Option<::std::boxed::Box<dyn ::core::any::Any>>> =
+                    const { ::core::cell::RefCell::new(::core::option::Option::None) };
+            }
+            let mut #pending = ::core::option::Option::Some(#out);
+            let _ = #cell.try_with(|cell| {
+                if let ::core::result::Result::Ok(mut slot) = cell.try_borrow_mut() {
+                    if !slot.as_ref().is_some_and(|w| w.is::<#ws_ty>()) {
+                        *slot = ::core::option::Option::None;
+                    }
+                    let any = slot.get_or_insert_with(|| ::std::boxed::Box::new(<#ws_ty>::new()));
+                    if let ::core::option::Option::Some(workspace) = any.downcast_mut::<#ws_ty>() {
+                        if let ::core::option::Option::Some(#out) = #pending.take() {
+                            #with #turbofish(#(#args,)* workspace, #out);
+                        }
+                    }
+                }
+            });
+            if let ::core::option::Option::Some(#out) = #pending.take() {
+                #with #turbofish(#(#args,)* &mut <#ws_ty>::new(), #out);
+            }
+        }
     } else {
         let cell = Ident::new("__PG_WORKSPACE", Span::mixed_site());
         let pending = Ident::new("__pg_out", Span::mixed_site());
@@ -192,12 +226,13 @@ pub fn fn_items(
         }
     };
     let workspace = workspace_type(f, &ws_type, memory, dtype, krate, &cfg_attrs);
+    let checks = super::generic_size_checks(f);
     quote! {
         #(#attrs)*
         #[doc = #plan_doc]
-        #vis fn #name(#(#params),*) -> #ret {
+        #vis fn #name #generics(#(#params),*) -> #ret {
             #decl_values
-            #into(#(#args,)* #call_out);
+            #into #turbofish(#(#args,)* #call_out);
             #result
         }
 
@@ -205,14 +240,15 @@ pub fn fn_items(
         #[doc = #into_doc]
         // One parameter more than the user wrote: not theirs to fix.
         #[allow(clippy::too_many_arguments)]
-        #vis fn #into(#(#params,)* #out: #out_ty) {
+        #vis fn #into #generics(#(#params,)* #out: #out_ty) {
             #into_body
         }
 
         #(#into_attrs)*
         #[doc = #with_doc]
         #[allow(clippy::too_many_arguments)]
-        #vis fn #with(#(#params,)* #ws: &mut #ws_type, #out: #out_ty) {
+        #vis fn #with #generics(#(#params,)* #ws: &mut #ws_ty, #out: #out_ty) {
+            #checks
             let _ = &#ws;
             #bind_cotangent
             #bind_refs
@@ -237,21 +273,29 @@ fn workspace_type(
         DType::F32 => quote!(::core::primitive::f32),
         DType::F64 => quote!(::core::primitive::f64),
     };
-    let slots: Vec<(Ident, Literal)> = memory
+    let slots: Vec<(Ident, Dim)> = memory
         .slots_in(Home::Workspace)
-        .map(|s| {
-            (
-                slot_ident(Home::Workspace, s.index),
-                Literal::usize_unsuffixed(s.len),
-            )
-        })
+        .map(|s| (slot_ident(Home::Workspace, s.index), s.len))
         .collect();
+    // A length with a const generic parameter is no array length: a boxed
+    // slice of that length.
     let fields = slots.iter().map(|(name, n)| {
-        quote! { #name: ::std::boxed::Box<[#elem; #n]>, }
+        let e = n.expr();
+        if n.is_generic() {
+            quote! { #name: ::std::boxed::Box<[#elem]>, }
+        } else {
+            quote! { #name: ::std::boxed::Box<[#elem; #e]>, }
+        }
     });
-    let inits = slots.iter().map(|(name, _)| {
-        quote! { #name: #krate::runtime::zeroed_box(), }
+    let inits = slots.iter().map(|(name, n)| {
+        let e = n.expr();
+        if n.is_generic() {
+            quote! { #name: #krate::runtime::zeroed_slice(#e), }
+        } else {
+            quote! { #name: #krate::runtime::zeroed_box(), }
+        }
     });
+    let (generics, ty_generics, _) = f.generics.split_for_impl();
     let doc = format!(
         " The buffers of [`{}`] that exceed the stack budget ({STACK_BUDGET} bytes), for [`{}`]: make one and reuse it across calls.",
         f.name,
@@ -260,12 +304,11 @@ fn workspace_type(
     let new_doc = if slots.is_empty() {
         " An empty workspace (every buffer fits the stack): allocates nothing.".to_string()
     } else {
-        let bytes = memory
-            .elements_in(Home::Workspace)
-            .saturating_mul(match dtype {
+        let bytes = memory.elements_in(Home::Workspace)
+            * match dtype {
                 DType::F32 => 4,
                 DType::F64 => 8,
-            });
+            };
         let buffers = if slots.len() == 1 {
             "buffer"
         } else {
@@ -279,12 +322,12 @@ fn workspace_type(
     quote! {
         #(#cfg_attrs)*
         #[doc = #doc]
-        #vis struct #ws_type {
+        #vis struct #ws_type #generics {
             #(#fields)*
         }
 
         #(#cfg_attrs)*
-        impl #ws_type {
+        impl #generics #ws_type #ty_generics {
             #[doc = #new_doc]
             #[allow(dead_code)]
             pub fn new() -> Self {
@@ -293,7 +336,7 @@ fn workspace_type(
         }
 
         #(#cfg_attrs)*
-        impl ::core::default::Default for #ws_type {
+        impl #generics ::core::default::Default for #ws_type #ty_generics {
             fn default() -> Self {
                 Self::new()
             }

@@ -7,6 +7,8 @@
 //! order, and each op picks the layout that lets it walk its main buffer in
 //! order too.
 
+use crate::dim::Dim;
+
 /// Axes from outermost (largest stride) to innermost (stride 1).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Layout(pub Vec<usize>);
@@ -23,9 +25,9 @@ impl Layout {
     }
 
     /// Stride of each tensor axis (indexed by axis, not by position).
-    pub fn strides(&self, shape: &[usize]) -> Vec<usize> {
-        let mut strides = vec![0; shape.len()];
-        let mut step = 1;
+    pub fn strides(&self, shape: &[Dim]) -> Vec<Dim> {
+        let mut strides = vec![Dim::ZERO; shape.len()];
+        let mut step = Dim::ONE;
         for &axis in self.0.iter().rev() {
             strides[axis] = step;
             step *= shape[axis];
@@ -70,11 +72,19 @@ impl Layout {
 mod tests {
     use super::*;
 
+    fn dims(sizes: &[usize]) -> Vec<Dim> {
+        sizes.iter().map(|&n| Dim::known(n)).collect()
+    }
+
     #[test]
     fn strides_follow_the_order() {
-        assert_eq!(Layout::row_major(3).strides(&[2, 3, 4]), vec![12, 4, 1]);
-        assert_eq!(Layout::column_major().strides(&[3, 4]), vec![1, 3]);
-        assert_eq!(Layout(vec![0, 2, 1]).strides(&[2, 3, 4]), vec![12, 1, 3]);
+        let strides = |l: Layout, s: &[usize]| l.strides(&dims(s));
+        assert_eq!(strides(Layout::row_major(3), &[2, 3, 4]), dims(&[12, 4, 1]));
+        assert_eq!(strides(Layout::column_major(), &[3, 4]), dims(&[1, 3]));
+        assert_eq!(
+            strides(Layout(vec![0, 2, 1]), &[2, 3, 4]),
+            dims(&[12, 1, 3])
+        );
     }
 
     #[test]

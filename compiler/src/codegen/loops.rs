@@ -1,18 +1,21 @@
-//! Loop nests over an iteration space with literal bounds and strides.
+//! Loop nests over an iteration space with constant bounds and strides.
 //!
 //! An op is emitted as one or more nests: each iteration axis becomes a `for`
-//! loop with a literal bound (axes of size 1 get no loop), and each buffer is
-//! indexed by a linear combination of the loop variables with literal
-//! strides, so LLVM sees fixed trip counts and constant strides. Loops are
-//! never unrolled by the macro; expansion size does not grow with the sizes.
+//! loop with a constant bound (axes of size 1 get no loop), and each buffer is
+//! indexed by a linear combination of the loop variables with constant
+//! strides — literals, or constant expressions of named sizes
+//! (`crate::dim`) — so LLVM sees fixed trip counts and constant strides.
+//! Loops are never unrolled by the macro; expansion size does not grow with
+//! the sizes.
 
-use proc_macro2::{Ident, Literal, Span, TokenStream};
+use crate::dim::Dim;
+use proc_macro2::{Ident, Span, TokenStream};
 use quote::quote;
 
 /// An iteration space and the nesting of its loops.
 pub struct Space {
     /// Extent of each iteration axis.
-    pub dims: Vec<usize>,
+    pub dims: Vec<Dim>,
     /// Iteration axes from the outermost loop to the innermost.
     pub order: Vec<usize>,
 }
@@ -20,7 +23,7 @@ pub struct Space {
 impl Space {
     /// Loops nested so that buffer `strides` (one per iteration axis) are
     /// walked from the largest stride outside to the smallest inside.
-    pub fn ordered_by(dims: Vec<usize>, strides: &[usize]) -> Self {
+    pub fn ordered_by(dims: Vec<Dim>, strides: &[Dim]) -> Self {
         let mut order: Vec<usize> = (0..dims.len()).collect();
         order.sort_by(|a, b| strides[*b].cmp(&strides[*a]).then(a.cmp(b)));
         Space { dims, order }
@@ -36,36 +39,33 @@ impl Space {
         let mut code = body;
         for &axis in self.order.iter().rev() {
             let n = self.dims[axis];
-            if n == 1 {
+            if n == Dim::ONE {
                 continue;
             }
             let var = Self::var(axis);
-            let n = Literal::usize_unsuffixed(n);
+            let n = n.expr();
             code = quote! { for #var in 0..#n { #code } };
         }
         code
     }
 
     /// `buf[offset]` for a buffer with `strides` per iteration axis.
-    pub fn at(&self, buf: &Ident, strides: &[usize]) -> TokenStream {
+    pub fn at(&self, buf: &Ident, strides: &[Dim]) -> TokenStream {
         let offset = self.offset(strides);
         quote! { #buf[#offset] }
     }
 
     /// The linear offset `i0 * s0 + i1 * s1 + ...`, `0` when nothing varies.
-    pub fn offset(&self, strides: &[usize]) -> TokenStream {
+    pub fn offset(&self, strides: &[Dim]) -> TokenStream {
         let terms: Vec<TokenStream> = self
             .order
             .iter()
-            .filter(|&&axis| self.dims[axis] > 1 && strides[axis] > 0)
+            .filter(|&&axis| self.dims[axis] != Dim::ONE && strides[axis] != Dim::ZERO)
             .map(|&axis| {
                 let var = Self::var(axis);
                 match strides[axis] {
-                    1 => quote! { #var },
-                    s => {
-                        let s = Literal::usize_unsuffixed(s);
-                        quote! { #var * #s }
-                    }
+                    s if s == Dim::ONE => quote! { #var },
+                    s => quote! { #var * #s },
                 }
             })
             .collect();
@@ -78,9 +78,9 @@ impl Space {
 }
 
 /// A single flat loop over `len` elements, the index named by [`flat_var`].
-pub fn flat(len: usize, body: TokenStream) -> TokenStream {
+pub fn flat(len: Dim, body: TokenStream) -> TokenStream {
     let k = flat_var();
-    let n = Literal::usize_unsuffixed(len);
+    let n = len.expr();
     quote! { for #k in 0..#n { #body } }
 }
 
@@ -95,10 +95,11 @@ mod tests {
 
     #[test]
     fn loops_skip_unit_axes_and_order_by_stride() {
-        let space = Space::ordered_by(vec![3, 1, 4], &[1, 0, 3]);
+        let d = |s: &[usize]| s.iter().map(|&n| Dim::known(n)).collect::<Vec<_>>();
+        let space = Space::ordered_by(d(&[3, 1, 4]), &d(&[1, 0, 3]));
         assert_eq!(space.order, vec![2, 0, 1]);
         let buf = Ident::new("b", Span::call_site());
-        let code = space.loops(space.at(&buf, &[1, 0, 3])).to_string();
+        let code = space.loops(space.at(&buf, &d(&[1, 0, 3]))).to_string();
         assert_eq!(
             code,
             "for __pg_i2 in 0 .. 4 { for __pg_i0 in 0 .. 3 { b [__pg_i2 * 3 + __pg_i0] } }"

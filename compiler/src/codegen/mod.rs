@@ -21,12 +21,13 @@ mod loops;
 mod nodes;
 mod plan;
 
+use crate::dim::Dim;
 use crate::graph::{DType, Graph, Op};
 use crate::memory::{self, fusion, Home};
 use kernels::{Ctx, Input, Memory};
 use layout::Layout;
 use nodes::Placement;
-use proc_macro2::{Ident, Literal, Span, TokenStream};
+use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote};
 
 pub use items::{with_name, workspace_name};
@@ -84,13 +85,8 @@ pub fn expand_fn(
         // Bind the caller's storage: `&mut` views of the plain results.
         for ((view, r), ty) in views.iter().zip(&refs).zip(declared) {
             if ty.kron.is_none() {
-                let (elem, n) = (
-                    ctx.elem(),
-                    Literal::usize_unsuffixed(ty.shape.iter().product()),
-                );
-                body.extend(
-                    quote! { let #view: &mut [#elem; #n] = #krate::runtime::flat_mut(#r); },
-                );
+                let n = ty.shape.iter().product::<Dim>();
+                body.extend(ctx.flat_view(view, quote!(#r), n, true));
             }
         }
         let mut bufs: Vec<Ident> = Vec::with_capacity(graph.nodes.len());
@@ -169,10 +165,7 @@ pub fn expand_fn(
     });
     let elem = planned.elem();
     let stack_slots = memory.slots_in(Home::Stack).map(|s| {
-        let (name, n) = (
-            kernels::slot_ident(Home::Stack, s.index),
-            Literal::usize_unsuffixed(s.len),
-        );
+        let (name, n) = (kernels::slot_ident(Home::Stack, s.index), s.len.expr());
         quote! { let mut #name = [<#elem as ::core::default::Default>::default(); #n]; }
     });
     let body = quote! { #(#unused)* #(#stack_slots)* #body };
@@ -188,7 +181,9 @@ pub fn expand_fn(
         " The compiled plan of [`{}`]: one node per line with its op, shape and the rewrite rule that produced it.",
         f.name
     );
+    let checks = size_checks(f);
     let code = quote! {
+        #checks
         #items
         #[doc = #const_doc]
         // The user did not write this item: reading it is optional.
@@ -196,6 +191,52 @@ pub fn expand_fn(
         #vis const #const_name: &str = #plan;
     };
     (code, own_plan)
+}
+
+/// The relations between sizes the macro could not decide
+/// (`shape::SizeCheck`), asserted while rustc compiles the user's crate:
+/// `const _: () = assert!(…);` next to the fn. A check on a const generic
+/// parameter is asserted inside the fn instead ([`generic_size_checks`]),
+/// where rustc evaluates it for each instance. Each assertion carries the
+/// message the macro would have given and points at the tokens it is about.
+fn size_checks(f: &crate::graph::Signature) -> TokenStream {
+    let asserts = f
+        .size_checks
+        .iter()
+        .filter(|c| !c.lhs.is_generic() && !c.rhs.is_generic())
+        .map(|c| {
+            let assertion = assertion(c);
+            quote::quote_spanned! {c.span.start=> const _: () = #assertion; }
+        });
+    quote! { #(#asserts)* }
+}
+
+/// The checks of [`size_checks`] that read a const generic parameter, as
+/// inline `const` blocks for the body of the fn.
+pub(crate) fn generic_size_checks(f: &crate::graph::Signature) -> TokenStream {
+    let asserts = f
+        .size_checks
+        .iter()
+        .filter(|c| c.lhs.is_generic() || c.rhs.is_generic())
+        .map(|c| {
+            let assertion = assertion(c);
+            quote::quote_spanned! {c.span.start=> const { #assertion }; }
+        });
+    quote! { #(#asserts)* }
+}
+
+/// `::core::assert!(lhs == rhs, "message")` (or `<` for a position).
+fn assertion(c: &crate::shape::SizeCheck) -> TokenStream {
+    let (lhs, rhs) = (c.lhs, c.rhs);
+    let relation = match c.relation {
+        crate::shape::Relation::Eq => quote!(==),
+        crate::shape::Relation::Lt => quote!(<),
+    };
+    // The message is the format string: braces escaped.
+    let message = format!("param_graph!: {}", c.message)
+        .replace('{', "{{")
+        .replace('}', "}}");
+    quote::quote_spanned! {c.span.start=> ::core::assert!(#lhs #relation #rhs, #message) }
 }
 
 /// Copies the factors of a `Kron` result into `out.a` and `out.b`, in their
@@ -209,8 +250,6 @@ fn kron_factors(
     layouts: &[Layout],
     k: usize,
 ) -> TokenStream {
-    let krate = ctx.krate;
-    let elem = ctx.elem();
     let mut code = TokenStream::new();
     for (j, field) in [quote!(a), quote!(b)].iter().enumerate() {
         let arg = graph.nodes[id].args[j];
@@ -221,10 +260,11 @@ fn kron_factors(
             shape,
         };
         let view = hygienic(if j == 0 { "ka" } else { "kb" }, k);
-        let n = Literal::usize_unsuffixed(shape.iter().product());
+        let n = shape.iter().product::<Dim>();
         let fill = kernels::copy(ctx, &view, &x, &Layout::column_major().strides(shape));
+        let bind = ctx.flat_view(&view, quote!(&mut #out.#field), n, true);
         code.extend(quote! {
-            let #view: &mut [#elem; #n] = #krate::runtime::flat_mut(&mut #out.#field);
+            #bind
             #fill
         });
     }

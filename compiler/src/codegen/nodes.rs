@@ -2,8 +2,9 @@
 
 use super::kernels::{self, Ctx, Elementwise, Group, Input, Member, Operand};
 use super::layout::Layout;
+use crate::dim::Dim;
 use crate::graph::{Graph, NodeId, Op};
-use proc_macro2::{Ident, Literal, Span, TokenStream};
+use proc_macro2::{Ident, Span, TokenStream};
 use quote::quote;
 
 /// Where a node's result is stored.
@@ -107,15 +108,15 @@ pub fn emit(
     match &node.op {
         Op::Leaf { param } => {
             let p = &graph.sig.params[*param];
-            let (name, elem, krate) = (&p.name, ctx.elem(), ctx.krate);
-            let n = Literal::usize_unsuffixed(node.shape.iter().product());
+            let name = &p.name;
+            let n = node.shape.iter().product::<Dim>();
             let arg = if p.by_ref {
                 quote!(#name)
             } else {
                 quote!(&#name)
             };
             // Read in place: the leaf's memory is its storage order.
-            quote! { let #out: &[#elem; #n] = #krate::runtime::flat(#arg); }
+            ctx.flat_view(out, arg, n, false)
         }
         Op::Constant { value, shape } => ctx.filled(out, shape.iter().product(), value.0),
         Op::Map(_) | Op::Zip(_) | Op::MapVjp(_) | Op::ZipVjp { .. } => {
@@ -227,13 +228,13 @@ pub fn emit(
 
 /// Output offset of each input axis for `flatten(start..=end)` into a
 /// buffer with strides `so`.
-fn flatten_strides(shape: &[usize], so: &[usize], start: usize, end: usize) -> Vec<usize> {
+fn flatten_strides(shape: &[Dim], so: &[Dim], start: usize, end: usize) -> Vec<Dim> {
     (0..shape.len())
         .map(|axis| {
             if axis < start {
                 so[axis]
             } else if axis <= end {
-                so[start] * shape[axis + 1..=end].iter().product::<usize>()
+                so[start] * shape[axis + 1..=end].iter().product::<Dim>()
             } else {
                 so[axis - (end - start)]
             }

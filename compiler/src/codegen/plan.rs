@@ -108,10 +108,8 @@ pub fn render(graph: &Graph, memory: &Plan, inlined: &[bool], elem_bytes: usize)
     if !scratch.is_empty() {
         lines.push(format!("scratch: {}", scratch.join(", ")));
     }
-    let stack_bytes = memory.elements_in(Home::Stack).saturating_mul(elem_bytes);
-    let workspace_bytes = memory
-        .elements_in(Home::Workspace)
-        .saturating_mul(elem_bytes);
+    let stack_bytes = memory.elements_in(Home::Stack) * elem_bytes;
+    let workspace_bytes = memory.elements_in(Home::Workspace) * elem_bytes;
     let mut rules: Vec<&str> = graph.rules_applied.clone();
     rules.sort_unstable();
     rules.dedup();

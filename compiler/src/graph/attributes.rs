@@ -2,23 +2,27 @@
 //! carries besides its arguments, read by the plan and by tests outside the
 //! crate (`testing::calls`).
 
-use super::{Axis, MapOp, Op};
+use super::{Axis, Dim, MapOp, Op};
 
 /// One attribute value.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Attr {
     /// An axis (resolved, non-negative) or a count (`order`).
     Int(usize),
+    /// A size (a backward op's forward size).
+    Size(Dim),
     /// A number (`vmin`, `min`, a constant's value, …).
     Number(f64),
-    /// A list (`index`'s positions, `constant`'s shape).
-    List(Vec<usize>),
+    /// A list of sizes or positions (`index`'s positions, `constant`'s
+    /// shape).
+    List(Vec<Dim>),
 }
 
 impl std::fmt::Display for Attr {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Attr::Int(n) => write!(f, "{n}"),
+            Attr::Size(n) => write!(f, "{n}"),
             Attr::Number(x) => write!(f, "{x}"),
             Attr::List(items) => write!(f, "{items:?}"),
         }
@@ -67,11 +71,11 @@ impl Op {
             } => vec![
                 ("indices", Attr::List(indices.clone())),
                 axis("axis", a),
-                ("size", Attr::Int(*size)),
+                ("size", Attr::Size(*size)),
             ],
             Op::GaussianVjp { wrt, .. } => vec![("wrt", Attr::Int(*wrt))],
             Op::PolynomialDifferentialVjp { order, size } => {
-                vec![("order", Attr::Int(*order)), ("size", Attr::Int(*size))]
+                vec![("order", Attr::Int(*order)), ("size", Attr::Size(*size))]
             }
             Op::Contract(c) => vec![("dims", Attr::List(c.dims.clone()))],
             Op::Index { axis: a, indices } => {

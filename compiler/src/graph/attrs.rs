@@ -1,7 +1,7 @@
 //! Reading the `key = value` attributes of one call, with typed errors.
 
 use super::suggest::nearest;
-use super::WrittenAxis;
+use super::{Dim, WrittenAxis};
 use crate::diagnostics::Diagnostics;
 use crate::parse::ast::{AttrValue, Number};
 use crate::span::SpanRange;
@@ -100,14 +100,14 @@ impl<'a> Attrs<'a> {
         }
     }
 
-    /// A list of non-negative integers, `None` when absent.
-    pub fn usize_list(&mut self, key: &'static str) -> syn::Result<Option<Vec<usize>>> {
+    /// A list of sizes (literals or named), `None` when absent.
+    pub fn size_list(&mut self, key: &'static str) -> syn::Result<Option<Vec<Dim>>> {
         match self.take(key) {
             None => Ok(None),
             Some(AttrValue::List(items, _)) => items
                 .iter()
                 .map(|n| {
-                    let size = non_negative(n, "a dimension")?;
+                    let size = size_or_position(n, "a dimension")?;
                     if size == 0 {
                         return Err(n.span.error(
                             "a dimension must be at least 1: param_graph! does not compile empty tensors",
@@ -167,8 +167,23 @@ impl<'a> Attrs<'a> {
     }
 }
 
-/// A literal that must be a non-negative integer (an index or a size).
+/// A size or a position: a literal non-negative integer, or a size written
+/// with names (`K`, `{K * 2}`), possibly one only rustc knows.
+pub fn size_or_position(n: &Number, what: &str) -> syn::Result<Dim> {
+    match n.size {
+        Some(size) => Ok(size),
+        None => non_negative(n, what).map(Dim::known),
+    }
+}
+
+/// A literal that must be a non-negative integer the macro knows (an axis
+/// or an order).
 pub fn non_negative(n: &Number, what: &str) -> syn::Result<usize> {
+    if let Some(size) = n.size.filter(|s| s.is_symbolic()) {
+        return Err(n.span.error(format!(
+            "{what} must be known while the macro expands, found `{size}`, which only rustc knows: write a literal or a constant declared in the block"
+        )));
+    }
     match n.integer {
         Some(v) if v >= 0 => {
             usize::try_from(v).map_err(|_| n.span.error(format!("{what} is too large")))

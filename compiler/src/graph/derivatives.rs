@@ -19,10 +19,13 @@
 //! same `v` in its backward node.
 
 use super::{
-    Contraction, GaussianPart, Graph, MapOp, Node, NodeId, Op, OuterKind, ReduceKind, TensorIndex,
-    ZipOp,
+    Contraction, Dim, GaussianPart, Graph, MapOp, Node, NodeId, Op, OuterKind, ReduceKind,
+    TensorIndex, ZipOp,
 };
 use crate::shape::{shape_of, Sites};
+
+/// A coefficient of 1 in an index term.
+const ONE: Dim = Dim::ONE;
 
 /// Pushes backward nodes into a graph, each shaped by `shape::shape_of`
 /// (so a backward node that does not fit its arguments is caught as the
@@ -39,7 +42,7 @@ impl Backward<'_> {
     /// Appends `op(args)`, shaped, with `like`'s source span, and returns it.
     pub fn push(&mut self, like: NodeId, op: Op, args: Vec<NodeId>) -> Result<NodeId, Bug> {
         let span = self.graph.nodes[like].span;
-        let shapes: Vec<&[usize]> = args
+        let shapes: Vec<&[Dim]> = args
             .iter()
             .map(|a| self.graph.nodes[*a].shape.as_slice())
             .collect();
@@ -48,6 +51,7 @@ impl Backward<'_> {
             span,
             args: &arg_spans,
             literals: &[],
+            checks: None,
         };
         let shape = shape_of(&op, &shapes, &sites, &self.graph.sig)
             .map_err(|e| format!("backward `{}`: {e}", op.name()))?;
@@ -62,7 +66,7 @@ impl Backward<'_> {
         }))
     }
 
-    fn shape(&self, id: NodeId) -> Vec<usize> {
+    fn shape(&self, id: NodeId) -> Vec<Dim> {
         self.graph.nodes[id].shape.clone()
     }
 
@@ -70,7 +74,7 @@ impl Backward<'_> {
     fn contract(
         &mut self,
         like: NodeId,
-        dims: Vec<usize>,
+        dims: Vec<Dim>,
         out: TensorIndex,
         args: Vec<(NodeId, TensorIndex)>,
     ) -> Result<NodeId, Bug> {
@@ -86,7 +90,7 @@ impl Backward<'_> {
 
 /// Each axis `d` of a tensor addressed by iteration axis `first + d`.
 fn plain(first: usize, rank: usize) -> TensorIndex {
-    (0..rank).map(|d| vec![(first + d, 1)]).collect()
+    (0..rank).map(|d| vec![(first + d, ONE)]).collect()
 }
 
 /// The derivative of a fused op (one a rewrite rule makes), stated as the
@@ -239,7 +243,7 @@ pub fn vjp(b: &mut Backward, y: NodeId, g: NodeId, wrt: usize) -> Result<Option<
             let r = sa.len();
             let mut dims = sa.clone();
             dims.extend_from_slice(&sb);
-            let gi = (0..r).map(|d| vec![(d, sb[d]), (r + d, 1)]).collect();
+            let gi = (0..r).map(|d| vec![(d, sb[d]), (r + d, ONE)]).collect();
             let (ia, ib) = (plain(0, r), plain(r, r));
             let (out, read) = if wrt == 0 { (ia, ib) } else { (ib, ia) };
             b.contract(y, dims, out, vec![(g, gi), (other(), read)])?
@@ -251,10 +255,10 @@ pub fn vjp(b: &mut Backward, y: NodeId, g: NodeId, wrt: usize) -> Result<Option<
             let mut dims = sa.clone();
             dims.push(sb[k]);
             let mut gi = plain(0, e);
-            gi[k] = vec![(k, sb[k]), (e, 1)];
+            gi[k] = vec![(k, sb[k]), (e, ONE)];
             let ia = plain(0, e);
             let mut ib = plain(0, e);
-            ib[k] = vec![(e, 1)];
+            ib[k] = vec![(e, ONE)];
             let (out, read) = if wrt == 0 { (ia, ib) } else { (ib, ia) };
             match kind {
                 OuterKind::Product => b.contract(y, dims, out, vec![(g, gi), (other(), read)])?,
@@ -265,22 +269,22 @@ pub fn vjp(b: &mut Backward, y: NodeId, g: NodeId, wrt: usize) -> Result<Option<
         Op::MatMul => {
             let (sa, sb) = (b.shape(x(0)), b.shape(x(1)));
             let dims = vec![sa[0], sb[1], sa[1]];
-            let gi = vec![vec![(0, 1)], vec![(1, 1)]];
-            let ia = vec![vec![(0, 1)], vec![(2, 1)]];
-            let ib = vec![vec![(2, 1)], vec![(1, 1)]];
+            let gi = vec![vec![(0, ONE)], vec![(1, ONE)]];
+            let ia = vec![vec![(0, ONE)], vec![(2, ONE)]];
+            let ib = vec![vec![(2, ONE)], vec![(1, ONE)]];
             let (out, read) = if wrt == 0 { (ia, ib) } else { (ib, ia) };
             b.contract(y, dims, out, vec![(g, gi), (other(), read)])?
         }
         Op::Flatten { start, end } => {
             let shape = b.shape(x(0));
             let (s, e) = (start.get(), end.get());
-            let mut gi: TensorIndex = (0..s).map(|d| vec![(d, 1)]).collect();
+            let mut gi: TensorIndex = (0..s).map(|d| vec![(d, ONE)]).collect();
             gi.push(
                 (s..=e)
                     .map(|d| (d, shape[d + 1..=e].iter().product()))
                     .collect(),
             );
-            gi.extend((e + 1..shape.len()).map(|d| vec![(d, 1)]));
+            gi.extend((e + 1..shape.len()).map(|d| vec![(d, ONE)]));
             b.contract(y, shape.clone(), plain(0, shape.len()), vec![(g, gi)])?
         }
         // As `outer_product`, with `ḡ` missing the summed axis.
@@ -290,11 +294,11 @@ pub fn vjp(b: &mut Backward, y: NodeId, g: NodeId, wrt: usize) -> Result<Option<
             let mut dims = sa.clone();
             dims.push(sb[k]);
             let mut gi = plain(0, e);
-            gi[k] = vec![(k, sb[k]), (e, 1)];
+            gi[k] = vec![(k, sb[k]), (e, ONE)];
             gi.remove(r);
             let ia = plain(0, e);
             let mut ib = plain(0, e);
-            ib[k] = vec![(e, 1)];
+            ib[k] = vec![(e, ONE)];
             let (out, read) = if wrt == 0 { (ia, ib) } else { (ib, ia) };
             b.contract(y, dims, out, vec![(g, gi), (other(), read)])?
         }
@@ -302,7 +306,7 @@ pub fn vjp(b: &mut Backward, y: NodeId, g: NodeId, wrt: usize) -> Result<Option<
         // v̄[k, h] = ḡ[k, h·K + k].
         Op::MixingWeight => {
             let s = b.shape(x(0));
-            let gi = vec![vec![(0, 1)], vec![(1, s[0]), (0, 1)]];
+            let gi = vec![vec![(0, ONE)], vec![(1, s[0]), (0, ONE)]];
             b.contract(y, s, plain(0, 2), vec![(g, gi)])?
         }
         Op::Gaussian(part) => {
@@ -329,9 +333,9 @@ pub fn vjp(b: &mut Backward, y: NodeId, g: NodeId, wrt: usize) -> Result<Option<
         Op::PolynomialProduct => {
             let (sp, sq) = (b.shape(x(0)), b.shape(x(1)));
             let dims = vec![sp[0], sp[1], sq[0], sq[1]];
-            let gi = vec![vec![(0, sq[0]), (2, 1)], vec![(1, 1), (3, 1)]];
-            let ip = vec![vec![(0, 1)], vec![(1, 1)]];
-            let iq = vec![vec![(2, 1)], vec![(3, 1)]];
+            let gi = vec![vec![(0, sq[0]), (2, ONE)], vec![(1, ONE), (3, ONE)]];
+            let ip = vec![vec![(0, ONE)], vec![(1, ONE)]];
+            let iq = vec![vec![(2, ONE)], vec![(3, ONE)]];
             let (out, read) = if wrt == 0 { (ip, iq) } else { (iq, ip) };
             b.contract(y, dims, out, vec![(g, gi), (other(), read)])?
         }
@@ -380,10 +384,10 @@ fn kron_matmul(
     let (a, bb, x) = (node.args[0], node.args[1], node.args[2]);
     let (sa, sb, sx) = (b.shape(a), b.shape(bb), b.shape(x));
     let (p, q, r, s, n) = (sa[0], sa[1], sb[0], sb[1], sx[1]);
-    let t = |axis: usize| vec![(axis, 1)];
+    let t = |axis: usize| vec![(axis, ONE)];
     // Ȳ and X with their merged row axes, over iteration axes named below.
-    let ybar = |i: usize, k: usize, c: usize| vec![vec![(i, r), (k, 1)], t(c)];
-    let xrow = |j: usize, l: usize, c: usize| vec![vec![(j, s), (l, 1)], t(c)];
+    let ybar = |i: usize, k: usize, c: usize| vec![vec![(i, r), (k, ONE)], t(c)];
+    let xrow = |j: usize, l: usize, c: usize| vec![vec![(j, s), (l, ONE)], t(c)];
     match wrt {
         2 | 0 => {
             // T over (i, l, c, k).

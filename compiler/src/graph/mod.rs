@@ -14,6 +14,7 @@ mod suggest;
 
 pub use suggest::nearest;
 
+pub use crate::dim::Dim;
 pub use crate::parse::ast::DType;
 use crate::span::SpanRange;
 #[cfg(any(test, feature = "testing"))]
@@ -54,7 +55,7 @@ pub struct Node<A = Axis> {
     /// for range errors; not part of what the node computes.
     pub literal_spans: Vec<SpanRange>,
     /// Result shape; filled in by shape inference.
-    pub shape: Vec<usize>,
+    pub shape: Vec<Dim>,
     /// Which rule produced the node, `None` when the user wrote it.
     pub rule: Option<&'static str>,
 }
@@ -238,7 +239,7 @@ pub enum Op<A = Axis> {
         /// The value.
         value: Float,
         /// The shape.
-        shape: Vec<usize>,
+        shape: Vec<Dim>,
     },
     /// An elementwise function.
     Map(MapOp),
@@ -266,7 +267,7 @@ pub enum Op<A = Axis> {
         /// The indexed axis.
         axis: A,
         /// Positions taken, in order (repeats allowed).
-        indices: Vec<usize>,
+        indices: Vec<Dim>,
     },
     /// Kronecker product of two tensors of equal rank.
     Kron,
@@ -403,9 +404,9 @@ pub enum Op<A = Axis> {
         /// The indexed axis.
         axis: A,
         /// The forward op's positions.
-        indices: Vec<usize>,
+        indices: Vec<Dim>,
         /// The size of the indexed axis of the forward argument.
-        size: usize,
+        size: Dim,
     },
     /// Backward of a Gaussian product parameter with respect to its argument
     /// `wrt`, from the forward arguments, the summed variances `v`, then `ḡ`.
@@ -421,7 +422,7 @@ pub enum Op<A = Axis> {
         /// The forward op's order.
         order: usize,
         /// The coefficients of the forward argument.
-        size: usize,
+        size: Dim,
     },
 }
 
@@ -439,7 +440,7 @@ pub enum Op<A = Axis> {
 /// and `flatten`.
 /// The position along one tensor axis in a [`Contraction`]: the terms
 /// `(iteration axis, coefficient)` summed.
-pub type AxisIndex = Vec<(usize, usize)>;
+pub type AxisIndex = Vec<(usize, Dim)>;
 
 /// The position of a tensor element in a [`Contraction`]: one
 /// [`AxisIndex`] per axis.
@@ -448,7 +449,7 @@ pub type TensorIndex = Vec<AxisIndex>;
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Contraction {
     /// Sizes of the iteration axes.
-    pub dims: Vec<usize>,
+    pub dims: Vec<Dim>,
     /// The output's index, then each argument's.
     pub index: Vec<TensorIndex>,
 }
@@ -456,15 +457,16 @@ pub struct Contraction {
 impl Contraction {
     /// The size of a tensor axis addressed by `terms`: one more than its
     /// largest position.
-    pub fn extent(&self, terms: &[(usize, usize)]) -> usize {
-        1 + terms
+    pub fn extent(&self, terms: &[(usize, Dim)]) -> Dim {
+        terms
             .iter()
-            .map(|(t, c)| c * (self.dims[*t] - 1))
-            .sum::<usize>()
+            .map(|(t, c)| *c * (self.dims[*t] - 1))
+            .sum::<Dim>()
+            + 1
     }
 
     /// The shape of operand `k` (0 the output) the index implies.
-    pub fn shape(&self, k: usize) -> Vec<usize> {
+    pub fn shape(&self, k: usize) -> Vec<Dim> {
         self.index[k].iter().map(|t| self.extent(t)).collect()
     }
 }

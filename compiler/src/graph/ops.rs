@@ -22,7 +22,7 @@
 //! - its README row and its reference function in `tests/support/`
 //!   (`tests/catalogue.rs`).
 
-use super::attrs::{non_negative, Attrs};
+use super::attrs::{size_or_position, Attrs};
 use super::{Float, GaussianPart, MapOp, Op, OuterKind, ReduceKind, WrittenAxis, ZipOp};
 use crate::parse::ast::{DType, Number};
 use crate::span::SpanRange;
@@ -439,7 +439,7 @@ fn index(c: &mut OpCall) -> syn::Result<Op<WrittenAxis>> {
     let (list, span) = c.extras.lists[0];
     let indices = list
         .iter()
-        .map(|n| non_negative(n, "an `index` position"))
+        .map(|n| size_or_position(n, "an `index` position"))
         .collect::<syn::Result<Vec<_>>>()?;
     if indices.is_empty() {
         return Err(span.error("`index` needs at least one position"));
@@ -449,17 +449,13 @@ fn index(c: &mut OpCall) -> syn::Result<Op<WrittenAxis>> {
 
 fn constant(c: &mut OpCall) -> syn::Result<Op<WrittenAxis>> {
     let value = *c.extras.numbers[0];
-    let shape = c.attrs.usize_list("shape")?.ok_or_else(|| {
+    let shape = c.attrs.size_list("shape")?.ok_or_else(|| {
         c.span.error(format!(
             "`constant` needs its shape, as in `{}`; `shape = []` is a scalar",
             c.spec.example
         ))
     })?;
-    if shape
-        .iter()
-        .try_fold(1usize, |n, d| n.checked_mul(*d))
-        .is_none()
-    {
+    if crate::shape::element_count(&shape).is_none() {
         return Err(c
             .span
             .error("this constant has more elements than fit in memory"));

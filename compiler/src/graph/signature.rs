@@ -2,6 +2,7 @@
 //! return, carried by the IR so that shape checks, the plan and codegen
 //! never read the syntax tree.
 
+use crate::dim::Dim;
 use crate::parse::ast::{GraphFn, ReturnType, TensorType, TypeForm};
 use crate::span::SpanRange;
 use proc_macro2::Ident;
@@ -34,6 +35,11 @@ pub struct Signature {
     /// For a VJP's graph: the fn it is the derivative of, whose parameters
     /// it takes before the cotangent (see [`Cotangent`]).
     pub cotangent: Option<Cotangent>,
+    /// Its generic parameters (const sizes only), re-emitted.
+    pub generics: syn::Generics,
+    /// The relations between sizes shape inference could not decide,
+    /// asserted at compile time by the generated code.
+    pub size_checks: Vec<crate::shape::SizeCheck>,
 }
 
 /// How a VJP receives its cotangent: one parameter `cotangent` of type
@@ -61,7 +67,7 @@ pub struct Leaf {
     /// The type as written, re-emitted in the signature.
     pub ty: syn::Type,
     /// Its tensor shape.
-    pub shape: Vec<usize>,
+    pub shape: Vec<Dim>,
     /// Its shape as written (`K` for a named size), for the plan.
     pub written: Vec<String>,
     /// Its axes from the largest memory stride to the smallest.
@@ -76,14 +82,14 @@ pub struct Output {
     /// The whole type, for diagnostics.
     pub span: SpanRange,
     /// The dense shape it denotes.
-    pub shape: Vec<usize>,
+    pub shape: Vec<Dim>,
     /// Its shape as written (`K` for a named size), for diagnostics.
     pub written: Vec<String>,
     /// Its axes from the largest memory stride to the smallest.
     pub storage_order: Vec<usize>,
     /// `Kron<T, P, Q, R, S>`: the factored form, `A: (P, Q)` and `B: (R, S)`
     /// kept apart instead of `A ⊗ B`.
-    pub kron: Option<[usize; 4]>,
+    pub kron: Option<[Dim; 4]>,
 }
 
 impl Signature {
@@ -111,6 +117,8 @@ impl Signature {
             tuple: matches!(f.ret, ReturnType::Tuple(..)),
             vjp: None,
             cotangent: None,
+            generics: f.generics.clone(),
+            size_checks: Vec::new(),
         }
     }
 }

@@ -14,6 +14,7 @@
 
 pub mod fusion;
 
+use crate::dim::Dim;
 use crate::graph::{Graph, NodeId};
 use std::collections::HashMap;
 
@@ -31,7 +32,7 @@ pub struct Decl {
     /// Its name in the generated code.
     pub name: String,
     /// Elements.
-    pub len: usize,
+    pub len: Dim,
     /// The node whose kernel declared it.
     pub node: NodeId,
     /// `true` for the node's result, `false` for a scratch buffer.
@@ -51,7 +52,7 @@ pub enum Home {
 #[derive(Clone, Debug)]
 pub struct Slot {
     /// Elements (the largest buffer it holds).
-    pub len: usize,
+    pub len: Dim,
     /// Where it lives.
     pub home: Home,
     /// Its index among the slots of its home (`s0`, `s1`, … / `w0`, …).
@@ -78,9 +79,8 @@ impl Plan {
     }
 
     /// Elements in slots living in `home`.
-    pub fn elements_in(&self, home: Home) -> usize {
-        self.slots_in(home)
-            .fold(0, |sum, s| sum.saturating_add(s.len))
+    pub fn elements_in(&self, home: Home) -> Dim {
+        self.slots_in(home).map(|s| s.len).sum()
     }
 }
 
@@ -134,9 +134,13 @@ pub fn last_reads(graph: &Graph, alias_of: &[Option<NodeId>], inlined: &[bool]) 
 /// `last_read[n]` is the last node reading node `n`'s result (`usize::MAX`
 /// when a result of the fn reads it, at the very end). `elem_bytes` is the
 /// size of an element.
+///
+/// A length only rustc knows (`crate::dim`) shares a slot only where the
+/// slot is certainly large enough (`K * 4` holds `K * 2`), and lives in the
+/// workspace: the stack holds what the macro can count.
 pub fn plan(decls: Vec<Decl>, last_read: &[usize], elem_bytes: usize) -> Plan {
     // (slot length, last node using it) per slot.
-    let mut slots: Vec<(usize, usize)> = Vec::new();
+    let mut slots: Vec<(Dim, usize)> = Vec::new();
     let mut slot_of = HashMap::new();
     for d in &decls {
         let end = if d.result {
@@ -150,28 +154,30 @@ pub fn plan(decls: Vec<Decl>, last_read: &[usize], elem_bytes: usize) -> Plan {
         };
         // Free: last used before this node starts (a node reads its
         // arguments while it writes its result, so they must not share).
-        let free = |(_, busy): &(usize, usize)| *busy < d.node;
+        let free = |(_, busy): &(Dim, usize)| *busy < d.node;
         let fitting = slots
             .iter()
             .enumerate()
-            .filter(|(_, s)| free(s) && s.0 >= d.len)
+            .filter(|(_, s)| free(s) && s.0.certainly_ge(d.len))
             .min_by_key(|(_, s)| s.0)
             .map(|(k, _)| k);
         let k = fitting
             .or_else(|| {
-                // No free slot is large enough: grow the largest free one.
+                // No free slot is large enough: grow the largest free one
+                // (when its size and this buffer's compare).
                 slots
                     .iter()
                     .enumerate()
-                    .filter(|(_, s)| free(s))
+                    .filter(|(_, s)| free(s) && s.0.certain_max(d.len).is_some())
                     .max_by_key(|(_, s)| s.0)
                     .map(|(k, _)| k)
             })
             .unwrap_or_else(|| {
-                slots.push((0, 0));
+                slots.push((Dim::ZERO, 0));
                 slots.len() - 1
             });
-        slots[k] = (slots[k].0.max(d.len), end);
+        let len = slots[k].0.certain_max(d.len).unwrap_or(d.len);
+        slots[k] = (len, end);
         slot_of.insert(d.name.clone(), k);
     }
     // Smallest slots on the stack while they fit the budget.
@@ -180,7 +186,10 @@ pub fn plan(decls: Vec<Decl>, last_read: &[usize], elem_bytes: usize) -> Plan {
     let mut homes = vec![Home::Workspace; slots.len()];
     let mut stack_bytes = 0usize;
     for &k in &order {
-        let bytes = slots[k].0.saturating_mul(elem_bytes);
+        let Some(len) = slots[k].0.value() else {
+            continue;
+        };
+        let bytes = len.saturating_mul(elem_bytes);
         if stack_bytes.saturating_add(bytes) <= STACK_BUDGET {
             stack_bytes += bytes;
             homes[k] = Home::Stack;
@@ -218,7 +227,7 @@ mod tests {
             .iter()
             .map(|&(name, len, node, result)| Decl {
                 name: name.into(),
-                len,
+                len: Dim::known(len),
                 node,
                 result,
             })
@@ -257,6 +266,6 @@ mod tests {
         );
         assert_eq!(p.slots[p.slot_of["small"]].home, Home::Stack);
         assert_eq!(p.slots[p.slot_of["big"]].home, Home::Workspace);
-        assert!(p.elements_in(Home::Stack) * 8 <= STACK_BUDGET);
+        assert!(p.elements_in(Home::Stack).value().unwrap() * 8 <= STACK_BUDGET);
     }
 }

@@ -1,5 +1,6 @@
 //! The syntax tree of one param_graph block, before any graph is built.
 
+use crate::dim::Dim;
 use crate::span::SpanRange;
 use proc_macro2::Span;
 use syn::Ident;
@@ -12,6 +13,8 @@ pub struct GraphFn {
     pub options: Options,
     /// The function's visibility, as written.
     pub vis: syn::Visibility,
+    /// Its generic parameters: const sizes only (`<const K: usize>`).
+    pub generics: syn::Generics,
     /// The function's name.
     pub name: Ident,
     /// Leaf tensors, in signature order.
@@ -135,7 +138,7 @@ pub struct TensorType {
 
 impl TensorType {
     /// The tensor shape the type denotes.
-    pub fn shape(&self) -> Vec<usize> {
+    pub fn shape(&self) -> Vec<Dim> {
         self.form.shape()
     }
 
@@ -169,25 +172,25 @@ pub enum TypeForm {
     /// `f32` / `f64`: shape `()`.
     Scalar,
     /// `SVector<T, N>`: shape `(N,)`.
-    Vector(usize),
+    Vector(Dim),
     /// `SMatrix<T, R, C>`: shape `(R, C)`, stored column-major.
-    Matrix(usize, usize),
+    Matrix(Dim, Dim),
     /// `[X; N]`: shape `(N, ...shape of X)`, `N` blocks of `X` in order.
-    Array(Box<TypeForm>, usize),
+    Array(Box<TypeForm>, Dim),
     /// `Kron<T, P, Q, R, S>` (results only): `A ⊗ B` kept as its factors
     /// `A: (P, Q)` and `B: (R, S)`; shape `(P·R, Q·S)`.
-    Kron([usize; 4]),
+    Kron([Dim; 4]),
 }
 
 impl TypeForm {
     /// Tensor shape, outermost axis first.
-    pub fn shape(&self) -> Vec<usize> {
+    pub fn shape(&self) -> Vec<Dim> {
         match self {
             TypeForm::Scalar => vec![],
             TypeForm::Vector(n) => vec![*n],
             TypeForm::Matrix(r, c) => vec![*r, *c],
             // Saturating: an impossible size is rejected right after parsing.
-            TypeForm::Kron([p, q, r, s]) => vec![p.saturating_mul(*r), q.saturating_mul(*s)],
+            TypeForm::Kron([p, q, r, s]) => vec![*p * *r, *q * *s],
             TypeForm::Array(inner, n) => {
                 let mut shape = vec![*n];
                 shape.extend(inner.shape());
@@ -277,9 +280,10 @@ impl AttrValue {
     /// What kind of value this is, for "takes a number, found ..." messages.
     pub fn describe(&self) -> String {
         match self {
-            AttrValue::Number(n) => match n.integer {
-                Some(i) => format!("the integer `{i}`"),
-                None => format!("the number `{}`", n.value),
+            AttrValue::Number(n) => match (n.integer, n.size) {
+                (Some(i), _) => format!("the integer `{i}`"),
+                (None, Some(size)) => format!("the size `{size}`, which only rustc knows"),
+                (None, None) => format!("the number `{}`", n.value),
             },
             AttrValue::List(items, _) => format!("a list of {}", items.len()),
             AttrValue::Bool(b, _) => format!("`{b}`"),
@@ -298,6 +302,9 @@ impl AttrValue {
 /// A numeric literal, possibly with a leading `-`.
 #[derive(Clone, Copy, Debug)]
 pub struct Number {
+    /// The size, when written as one (`K`, `{K * 2}`, `sizes::LAST`):
+    /// `value` and `integer` are then its value when the macro knows it.
+    pub size: Option<Dim>,
     /// The value as a float.
     pub value: f64,
     /// The value when the literal is an integer (`1`, `-1`), else `None`.

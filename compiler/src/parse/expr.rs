@@ -118,9 +118,9 @@ fn parse_attr_value(value: &syn::Expr, sizes: &Sizes) -> syn::Result<AttrValue> 
         }) => Ok(AttrValue::Bool(b.value, SpanRange::of(b))),
         other => match number(other) {
             Some(n) => Ok(AttrValue::Number(n?)),
-            None if names_a_size(other, sizes) => Ok(AttrValue::Number(named(other, sizes)?)),
+            None if names_a_size(other) => Ok(AttrValue::Number(named(other, sizes)?)),
             None => Err(SpanRange::of(other).error(
-                "an attribute value must be a literal or a size: a number such as `1` or `-0.5`, a constant declared in this block such as `K`, a list such as `[2, K]`, or `true`/`false`",
+                "an attribute value must be a literal or a size: a number such as `1` or `-0.5`, a size such as `K` or `{K * 2}`, a list such as `[2, K]`, or `true`/`false`",
             )),
         },
     }
@@ -132,21 +132,20 @@ fn parse_list(array: &syn::ExprArray, sizes: &Sizes) -> syn::Result<Vec<Number>>
         .iter()
         .map(|e| match number(e) {
             Some(n) => n,
-            None if names_a_size(e, sizes) => named(e, sizes),
-            None => Err(SpanRange::of(e).error(
-                "expected a number literal or a size: a constant declared in this block such as `K`, or a braced product such as `{K * 2}`",
-            )),
+            None if names_a_size(e) => named(e, sizes),
+            None => Err(SpanRange::of(e)
+                .error("expected a number literal or a size such as `K` or `{K * 2}`")),
         })
         .collect()
 }
 
-/// Whether `expr` is written as a size: a constant of the block (`K`) or
-/// a braced product (`{K * 2}`).
-fn names_a_size(expr: &syn::Expr, sizes: &Sizes) -> bool {
+/// Whether `expr` is written as a size: a constant (`K`,
+/// `sizes::UNITS`), a const generic parameter, or a braced product
+/// (`{K * 2}`).
+fn names_a_size(expr: &syn::Expr) -> bool {
     match expr {
-        syn::Expr::Group(g) => names_a_size(&g.expr, sizes),
-        syn::Expr::Path(p) => p.path.get_ident().is_some_and(|i| sizes.declares(i)),
-        syn::Expr::Block(_) => true,
+        syn::Expr::Group(g) => names_a_size(&g.expr),
+        syn::Expr::Path(_) | syn::Expr::Block(_) => true,
         _ => false,
     }
 }
@@ -155,11 +154,17 @@ fn names_a_size(expr: &syn::Expr, sizes: &Sizes) -> bool {
 fn named(expr: &syn::Expr, sizes: &Sizes) -> syn::Result<Number> {
     let size = sizes.size(expr)?;
     let span = SpanRange::of(expr);
-    let integer = i64::try_from(size.value)
-        .map_err(|_| span.error("this size does not fit: integers must fit in i64"))?;
+    let integer = match size.dim.value() {
+        Some(v) => Some(
+            i64::try_from(v)
+                .map_err(|_| span.error("this size does not fit: integers must fit in i64"))?,
+        ),
+        None => None,
+    };
     Ok(Number {
-        value: integer as f64,
-        integer: Some(integer),
+        size: Some(size.dim),
+        value: integer.map_or(f64::NAN, |i| i as f64),
+        integer,
         span,
     })
 }
@@ -184,12 +189,14 @@ fn literal(lit: &syn::Lit, negative: bool, span: SpanRange) -> Option<syn::Resul
         syn::Lit::Int(i) => i.base10_parse::<i64>().map(|v| {
             let v = if negative { -v } else { v };
             Number {
+                size: None,
                 value: v as f64,
                 integer: Some(v),
                 span,
             }
         }),
         syn::Lit::Float(f) => f.base10_parse::<f64>().map(|v| Number {
+            size: None,
             value: sign * v,
             integer: None,
             span,

@@ -15,6 +15,7 @@ pub fn parse_fn(f: ItemFn, sizes: &Sizes) -> syn::Result<GraphFn> {
     let mut d = Diagnostics::default();
     let sig = &f.sig;
     check_signature(sig, &mut d);
+    let sizes = &sizes.with_generics(const_generics(&sig.generics, &mut d));
 
     let (attrs, options) = split_attrs(f.attrs, &mut d);
     let params: Vec<Param> = sig
@@ -32,6 +33,7 @@ pub fn parse_fn(f: ItemFn, sizes: &Sizes) -> syn::Result<GraphFn> {
         attrs,
         options,
         vis: f.vis,
+        generics: sig.generics.clone(),
         name: sig.ident.clone(),
         params,
         ret,
@@ -41,11 +43,6 @@ pub fn parse_fn(f: ItemFn, sizes: &Sizes) -> syn::Result<GraphFn> {
 }
 
 fn check_signature(sig: &syn::Signature, d: &mut Diagnostics) {
-    if !sig.generics.params.is_empty() {
-        d.push(SpanRange::of(&sig.generics).error(
-            "a parameter graph cannot be generic: shapes and the element type are fixed so the macro can check them; write one fn per instance",
-        ));
-    }
     if let Some(wc) = &sig.generics.where_clause {
         d.push(SpanRange::of(wc).error("a parameter graph cannot have a `where` clause"));
     }
@@ -63,6 +60,39 @@ fn check_signature(sig: &syn::Signature, d: &mut Diagnostics) {
     if let Some(variadic) = &sig.variadic {
         d.push(SpanRange::of(variadic).error("a parameter graph cannot be variadic"));
     }
+}
+
+/// The names of the fn's const generic parameters (`const K: usize`), the
+/// only generics a graph may have: the element type is fixed so the macro
+/// can pick its kernels, and a size is a `usize`.
+fn const_generics(generics: &syn::Generics, d: &mut Diagnostics) -> Vec<syn::Ident> {
+    let mut names = Vec::new();
+    for param in &generics.params {
+        match param {
+            syn::GenericParam::Const(c) => {
+                if !is_usize(&c.ty) {
+                    d.push(SpanRange::of(&c.ty).error(format!(
+                        "a const generic parameter of a graph is a size: write `const {}: usize`",
+                        c.ident
+                    )));
+                } else if let Some(default) = &c.default {
+                    d.push(SpanRange::of(default).error(
+                        "a const generic parameter of a fn cannot have a default",
+                    ));
+                } else {
+                    names.push(c.ident.clone());
+                }
+            }
+            other => d.push(SpanRange::of(other).error(
+                "a parameter graph's only generic parameters are sizes (`const K: usize`): the element type is fixed so the macro can pick its kernels; write one fn per element type",
+            )),
+        }
+    }
+    names
+}
+
+fn is_usize(ty: &syn::Type) -> bool {
+    matches!(ty, syn::Type::Path(p) if p.qself.is_none() && p.path.segments.last().is_some_and(|s| s.ident == "usize"))
 }
 
 /// Keeps doc comments and other attributes, consumes `#[param_graph(...)]`.

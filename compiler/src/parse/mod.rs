@@ -64,6 +64,7 @@ pub use item::parse_fn;
 /// Parses a whole block (every fn, every error reported).
 #[cfg(any(test, feature = "testing"))]
 pub fn parse_block(tokens: TokenStream) -> syn::Result<Vec<ast::GraphFn>> {
+    crate::dim::reset();
     let mut diagnostics = crate::diagnostics::Diagnostics::default();
     let items = parse_items(tokens)?;
     let sizes = sizes::Sizes::new(&items.consts, &mut diagnostics);

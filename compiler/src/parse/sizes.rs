@@ -1,36 +1,42 @@
 //! Named sizes: the `const` items of a block, and dimensions written as
 //! their names or as braced products (`{K * H}`).
 //!
-//! The macro checks shapes while it expands, so it needs every size's value
-//! then. A `const NAME: usize = …;` item declared inside the block gives it:
-//! its initializer is evaluated here (integer literals, the block's other
-//! constants, `+ - * / %`, parentheses), exactly as rustc evaluates it, and
-//! the item is re-emitted unchanged, so the name is an ordinary constant
-//! outside the block too. A name the block does not declare (a constant of
-//! the module, a path such as `sizes::UNITS`, a const generic parameter) has
-//! no value the macro can see and is refused with the fix.
+//! A `const NAME: usize = …;` item declared inside the block gives the
+//! macro the size's value: its initializer is evaluated here (integer
+//! literals, the block's other constants, `+ - * / %`, parentheses), exactly
+//! as rustc evaluates it, and the item is re-emitted unchanged, so the name
+//! is an ordinary constant outside the block too. Any other name — a
+//! constant of the module or a path to one (`K`, `sizes::UNITS`,
+//! `crate::K`), a const generic parameter of the fn, or a block constant
+//! whose initializer reads one of those — is a *symbol*: a size rustc knows
+//! and the macro does not (`crate::dim`), checked by assertions in the
+//! generated code where the macro cannot decide.
 
 use crate::diagnostics::Diagnostics;
+use crate::dim::{Dim, Symbol};
 use crate::span::SpanRange;
 use syn::{BinOp, Expr};
 
 /// A size as written and its value.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct Size {
-    /// The value.
-    pub value: usize,
+    /// The value: a number, or a polynomial in symbols.
+    pub dim: Dim,
     /// How it was written when that is not its value: `K`, `K * H`.
     pub name: Option<String>,
+    /// Where it is written.
+    pub span: SpanRange,
 }
 
 impl Size {
     /// `K` for a named size, `4` for a literal.
     pub fn written(&self) -> String {
-        self.name.clone().unwrap_or_else(|| self.value.to_string())
+        self.name.clone().unwrap_or_else(|| self.dim.to_string())
     }
 }
 
 /// One `const` item of the block.
+#[derive(Clone)]
 struct Constant {
     name: syn::Ident,
     /// Whether its declared type is `usize` (a dimension is one).
@@ -40,16 +46,18 @@ struct Constant {
     init: Expr,
 }
 
-/// The `const` items of one block, by name.
-#[derive(Default)]
+/// The `const` items of one block, by name, and the const generic
+/// parameters of the fn being parsed.
+#[derive(Clone, Default)]
 pub struct Sizes {
     constants: Vec<Constant>,
+    generics: Vec<syn::Ident>,
 }
 
 /// Why an initializer has no value here.
 enum Unknown {
     /// It reads something that is not a literal or a block constant.
-    Opaque(String),
+    Opaque,
     /// The arithmetic overflows, underflows or divides by zero.
     Arithmetic,
     /// The constants refer to each other in a cycle.
@@ -75,19 +83,25 @@ impl Sizes {
                 init: (*item.expr).clone(),
             });
         }
-        Sizes { constants }
+        Sizes {
+            constants,
+            generics: Vec::new(),
+        }
     }
 
-    /// Whether the block declares a constant named `name`.
-    pub fn declares(&self, name: &syn::Ident) -> bool {
-        self.constants.iter().any(|c| c.name == *name)
+    /// The table for a fn with const generic parameters `generics`.
+    pub fn with_generics(&self, generics: Vec<syn::Ident>) -> Sizes {
+        Sizes {
+            constants: self.constants.clone(),
+            generics,
+        }
     }
 
     /// A dimension of a tensor type: a literal, a block constant or a
     /// braced product of those; at least 1.
     pub fn dimension(&self, expr: &Expr) -> syn::Result<Size> {
         let size = self.size(expr)?;
-        if size.value == 0 {
+        if size.dim == 0 {
             let what = match &size.name {
                 Some(name) => format!(" (`{name}` is 0)"),
                 None => String::new(),
@@ -124,12 +138,17 @@ impl Sizes {
             Expr::Lit(syn::ExprLit {
                 lit: syn::Lit::Int(lit),
                 ..
-            }) => literal(lit).map(|value| Size { value, name: None }),
+            }) => literal(lit).map(|value| Size {
+                dim: Dim::known(value),
+                name: None,
+                span: SpanRange::of(expr),
+            }),
             Expr::Path(p) => {
-                let (name, value) = self.named(p)?;
+                let (name, dim) = self.named(p)?;
                 Ok(Size {
-                    value,
+                    dim,
                     name: Some(name),
+                    span: SpanRange::of(expr),
                 })
             }
             Expr::Block(b) if b.block.stmts.len() == 1 => match &b.block.stmts[0] {
@@ -147,30 +166,46 @@ impl Sizes {
     fn product(&self, expr: &Expr) -> syn::Result<Size> {
         let mut factors = Vec::new();
         collect_factors(expr, &mut factors)?;
-        let mut value: usize = 1;
+        let mut dim = Dim::ONE;
         let mut written = Vec::new();
         for factor in &factors {
             let size = self.size(factor)?;
-            value = value.checked_mul(size.value).ok_or_else(|| {
+            dim = dim.checked_mul(size.dim).ok_or_else(|| {
                 SpanRange::of(expr).error("this product of sizes overflows usize")
             })?;
             written.push(size.written());
         }
         Ok(Size {
-            value,
+            dim,
             name: Some(written.join(" * ")),
+            span: SpanRange::of(expr),
         })
     }
 
-    /// The value of the block constant `path` names, with its name.
-    fn named(&self, path: &syn::ExprPath) -> syn::Result<(String, usize)> {
+    /// The size `path` names, with its name: a block constant's value, or
+    /// a symbol (a const generic parameter, a constant the block does not
+    /// declare, a block constant whose value only rustc knows).
+    fn named(&self, path: &syn::ExprPath) -> syn::Result<(String, Dim)> {
         let span = SpanRange::of(path);
         let written = crate::span::source_text(path);
-        let Some(ident) = path.path.get_ident().filter(|_| path.qself.is_none()) else {
-            return Err(span.error(unseen(&written, "a path")));
+        if path.qself.is_some() || !path.attrs.is_empty() {
+            return Err(span.error(GRAMMAR));
+        }
+        let symbol = |generic: bool| {
+            Dim::symbol(Symbol {
+                tokens: quote::ToTokens::to_token_stream(&path.path),
+                text: written.clone(),
+                generic,
+            })
         };
+        let Some(ident) = path.path.get_ident() else {
+            return Ok((written.clone(), symbol(false)));
+        };
+        if self.generics.contains(ident) {
+            return Ok((written.clone(), symbol(true)));
+        }
         let Some(constant) = self.constants.iter().find(|c| c.name == *ident) else {
-            return Err(span.error(unseen(&written, "a name")));
+            return Ok((written.clone(), symbol(false)));
         };
         if !constant.is_usize {
             return Err(span.error(format!(
@@ -179,10 +214,9 @@ impl Sizes {
             )));
         }
         match self.evaluate(&constant.init, &mut vec![ident.to_string()]) {
-            Ok(value) => Ok((ident.to_string(), value)),
-            Err(Unknown::Opaque(what)) => Err(span.error(format!(
-                "the value of `{ident}` is not known while param_graph! expands: its initializer reads {what}; a size's initializer may use integer literals, the block's other `usize` constants, `+ - * / %` and parentheses"
-            ))),
+            Ok(value) => Ok((ident.to_string(), Dim::known(value))),
+            // rustc computes it: the name is a symbol like a module constant.
+            Err(Unknown::Opaque) => Ok((written.clone(), symbol(false))),
             Err(Unknown::Arithmetic) => Err(span.error(format!(
                 "the initializer of `{ident}` overflows, underflows or divides by zero"
             ))),
@@ -246,18 +280,13 @@ impl Sizes {
     }
 }
 
-const GRAMMAR: &str = "a dimension is an integer literal such as `4`, the name of a `usize` constant declared in this block such as `K`, or a braced product such as `{K * 4}`";
+const GRAMMAR: &str = "a dimension is an integer literal such as `4`, a `usize` constant such as `K` or `sizes::UNITS`, a const generic parameter of the fn, or a braced product of those such as `{K * 4}`";
 
+/// An initializer rustc evaluates and the macro does not (`what` says
+/// which part, for the reader of this code).
 fn opaque(what: &str) -> Unknown {
-    Unknown::Opaque(what.to_string())
-}
-
-/// The message for a size the block does not declare.
-fn unseen(written: &str, kind: &str) -> String {
-    format!(
-        "`{written}` is {kind} this param_graph! block does not declare as a constant: the macro checks shapes while it expands, so it must see each size's value; declare the size inside the block (`const {}: usize = …;`, re-emitted unchanged, so code outside can use it too) or write the number",
-        written.rsplit("::").next().unwrap_or(written).trim()
-    )
+    let _ = what;
+    Unknown::Opaque
 }
 
 /// `a * b * c` as its factors, in order.
@@ -333,32 +362,54 @@ mod tests {
 
     #[test]
     fn constants_evaluate_as_rustc_does() {
+        crate::dim::reset();
         let s = sizes(
             "const H: usize = K / 2 + 1; const K: usize = 2 * (3 + 5); const W: core::primitive::usize = K % 5;",
         );
-        assert_eq!(dim(&s, "K").unwrap().value, 16);
-        assert_eq!(dim(&s, "H").unwrap().value, 9);
-        assert_eq!(dim(&s, "W").unwrap().value, 1);
+        assert_eq!(dim(&s, "K").unwrap().dim, 16);
+        assert_eq!(dim(&s, "H").unwrap().dim, 9);
+        assert_eq!(dim(&s, "W").unwrap().dim, 1);
         let p = dim(&s, "{K * H * 2}").unwrap();
-        assert_eq!((p.value, p.written()), (288, "K * H * 2".to_string()));
+        assert_eq!(
+            (p.dim, p.written()),
+            (Dim::known(288), "K * H * 2".to_string())
+        );
         assert_eq!(dim(&s, "4").unwrap().written(), "4");
     }
 
     #[test]
-    fn sizes_the_macro_cannot_see_are_refused_with_the_fix() {
+    fn sizes_only_rustc_knows_are_symbols() {
+        crate::dim::reset();
+        let s = sizes("const X: usize = other::N; const Y: usize = X * 2;")
+            .with_generics(vec![syn::parse_str("G").unwrap()]);
+        for (src, text, generic) in [
+            ("X", "X", false),
+            ("Y", "Y", false),
+            ("sizes::UNITS", "sizes::UNITS", false),
+            ("crate::K", "crate::K", false),
+            ("M", "M", false),
+            ("G", "G", true),
+        ] {
+            let size = dim(&s, src).unwrap();
+            assert!(size.dim.is_symbolic(), "{src}");
+            assert_eq!(size.written(), text);
+            assert_eq!(size.dim.is_generic(), generic, "{src}");
+        }
+        let p = dim(&s, "{2 * G * sizes::UNITS}").unwrap();
+        assert_eq!(p.dim.show(), "G * sizes::UNITS * 2");
+        assert!(p.dim.is_generic());
+    }
+
+    #[test]
+    fn bad_sizes_are_refused_with_the_fix() {
+        crate::dim::reset();
         let s = sizes(
-            "const Z: usize = 0; const U: u32 = 3; const X: usize = other::N; const C: usize = C + 1; const O: usize = 1 - 2;",
+            "const Z: usize = 0; const U: u32 = 3; const C: usize = C + 1; const O: usize = 1 - 2;",
         );
         assert!(dim(&s, "Z").unwrap_err().contains("at least 1 (`Z` is 0)"));
         assert!(dim(&s, "U").unwrap_err().contains("declared as `u32`"));
-        assert!(dim(&s, "X").unwrap_err().contains("reads `other::N`"));
         assert!(dim(&s, "C").unwrap_err().contains("itself"));
         assert!(dim(&s, "O").unwrap_err().contains("underflows"));
-        let e = dim(&s, "sizes::UNITS").unwrap_err();
-        assert!(
-            e.contains("declare the size inside the block (`const UNITS: usize"),
-            "{e}"
-        );
         assert!(dim(&s, "{Z + 1}").unwrap_err().contains("is a product"));
         assert!(dim(&s, "4u32")
             .unwrap_err()

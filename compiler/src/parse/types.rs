@@ -2,6 +2,7 @@
 
 use super::ast::{DType, TensorType, TypeForm};
 use super::sizes::{Size, Sizes};
+use crate::dim::Dim;
 use crate::span::SpanRange;
 use proc_macro2::Span;
 use syn::{GenericArgument, PathArguments, Type};
@@ -13,6 +14,9 @@ const GRAMMAR: &str =
 pub fn parse_tensor_type(ty: &Type, sizes: &Sizes) -> syn::Result<TensorType> {
     let mut written = Vec::new();
     let (form, dtype, dtype_span) = parse_form(ty, sizes, &mut written)?;
+    for size in &written {
+        refuse_generic_product(size)?;
+    }
     if crate::shape::element_count(&form.shape()).is_none() {
         return Err(SpanRange::of(ty).error("this type has more elements than any buffer can hold"));
     }
@@ -44,7 +48,7 @@ fn parse_form(
                 return Err(SpanRange::of(&array.elem)
                     .error("`Kron` is a result type of its own and cannot be an array element"));
             }
-            Ok((TypeForm::Array(Box::new(inner), n.value), dtype, span))
+            Ok((TypeForm::Array(Box::new(inner), n.dim), dtype, span))
         }
         Type::Path(path) if path.qself.is_none() => {
             let Some(last) = path.path.segments.last() else {
@@ -67,7 +71,7 @@ fn parse_form(
                         .iter()
                         .map(|a| sizes.dimension_arg(a))
                         .collect::<syn::Result<Vec<_>>>()?;
-                    let dims: Vec<usize> = named.iter().map(|s| s.value).collect();
+                    let dims: Vec<Dim> = named.iter().map(|s| s.dim).collect();
                     written.extend(named);
                     let form = match dims.as_slice() {
                         [n] => TypeForm::Vector(*n),
@@ -87,6 +91,23 @@ fn parse_form(
         ))),
         _ => Err(SpanRange::of(ty).error(format!("unsupported tensor type: {GRAMMAR}"))),
     }
+}
+
+/// A size of a leaf or result type may be a const generic parameter, but
+/// not a product with one: stable Rust has no `generic_const_exprs`, so
+/// `SVector<f64, {K * 4}>` is no type inside `fn f<const K: usize>`.
+fn refuse_generic_product(size: &Size) -> syn::Result<()> {
+    let single = size
+        .dim
+        .monomial()
+        .is_some_and(|(c, symbols)| c == 1 && symbols.len() == 1);
+    if !size.dim.is_generic() || single {
+        return Ok(());
+    }
+    let written = size.written();
+    Err(size.span.error(format!(
+        "`{written}` multiplies a const generic parameter, and stable Rust cannot use a generic expression in a type (it has no `generic_const_exprs`): give the size a parameter of its own, as in `fn f<const K: usize, const KH: usize>` with `KH` here (the macro asserts `KH == {written}` at compile time), or name it with a constant"
+    )))
 }
 
 fn scalar(name: &str) -> DType {
@@ -164,11 +185,11 @@ mod tests {
     #[test]
     fn rejects_what_is_outside_the_grammar() {
         let msg = |s: &str| form(s).err().map(|e| e.to_string()).unwrap_or_default();
-        assert!(msg("SMatrix<f64, N, 4>").contains("does not declare as a constant"));
+        assert!(form("SMatrix<f64, N, 4>").is_ok(), "a name is a size");
+        assert!(msg("SMatrix<f64, {N + 1}, 4>").contains("is a product"));
         assert!(msg("SMatrix<f64, 0, 4>").contains("at least 1"));
         assert!(msg("SMatrix<i32, 3, 4>").contains("`f32` or `f64`"));
         assert!(msg("Vec<f64>").contains("unsupported tensor type `Vec`"));
         assert!(msg("SMatrix<f64, 3>").contains("3 generic arguments"));
-        assert!(msg("[f64; LEN]").contains("`const LEN: usize = …;`"));
     }
 }

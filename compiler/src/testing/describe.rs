@@ -64,10 +64,11 @@ impl Call {
             .unwrap_or_else(|| self.missing(key, "number"))
     }
 
-    /// List attribute `key`; panics if absent.
-    pub fn list(&self, key: &str) -> &[usize] {
+    /// List attribute `key` (sizes or positions the macro knows); panics
+    /// if absent.
+    pub fn list(&self, key: &str) -> Vec<usize> {
         match self.attr(key) {
-            Some(Attr::List(l)) => l,
+            Some(Attr::List(l)) => super::values(l),
             _ => self.missing(key, "list"),
         }
     }
@@ -88,7 +89,7 @@ pub fn calls(graph: &Graph) -> Vec<Call> {
                 args: node.args.clone(),
                 leaf,
                 attrs: node.op.attributes(),
-                shape: node.shape.clone(),
+                shape: super::values(&node.shape),
             }
         })
         .collect()

@@ -138,10 +138,10 @@ pub fn eval(graph: &Graph, inputs: &[Tensor]) -> Vec<Tensor> {
         let arg = |k: usize| &values[node.args[k]];
         let v = match &node.op {
             Op::Leaf { param } => inputs[*param].clone(),
-            Op::Constant { value, shape } => Tensor::build(shape.clone(), |_| value.0),
+            Op::Constant { value, shape } => Tensor::build(super::values(shape), |_| value.0),
             Op::Map(op) => Tensor::build(arg(0).shape.clone(), |i| map(*op, arg(0).at(i))),
             Op::Zip(op) => {
-                let shape = node.shape.clone();
+                let shape = super::values(&node.shape);
                 Tensor::build(shape, |i| {
                     zip(*op, broadcast(arg(0), i), broadcast(arg(1), i))
                 })
@@ -214,7 +214,7 @@ pub fn eval(graph: &Graph, inputs: &[Tensor]) -> Vec<Tensor> {
                 shape[a] = indices.len();
                 Tensor::build(shape, |i| {
                     let mut j = i.to_vec();
-                    j[a] = indices[i[a]];
+                    j[a] = super::values(indices)[i[a]];
                     x.at(&j)
                 })
             }
@@ -248,7 +248,7 @@ pub fn eval(graph: &Graph, inputs: &[Tensor]) -> Vec<Tensor> {
                 matmul(&k, arg(2))
             }
             Op::Flatten { .. } => Tensor {
-                shape: node.shape.clone(),
+                shape: super::values(&node.shape),
                 data: arg(0).data.clone(),
             },
             Op::MixingWeight => {
@@ -305,7 +305,7 @@ pub fn eval(graph: &Graph, inputs: &[Tensor]) -> Vec<Tensor> {
                     }
                 }
                 Tensor {
-                    shape: node.shape.clone(),
+                    shape: super::values(&node.shape),
                     data: rows.concat(),
                 }
             }
@@ -320,7 +320,7 @@ pub fn eval(graph: &Graph, inputs: &[Tensor]) -> Vec<Tensor> {
             | Op::GaussianVjp { .. }
             | Op::PolynomialDifferentialVjp { .. } => {
                 let args: Vec<&Tensor> = node.args.iter().map(|a| &values[*a]).collect();
-                super::eval_vjp::backward(&node.op, &args, &node.shape)
+                super::eval_vjp::backward(&node.op, &args, &super::values(&node.shape))
             }
         };
         values.push(v);
@@ -406,7 +406,7 @@ pub fn sample_inputs(graph: &Graph, seed: u64) -> Vec<Tensor> {
         .nodes
         .iter()
         .filter_map(|n| match n.op {
-            Op::Leaf { param } => Some((param, n.shape.clone())),
+            Op::Leaf { param } => Some((param, super::values(&n.shape))),
             _ => None,
         })
         .collect();

@@ -12,14 +12,20 @@ pub(super) fn backward(op: &Op, args: &[&Tensor], shape: &[usize]) -> Tensor {
     match op {
         Op::MapVjp(m) => Tensor::build(shape.to_vec(), |i| map_vjp(*m, arg(0).at(i), arg(1).at(i))),
         Op::Contract(c) => {
-            let mut out = Tensor::build(c.shape(0), |_| 0.0);
-            let total: usize = c.dims.iter().product();
+            let mut out = Tensor::build(super::values(&c.shape(0)), |_| 0.0);
+            let dims = super::values(&c.dims);
+            let total: usize = dims.iter().product();
             for flat in 0..total {
-                let it = super::eval::unravel(flat, &c.dims);
+                let it = super::eval::unravel(flat, &dims);
                 let position = |k: usize| -> Vec<usize> {
                     c.index[k]
                         .iter()
-                        .map(|terms| terms.iter().map(|(t, coef)| coef * it[*t]).sum())
+                        .map(|terms| {
+                            terms
+                                .iter()
+                                .map(|(t, coef)| super::values(&[*coef])[0] * it[*t])
+                                .sum()
+                        })
                         .collect()
                 };
                 let product: f64 = (0..args.len())
@@ -122,7 +128,7 @@ pub(super) fn backward(op: &Op, args: &[&Tensor], shape: &[usize]) -> Tensor {
             let mut out = Tensor::build(shape.to_vec(), |_| 0.0);
             for flat in 0..g.data.len() {
                 let mut i = super::eval::unravel(flat, &g.shape);
-                i[a] = indices[i[a]];
+                i[a] = super::values(indices)[i[a]];
                 let at = super::eval::ravel(&i, shape);
                 out.data[at] += g.data[flat];
             }

@@ -11,13 +11,36 @@ mod eval_vjp;
 mod random;
 
 pub use crate::graph::ops::{OpSpec, OPS};
-pub use crate::graph::{DType, Graph};
-pub use crate::shape::type_name;
+pub use crate::graph::{DType, Dim, Graph};
+
 pub use describe::{calls, Attr, Call};
 pub use eval::{eval, sample_inputs, Tensor};
 pub use random::{named_sizes, random_program, RandomProgram};
 
 use crate::graph::lower::lower;
+
+/// The type a user writes for a tensor of `shape` (`shape::type_name`).
+pub fn type_name(shape: &[usize], dtype: DType) -> String {
+    crate::shape::type_name(&dims(shape), dtype)
+}
+
+/// Sizes as the compiler's [`Dim`]s.
+pub fn dims(shape: &[usize]) -> Vec<Dim> {
+    shape.iter().map(|&n| Dim::known(n)).collect()
+}
+
+/// The values of sizes the macro knows: the interpreter runs graphs over
+/// literal and block-constant sizes only (a size only rustc knows has no
+/// value here; panics).
+pub fn values(shape: &[Dim]) -> Vec<usize> {
+    shape
+        .iter()
+        .map(|d| {
+            d.value()
+                .unwrap_or_else(|| panic!("the interpreter needs known sizes, found `{d}`"))
+        })
+        .collect()
+}
 use crate::parse::parse_block;
 
 /// The optimizer's rules: each one's name and pattern, as plans show them

@@ -5,7 +5,11 @@ use param_graph::param_graph;
 use param_graph::nalgebra::{SMatrix, SVector};
 
 param_graph! {
-    fn f<const N: usize>(x: &SVector<f64, 3>) -> SVector<f64, 3> {
+    fn f<T>(x: &SVector<f64, 3>) -> SVector<f64, 3> {
+        exp(x)
+    }
+
+    fn g<const N: u32>(x: &SVector<f64, 3>) -> SVector<f64, 3> {
         exp(x)
     }
 }

@@ -5,11 +5,12 @@ use param_graph::param_graph;
 use param_graph::nalgebra::{SMatrix, SVector};
 
 mod sizes {
-    pub const UNITS: usize = 4;
+    pub const UNITS: usize = 5;
 }
 
 param_graph! {
-    fn f(x: &SVector<f64, sizes::UNITS>) -> SVector<f64, 4> {
+    // A path in a type argument is braced, as Rust requires.
+    fn f(x: &SVector<f64, { sizes::UNITS }>) -> SVector<f64, 4> {
         exp(x)
     }
 }

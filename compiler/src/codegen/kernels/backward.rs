@@ -5,6 +5,7 @@
 
 use super::{len, Ctx, Input};
 use crate::codegen::loops::Space;
+use crate::dim::Dim;
 use crate::graph::{Contraction, DType, GaussianPart, MapOp, ZipOp};
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::quote;
@@ -66,9 +67,9 @@ pub(super) fn zip_vjp_expr(
 fn iteration_strides(
     c: &Contraction,
     index: &[crate::graph::AxisIndex],
-    strides: &[usize],
-) -> Vec<usize> {
-    let mut out = vec![0; c.dims.len()];
+    strides: &[Dim],
+) -> Vec<Dim> {
+    let mut out = vec![Dim::ZERO; c.dims.len()];
     for (axis, terms) in index.iter().enumerate() {
         for &(t, coef) in terms {
             out[t] += coef * strides[axis];
@@ -93,11 +94,11 @@ pub fn contract(
     out: &Ident,
     scratch: &Ident,
     c: &Contraction,
-    so: &[usize],
+    so: &[Dim],
     args: &[Input],
 ) -> TokenStream {
     let out_s = iteration_strides(c, &c.index[0], so);
-    let arg_s: Vec<Vec<usize>> = args
+    let arg_s: Vec<Vec<Dim>> = args
         .iter()
         .zip(&c.index[1..])
         .map(|(x, idx)| iteration_strides(c, idx, &x.strides()))
@@ -138,13 +139,13 @@ pub fn contract(
             if ctx.dtype == DType::F32 {
                 // `wide_sum_of_products` writes each output once: it needs
                 // the outputs the space does not reach zeroed first.
-                let fill = if n > c
-                    .dims
-                    .iter()
-                    .zip(&out_s)
-                    .filter(|(_, s)| **s != 0)
-                    .map(|(d, _)| *d)
-                    .product::<usize>()
+                let fill = if n
+                    != c.dims
+                        .iter()
+                        .zip(&out_s)
+                        .filter(|(_, s)| **s != 0)
+                        .map(|(d, _)| *d)
+                        .product::<Dim>()
                 {
                     let decl = ctx.decl(out, n, 0.0);
                     Some(decl)
@@ -183,8 +184,8 @@ fn batched_gemm(
     ctx: &Ctx,
     out: &Ident,
     c: &Contraction,
-    out_s: &[usize],
-    [x, y]: [(&Ident, &[usize]); 2],
+    out_s: &[Dim],
+    [x, y]: [(&Ident, &[Dim]); 2],
     t: &Ident,
 ) -> Option<TokenStream> {
     one_to_one_output(c)?;
@@ -208,24 +209,24 @@ fn batched_gemm(
         .iter()
         .copied()
         .find(|r| *r != col && *r != k && sa[*r] != 0 && sb[*r] == 0);
-    let (rows, inner, cols) = (row.map_or(1, |r| c.dims[r]), c.dims[k], c.dims[col]);
+    let (rows, inner, cols) = (row.map_or(Dim::ONE, |r| c.dims[r]), c.dims[k], c.dims[col]);
     let big = cols >= 4 && rows * inner * cols >= 256;
     if !(ctx.dtype == DType::F32 || big) {
         return None;
     }
     let mut batch_dims = c.dims.clone();
     for axis in [Some(k), Some(col), row].into_iter().flatten() {
-        batch_dims[axis] = 1;
+        batch_dims[axis] = Dim::ONE;
     }
     let batch = Space::ordered_by(batch_dims, out_s);
     let (a_at, b_at, out_at) = (batch.offset(sa), batch.offset(sb), batch.offset(out_s));
     let n = len(&c.shape(0));
     let decl = ctx.decl_overwritten(out, n);
     let strides = |b_inner| super::GemmCall {
-        a_row: row.map_or(0, |r| sa[r]),
+        a_row: row.map_or(Dim::ZERO, |r| sa[r]),
         a_inner: sa[k],
         b_inner,
-        out_row: row.map_or(0, |r| out_s[r]),
+        out_row: row.map_or(Dim::ZERO, |r| out_s[r]),
     };
     let body = if sb[col] == 1 {
         let call = ctx.gemm(
@@ -237,9 +238,8 @@ fn batched_gemm(
         );
         batch.loops(call)
     } else {
-        let lit = Literal::usize_unsuffixed;
         let [kk, cc] = ["kk", "cc"].map(|v| Ident::new(v, Span::mixed_site()));
-        let (ki, ci, bk, bc) = (lit(inner), lit(cols), lit(sb[k]), lit(sb[col]));
+        let (ki, ci, bk, bc) = (inner, cols, sb[k], sb[col]);
         let copy = quote! {
             for #kk in 0..#ki {
                 for #cc in 0..#ci {
@@ -269,7 +269,7 @@ fn one_to_one_output(c: &Contraction) -> Option<Vec<bool>> {
     let mut used = vec![false; c.dims.len()];
     for terms in &c.index[0] {
         match terms.as_slice() {
-            [(t, 1)] if !used[*t] => used[*t] = true,
+            [(t, one)] if *one == Dim::ONE && !used[*t] => used[*t] = true,
             _ => return None,
         }
     }
@@ -279,9 +279,9 @@ fn one_to_one_output(c: &Contraction) -> Option<Vec<bool>> {
 /// The strides of `r`, a tensor of `x`'s shape without `axis` in its own
 /// layout, along every axis of `x` (0 along `axis`): a row statistic or
 /// its cotangent read while walking `x`.
-fn reduced_strides(r: &Input, axis: usize) -> Vec<usize> {
+fn reduced_strides(r: &Input, axis: usize) -> Vec<Dim> {
     let mut s = r.strides();
-    s.insert(axis, 0);
+    s.insert(axis, Dim::ZERO);
     s
 }
 
@@ -303,7 +303,7 @@ pub fn prod_vjp(
         space.at(y.buf, &reduced_strides(y, axis)),
         space.at(g.buf, &reduced_strides(g, axis)),
     );
-    let (xb, n) = (x.buf, Literal::usize_unsuffixed(x.shape[axis]));
+    let (xb, n) = (x.buf, x.shape[axis]);
     let elem = ctx.elem();
     let [i, acc, zero, at] = ["i", "acc", "zero", "at"].map(|s| Ident::new(s, Span::mixed_site()));
     let divided = space.loops(quote! {
@@ -381,15 +381,12 @@ pub fn softmax_vjp(
     let decl = ctx.decl_overwritten(out, len(y.shape));
     if ctx.dtype == DType::F32 {
         let mut rows_shape = y.shape.to_vec();
-        rows_shape[axis] = 1;
+        rows_shape[axis] = Dim::ONE;
         let space = Space::ordered_by(rows_shape, &sy);
         let [i, acc, at, ag, sum] =
             ["i", "acc", "at", "ag", "sum"].map(|n| Ident::new(n, Span::mixed_site()));
-        let n = Literal::usize_unsuffixed(y.shape[axis]);
-        let (ys, gs) = (
-            Literal::usize_unsuffixed(sy[axis]),
-            Literal::usize_unsuffixed(sg[axis]),
-        );
+        let n = y.shape[axis];
+        let (ys, gs) = (sy[axis], sg[axis]);
         let (yo, go) = (space.offset(&sy), space.offset(&sg));
         let term = if log {
             quote! { #gb[#ag] }
@@ -420,9 +417,9 @@ pub fn softmax_vjp(
     let mut reduced = y.shape.to_vec();
     reduced.remove(axis);
     let mut sr = y.layout.without(axis).strides(&reduced);
-    sr.insert(axis, 0);
+    sr.insert(axis, Dim::ZERO);
     let (r, o, og) = (space.offset(&sr), space.offset(&sy), space.offset(&sg));
-    let rows = len(y.shape) / y.shape[axis];
+    let rows = len(&reduced);
     let decl_s = ctx.decl(s, rows, 0.0);
     let term = if log {
         quote! { #gb[#og] }
@@ -453,8 +450,8 @@ pub fn index_vjp(
     table: &Ident,
     g: &Input,
     axis: usize,
-    indices: &[usize],
-    size: usize,
+    indices: &[Dim],
+    size: Dim,
 ) -> TokenStream {
     let mut shape = g.shape.to_vec();
     shape[axis] = size;
@@ -462,15 +459,15 @@ pub fn index_vjp(
     let sg = g.strides();
     let space = Space::ordered_by(g.shape.to_vec(), &sg);
     let mut so_other = so.clone();
-    so_other[axis] = 0;
+    so_other[axis] = Dim::ZERO;
     let rest = space.offset(&so_other);
-    let mut unit = vec![0; shape.len()];
-    unit[axis] = 1;
+    let mut unit = vec![Dim::ZERO; shape.len()];
+    unit[axis] = Dim::ONE;
     let slot = space.offset(&unit);
-    let stride = Literal::usize_unsuffixed(so[axis]);
+    let stride = so[axis];
     let source = space.at(g.buf, &sg);
-    let positions = indices.iter().map(|i| Literal::usize_unsuffixed(*i));
-    let count = Literal::usize_unsuffixed(indices.len());
+    let positions = indices.iter();
+    let count = indices.len();
     let decl = ctx.decl(out, len(&shape), 0.0);
     let body = space.loops(quote! { #out[#table[#slot] * #stride + #rest] += #source; });
     quote! {
@@ -517,7 +514,7 @@ pub fn gaussian_vjp(
     };
     let name = Ident::new(name, Span::call_site());
     let k = Literal::usize_unsuffixed(wrt);
-    let (k1l, k2l) = (Literal::usize_unsuffixed(k1), Literal::usize_unsuffixed(k2));
+    let (k1l, k2l) = (k1, k2);
     let target = if first {
         quote! { #out[#i] }
     } else {
@@ -544,20 +541,21 @@ pub fn polynomial_differential_vjp(
     out: &Ident,
     g: &Input,
     order: usize,
-    size: usize,
+    size: Dim,
 ) -> TokenStream {
     let k = g.shape[0];
     let so = g.layout.strides(&[k, size]);
     let decl = ctx.decl(out, k * size, 0.0);
-    if size <= order {
+    // Shape inference requires `D` known when `order` is not 0.
+    if size.value().is_some_and(|d| d <= order) {
         return decl;
     }
     let sg = g.strides();
     let space = Space::ordered_by(g.shape.to_vec(), &sg);
     let target = space.offset(&so);
-    let shift = Literal::usize_unsuffixed(order * so[1]);
+    let shift = so[1] * order;
     let source = space.at(g.buf, &sg);
-    let index = space.offset(&[0, 1]);
+    let index = space.offset(&[Dim::ZERO, Dim::ONE]);
     let n = Literal::usize_unsuffixed(order);
     let (krate, elem) = (ctx.krate, ctx.elem());
     let body = space.loops(quote! {
@@ -582,8 +580,8 @@ pub fn sum_normalize_vjp(
     let (space, _, step) = row_space(x, axis);
     let (sx, sg) = (x.strides(), g.strides());
     let (xo, go) = (space.offset(&sx), space.offset(&sg));
-    let gs = Literal::usize_unsuffixed(sg[axis]);
-    let n = Literal::usize_unsuffixed(x.shape[axis]);
+    let gs = sg[axis];
+    let n = x.shape[axis];
     let (xb, yb, gb) = (x.buf, y.buf, g.buf);
     let (elem, wide) = (ctx.elem(), quote!(::core::primitive::f64));
     let [i, at, ag, sum, dot] =
@@ -608,15 +606,15 @@ pub fn sum_normalize_vjp(
 /// The rows of `x` along `axis`: a space over every other axis (in storage
 /// order), the offset of each row in a buffer of `x`'s shape without
 /// `axis`, and the stride along `axis`.
-pub(super) fn row_space(x: &Input, axis: usize) -> (Space, TokenStream, Literal) {
+pub(super) fn row_space(x: &Input, axis: usize) -> (Space, TokenStream, Dim) {
     let sx = x.strides();
     let mut rows_shape = x.shape.to_vec();
-    rows_shape[axis] = 1;
+    rows_shape[axis] = Dim::ONE;
     let mut reduced = x.shape.to_vec();
     reduced.remove(axis);
     let mut sr = x.layout.without(axis).strides(&reduced);
-    sr.insert(axis, 0);
+    sr.insert(axis, Dim::ZERO);
     let space = Space::ordered_by(rows_shape, &sx);
     let row = space.offset(&sr);
-    (space, row, Literal::usize_unsuffixed(sx[axis]))
+    (space, row, sx[axis])
 }

@@ -5,6 +5,10 @@ use super::GemmCall;
 use super::{len, Ctx, Input, Strided};
 use crate::codegen::layout::Layout;
 use crate::codegen::loops::Space;
+use crate::dim::Dim;
+
+/// A zero stride: the axis does not move the buffer.
+const Z: Dim = Dim::ZERO;
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::quote;
 
@@ -47,9 +51,9 @@ pub fn matmul(ctx: &Ctx, out: &Ident, a: &Input, b: &Input) -> TokenStream {
         &space,
         m * n,
         [
-            (out, &[so[0], so[1], 0]),
-            (a.buf, &[sa[0], 0, sa[1]]),
-            (b.buf, &[0, sb[1], sb[0]]),
+            (out, &[so[0], so[1], Z]),
+            (a.buf, &[sa[0], Z, sa[1]]),
+            (b.buf, &[Z, sb[1], sb[0]]),
         ],
     )
 }
@@ -63,18 +67,18 @@ pub fn matmul(ctx: &Ctx, out: &Ident, a: &Input, b: &Input) -> TokenStream {
 pub(super) fn wide_sum_of_products(
     ctx: &Ctx,
     space: &Space,
-    len: usize,
+    len: Dim,
     terms: [Strided; 3],
 ) -> TokenStream {
     let [(out, so), (x, sx), (y, sy)] = terms;
-    let summed = |axis: &usize| so[*axis] == 0;
+    let summed = |axis: &usize| so[*axis] == Z;
     let keep = |want: bool| Space {
         dims: (0..space.dims.len())
             .map(|axis| {
                 if summed(&axis) == want {
                     space.dims[axis]
                 } else {
-                    1
+                    Dim::ONE
                 }
             })
             .collect(),
@@ -120,10 +124,10 @@ pub fn outer_contract(
     let so = layout.strides(&shape);
     let (sa, sb) = (a.strides(), b.strides());
     let out_axis = |k: usize| if k > r { k - 1 } else { k };
-    let mut out_s: Vec<usize> = (0..a.shape.len())
+    let mut out_s: Vec<Dim> = (0..a.shape.len())
         .map(|k| {
             if k == r {
-                0
+                Z
             } else if k == d {
                 so[out_axis(k)] * b.shape[d]
             } else {
@@ -133,9 +137,9 @@ pub fn outer_contract(
         .collect();
     out_s.push(so[out_axis(d)]);
     let mut a_s = sa;
-    a_s.push(0);
+    a_s.push(Z);
     let mut b_s = sb.clone();
-    b_s[d] = 0;
+    b_s[d] = Z;
     b_s.push(sb[d]);
     let mut dims = a.shape.to_vec();
     dims.push(b.shape[d]);
@@ -157,7 +161,7 @@ pub fn outer_contract(
     if out_s[extra] == 1 && b_s[extra] == 1 && (f32 || big) {
         let mut batch = space.dims.clone();
         for axis in [d, r, extra] {
-            batch[axis] = 1;
+            batch[axis] = Dim::ONE;
         }
         let batch = Space {
             dims: batch,
@@ -204,16 +208,16 @@ pub fn kron_matmul(
     let n = x.shape[1];
     let (sa, sb, sx) = (a.strides(), b.strides(), x.strides());
     // T stored with j fastest, then k, then c.
-    let st = [1, q, q * r];
+    let st = [Dim::ONE, q, q * r];
     // Pass 1, iteration axes (j, k, c, l).
-    let t_s = [st[0], st[1], st[2], 0];
-    let (b_s, x_s) = ([0, sb[0], 0, sb[1]], [s * sx[0], 0, sx[1], sx[0]]);
+    let t_s = [st[0], st[1], st[2], Z];
+    let (b_s, x_s) = ([Z, sb[0], Z, sb[1]], [s * sx[0], Z, sx[1], sx[0]]);
     let pass1 = Space::ordered_by(vec![q, r, n, s], &t_s);
     let pass1 = ctx.sum_of_products(&pass1, q * r * n, [(t, &t_s), (b.buf, &b_s), (x.buf, &x_s)]);
     // Pass 2, iteration axes (i, k, c, j); output column-major (p·r, n).
     let so = Layout::column_major().strides(&[p * r, n]);
-    let y_s = [r * so[0], so[0], so[1], 0];
-    let (a_s, t2_s) = ([sa[0], 0, 0, sa[1]], [0, st[1], st[2], st[0]]);
+    let y_s = [r * so[0], so[0], so[1], Z];
+    let (a_s, t2_s) = ([sa[0], Z, Z, sa[1]], [Z, st[1], st[2], st[0]]);
     let pass2 = Space::ordered_by(vec![p, r, n, q], &y_s);
     let pass2 = ctx.sum_of_products(&pass2, p * r * n, [(out, &y_s), (a.buf, &a_s), (t, &t2_s)]);
     quote! { #pass1 #pass2 }
@@ -230,17 +234,9 @@ pub(super) fn wide_convolution(ctx: &Ctx, out: &Ident, p: &Input, q: &Input) -> 
     let shape = [k1 * k2, d1 + d2 - 1];
     let so = p.layout.strides(&shape);
     let (sp, sq) = (p.strides(), q.strides());
-    let lit = proc_macro2::Literal::usize_unsuffixed;
-    let (k1l, k2l, dl) = (lit(k1), lit(k2), lit(shape[1]));
-    let (sp0, sp1, sq0, sq1, so0, so1) = (
-        lit(sp[0]),
-        lit(sp[1]),
-        lit(sq[0]),
-        lit(sq[1]),
-        lit(so[0]),
-        lit(so[1]),
-    );
-    let (top_p, top_q) = (lit(d1 - 1), lit(d2 - 1));
+    let (k1l, k2l, dl) = (k1, k2, shape[1]);
+    let (sp0, sp1, sq0, sq1, so0, so1) = (sp[0], sp[1], sq[0], sq[1], so[0], so[1]);
+    let (top_p, top_q) = (d1 - 1, d2 - 1);
     let (pb, qb) = (p.buf, q.buf);
     let wide = quote!(::core::primitive::f64);
     let narrow = quote!(::core::primitive::f32);

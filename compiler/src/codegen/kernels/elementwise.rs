@@ -3,8 +3,9 @@
 
 use super::{len, Ctx, Input};
 use crate::codegen::loops::Space;
+use crate::dim::Dim;
 use crate::graph::{MapOp, OuterKind, ZipOp};
-use proc_macro2::{Ident, Literal, TokenStream};
+use proc_macro2::{Ident, TokenStream};
 use quote::quote;
 
 /// The scalar expression of an elementwise op applied to `x`.
@@ -57,25 +58,25 @@ pub fn index(
     table: &Ident,
     x: &Input,
     axis: usize,
-    indices: &[usize],
+    indices: &[Dim],
 ) -> TokenStream {
     let mut shape = x.shape.to_vec();
-    shape[axis] = indices.len();
+    shape[axis] = Dim::known(indices.len());
     let so = x.layout.strides(&shape);
     let sx = x.strides();
     let decl = ctx.decl_overwritten(out, len(&shape));
-    let positions = indices.iter().map(|i| Literal::usize_unsuffixed(*i));
-    let count = Literal::usize_unsuffixed(indices.len());
+    let positions = indices.iter();
+    let count = indices.len();
     let space = Space::ordered_by(shape.clone(), &so);
     // The indexed axis reads through the table: its own stride is applied to
     // the looked-up position instead of the loop variable.
     let mut sx_other = sx.clone();
-    sx_other[axis] = 0;
+    sx_other[axis] = Dim::ZERO;
     let rest = space.offset(&sx_other);
-    let mut unit = vec![0; shape.len()];
-    unit[axis] = 1;
+    let mut unit = vec![Dim::ZERO; shape.len()];
+    unit[axis] = Dim::ONE;
     let slot = space.offset(&unit);
-    let stride = Literal::usize_unsuffixed(sx[axis]);
+    let stride = sx[axis];
     let target = space.at(out, &so);
     let xb = x.buf;
     let body = space.loops(quote! { #target = #xb[#table[#slot] * #stride + #rest]; });
@@ -90,16 +91,16 @@ pub fn index(
 /// axis d has index `i_d * b_d + j_d`; output in `a`'s layout.
 pub fn kron(ctx: &Ctx, out: &Ident, a: &Input, b: &Input) -> TokenStream {
     let r = a.shape.len();
-    let shape: Vec<usize> = a.shape.iter().zip(b.shape).map(|(x, y)| x * y).collect();
+    let shape: Vec<Dim> = a.shape.iter().zip(b.shape).map(|(x, y)| x * y).collect();
     let so = a.layout.strides(&shape);
     let (sa, sb) = (a.strides(), b.strides());
     let mut dims = a.shape.to_vec();
     dims.extend_from_slice(b.shape);
-    let mut out_s: Vec<usize> = (0..r).map(|d| so[d] * b.shape[d]).collect();
+    let mut out_s: Vec<Dim> = (0..r).map(|d| so[d] * b.shape[d]).collect();
     out_s.extend_from_slice(&so);
     let mut a_s = sa.clone();
-    a_s.extend(std::iter::repeat_n(0, r));
-    let mut b_s = vec![0; r];
+    a_s.extend(std::iter::repeat_n(Dim::ZERO, r));
+    let mut b_s = vec![Dim::ZERO; r];
     b_s.extend_from_slice(&sb);
     let space = Space::ordered_by(dims, &out_s);
     let target = space.at(out, &out_s);
@@ -129,9 +130,9 @@ pub fn outer(
     out_s[axis] = so[axis] * b.shape[axis];
     out_s.push(so[axis]);
     let mut a_s = sa;
-    a_s.push(0);
+    a_s.push(Dim::ZERO);
     let mut b_s = sb.clone();
-    b_s[axis] = 0;
+    b_s[axis] = Dim::ZERO;
     b_s.push(sb[axis]);
     let space = Space::ordered_by(dims, &out_s);
     let target = space.at(out, &out_s);
@@ -148,7 +149,7 @@ pub fn outer(
 /// Copies `x` into a buffer of layout `to` for a tensor of shape `to_shape`
 /// with the same number of elements, where `to_strides` gives the output
 /// offset of each input axis (a transposition, or a flatten).
-pub fn copy(ctx: &Ctx, out: &Ident, x: &Input, to_strides: &[usize]) -> TokenStream {
+pub fn copy(ctx: &Ctx, out: &Ident, x: &Input, to_strides: &[Dim]) -> TokenStream {
     let sx = x.strides();
     let space = Space::ordered_by(x.shape.to_vec(), to_strides);
     let target = space.at(out, to_strides);

@@ -16,6 +16,7 @@ use super::elementwise::{map_expr, zip_expr};
 use super::{Ctx, Input};
 use crate::codegen::layout::Layout;
 use crate::codegen::loops::{flat_var, Space};
+use crate::dim::Dim;
 use crate::graph::{MapOp, NodeId, ZipOp};
 
 use crate::memory::STRIP;
@@ -188,14 +189,8 @@ impl<'g, 'r> Phase<'g, 'r> {
 
 /// The code of `group` writing its root into `out` (`shape`, stored in
 /// `layout`).
-pub fn fused(
-    ctx: &Ctx,
-    out: &Ident,
-    group: &Group,
-    shape: &[usize],
-    layout: &Layout,
-) -> TokenStream {
-    let n: usize = shape.iter().product();
+pub fn fused(ctx: &Ctx, out: &Ident, group: &Group, shape: &[Dim], layout: &Layout) -> TokenStream {
+    let n: Dim = shape.iter().product();
     let decl = ctx.decl_overwritten(out, n);
     // Broadcast scalars are read whole wherever the loop is.
     let flat = group
@@ -210,7 +205,7 @@ pub fn fused(
 }
 
 /// Inputs in other layouts: a loop nest in the root's storage order.
-fn strided(ctx: &Ctx, out: &Ident, group: &Group, shape: &[usize], layout: &Layout) -> TokenStream {
+fn strided(ctx: &Ctx, out: &Ident, group: &Group, shape: &[Dim], layout: &Layout) -> TokenStream {
     let so = layout.strides(shape);
     let space = Space::ordered_by(shape.to_vec(), &so);
     let read = |x: &Input| space.at(x.buf, &x.strides());
@@ -223,7 +218,7 @@ fn strided(ctx: &Ctx, out: &Ident, group: &Group, shape: &[usize], layout: &Layo
 
 /// Inputs in the root's layout: flat loops, by strips when a vectorized
 /// kernel runs in the middle.
-fn strips(ctx: &Ctx, out: &Ident, group: &Group, n: usize) -> TokenStream {
+fn strips(ctx: &Ctx, out: &Ident, group: &Group, n: Dim) -> TokenStream {
     let k = flat_var();
     let read = |x: &Input| {
         let buf = x.buf;
@@ -247,11 +242,14 @@ fn strips(ctx: &Ctx, out: &Ident, group: &Group, n: usize) -> TokenStream {
         let mut phase = Phase::new(group, &read, &[]);
         let value = phase.member(ctx, root.id);
         let stmts = phase.stmts;
-        let len = Literal::usize_unsuffixed(n);
+        let len = n.expr();
         return quote! { for #k in 0..#len { #(#stmts)* #out[#k] = #value; } };
     }
-    let strip = n.min(STRIP);
-    let decls = stages.iter().map(|(_, t)| ctx.decl_overwritten(t, strip));
+    // A length only rustc knows gets whole strips: the last may be short.
+    let strip = n.value().map_or(STRIP, |n| n.min(STRIP));
+    let decls = stages
+        .iter()
+        .map(|(_, t)| ctx.decl_overwritten(t, Dim::known(strip)));
     let (b, len) = (
         Ident::new("__pg_b", Span::mixed_site()),
         Ident::new("__pg_len", Span::mixed_site()),
@@ -307,22 +305,23 @@ fn strips(ctx: &Ctx, out: &Ident, group: &Group, n: usize) -> TokenStream {
             ));
         }
     }
-    let chunks = n.div_ceil(strip);
-    let (strip_lit, n_lit) = (
-        Literal::usize_unsuffixed(strip),
-        Literal::usize_unsuffixed(n),
-    );
-    let walk = if chunks == 1 {
+    let chunks = n.value().map(|n| n.div_ceil(strip));
+    let (strip_lit, n_lit) = (Literal::usize_unsuffixed(strip), n);
+    let walk = if chunks == Some(1) {
         quote! {
             let #b: ::core::primitive::usize = 0;
             let #len: ::core::primitive::usize = #n_lit;
             #(#blocks)*
         }
     } else {
-        let (c, chunks) = (
-            Ident::new("__pg_c", Span::mixed_site()),
-            Literal::usize_unsuffixed(chunks),
-        );
+        let c = Ident::new("__pg_c", Span::mixed_site());
+        let chunks = match chunks {
+            Some(chunks) => {
+                let chunks = Literal::usize_unsuffixed(chunks);
+                quote!(#chunks)
+            }
+            None => quote!(::core::primitive::usize::div_ceil(#n_lit, #strip_lit)),
+        };
         quote! {
             for #c in 0..#chunks {
                 let #b = #c * #strip_lit;

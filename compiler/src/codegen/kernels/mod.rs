@@ -32,6 +32,7 @@ pub use rows::{normalize, reduce, row_max, row_sum_exp, softmax, sum_normalize};
 
 use super::layout::Layout;
 use super::loops::Space;
+use crate::dim::Dim;
 use crate::graph::{DType, NodeId};
 use crate::memory::{Decl, Home, Plan};
 use proc_macro2::{Ident, Literal, TokenStream};
@@ -98,34 +99,34 @@ impl Ctx<'_> {
     /// A buffer of `len` elements, all `fill`, for a kernel that reads
     /// before it writes (accumulations): a view of its slot, or the
     /// caller's result storage filled in place.
-    pub fn decl(&self, buf: &Ident, len: usize, fill: f64) -> TokenStream {
+    pub fn decl(&self, buf: &Ident, len: Dim, fill: f64) -> TokenStream {
         self.declare(buf, len, Some(self.lit(fill)))
     }
 
     /// [`Ctx::decl`] with `fill` given as an expression.
-    pub fn decl_with(&self, buf: &Ident, len: usize, fill: TokenStream) -> TokenStream {
+    pub fn decl_with(&self, buf: &Ident, len: Dim, fill: TokenStream) -> TokenStream {
         self.declare(buf, len, Some(fill))
     }
 
     /// A buffer filled with `value` that nothing writes afterwards.
-    pub fn filled(&self, buf: &Ident, len: usize, value: f64) -> TokenStream {
+    pub fn filled(&self, buf: &Ident, len: Dim, value: f64) -> TokenStream {
         self.declare(buf, len, Some(self.lit(value)))
     }
 
     /// A buffer the kernel writes completely before reading it: no fill.
-    pub fn decl_overwritten(&self, buf: &Ident, len: usize) -> TokenStream {
+    pub fn decl_overwritten(&self, buf: &Ident, len: Dim) -> TokenStream {
         self.declare(buf, len, None)
     }
 
     /// `buf` bound to `&mut [T; len]`: the caller's result storage, or a
     /// view of the buffer's slot; filled with `fill` when given.
-    fn declare(&self, buf: &Ident, len: usize, fill: Option<TokenStream>) -> TokenStream {
+    fn declare(&self, buf: &Ident, len: Dim, fill: Option<TokenStream>) -> TokenStream {
         let fill_stmt = fill.as_ref().map(|f| quote! { #buf.fill(#f); });
         if self.views.contains(buf) {
             return fill_stmt.unwrap_or_default();
         }
         let (elem, krate) = (self.elem(), self.krate);
-        let n = Literal::usize_unsuffixed(len);
+        let n = len.expr();
         let slot = match &self.memory {
             Memory::Record(decls) => {
                 let (node, result) = self.node.take();
@@ -141,6 +142,15 @@ impl Ctx<'_> {
             Memory::Planned(plan) => plan.slot_of.get(&buf.to_string()).map(|&k| &plan.slots[k]),
         };
         match slot {
+            // A length with a const generic parameter is no array length:
+            // a slice of the workspace's boxed slice.
+            Some(slot) if len.is_generic() => {
+                let (name, ws) = (slot_ident(slot.home, slot.index), workspace_param());
+                quote! {
+                    let #buf: &mut [#elem] = &mut #ws.#name[..#n];
+                    #fill_stmt
+                }
+            }
             Some(slot) => {
                 let name = slot_ident(slot.home, slot.index);
                 let place = match slot.home {
@@ -160,6 +170,31 @@ impl Ctx<'_> {
                 let fill = fill.unwrap_or_else(|| self.lit(0.0));
                 quote! { let #buf: &mut [#elem; #n] = &mut [#fill; #n]; }
             }
+        }
+    }
+
+    /// `view` bound to the `len` elements of `value` (an expression of type
+    /// `&T` or `&mut T` for a leaf or result type `T`) in storage order:
+    /// `&[E; len]`, or a slice when `len` is a product of const generic
+    /// parameters (no array length on stable Rust).
+    pub fn flat_view(
+        &self,
+        view: &Ident,
+        value: TokenStream,
+        len: Dim,
+        mutable: bool,
+    ) -> TokenStream {
+        let (elem, krate) = (self.elem(), self.krate);
+        let n = len.expr();
+        match (len.is_generic(), mutable) {
+            (true, true) => {
+                quote! { let #view: &mut [#elem] = #krate::runtime::flat_slice_mut(#value); }
+            }
+            (true, false) => quote! { let #view: &[#elem] = #krate::runtime::flat_slice(#value); },
+            (false, true) => {
+                quote! { let #view: &mut [#elem; #n] = #krate::runtime::flat_mut(#value); }
+            }
+            (false, false) => quote! { let #view: &[#elem; #n] = #krate::runtime::flat(#value); },
         }
     }
 
@@ -187,7 +222,7 @@ impl Ctx<'_> {
     /// (overwriting: each call owns its block of the output).
     pub fn gemm(
         &self,
-        (rows, inner, cols): (usize, usize, usize),
+        (rows, inner, cols): (Dim, Dim, Dim),
         (a, a_at): (&Ident, TokenStream),
         (b, b_at): (&Ident, TokenStream),
         (out, out_at): (&Ident, TokenStream),
@@ -195,9 +230,7 @@ impl Ctx<'_> {
     ) -> TokenStream {
         let krate = self.krate;
         let elem = self.elem();
-        let lit = Literal::usize_unsuffixed;
-        let (rows, inner, cols) = (lit(rows), lit(inner), lit(cols));
-        let (ar, ai, bi, or) = (lit(s.a_row), lit(s.a_inner), lit(s.b_inner), lit(s.out_row));
+        let (ar, ai, bi, or) = (s.a_row, s.a_inner, s.b_inner, s.out_row);
         quote! {
             <#elem as #krate::runtime::Real>::gemm_acc(
                 #rows, #inner, #cols,
@@ -212,7 +245,7 @@ impl Ctx<'_> {
     /// convolutions). Each buffer comes with its stride along every
     /// iteration axis: `terms` is `[out, x, y]`. For `f32` each output is
     /// accumulated in `f64` ([`contract::wide_sum_of_products`]).
-    pub fn sum_of_products(&self, space: &Space, len: usize, terms: [Strided; 3]) -> TokenStream {
+    pub fn sum_of_products(&self, space: &Space, len: Dim, terms: [Strided; 3]) -> TokenStream {
         if self.dtype == DType::F32 {
             return contract::wide_sum_of_products(self, space, len, terms);
         }
@@ -237,13 +270,8 @@ impl Ctx<'_> {
     ) -> TokenStream {
         let order = &x.layout.0;
         let pos = order.iter().position(|a| *a == axis).unwrap_or(0);
-        let size = |axes: &[usize]| axes.iter().map(|a| x.shape[*a]).product::<usize>();
-        let lit = Literal::usize_unsuffixed;
-        let (outer, len, inner) = (
-            lit(size(&order[..pos])),
-            lit(x.shape[axis]),
-            lit(size(&order[pos + 1..])),
-        );
+        let size = |axes: &[usize]| axes.iter().map(|a| x.shape[*a]).product::<Dim>();
+        let (outer, len, inner) = (size(&order[..pos]), x.shape[axis], size(&order[pos + 1..]));
         let krate = self.krate;
         let name = Ident::new(name, proc_macro2::Span::call_site());
         let xb = x.buf;
@@ -262,18 +290,18 @@ impl Ctx<'_> {
 }
 
 /// A buffer and its stride along every iteration axis of a [`Space`].
-pub type Strided<'a> = (&'a Ident, &'a [usize]);
+pub type Strided<'a> = (&'a Ident, &'a [Dim]);
 
 /// Strides of a [`Ctx::gemm`] call.
 pub struct GemmCall {
     /// `a[i·a_row + k·a_inner]`.
-    pub a_row: usize,
+    pub a_row: Dim,
     /// See `a_row`.
-    pub a_inner: usize,
+    pub a_inner: Dim,
     /// `b[k·b_inner + j]`.
-    pub b_inner: usize,
+    pub b_inner: Dim,
     /// `out[i·out_row + j]`.
-    pub out_row: usize,
+    pub out_row: Dim,
 }
 
 /// A node's argument: its buffer, layout and shape.
@@ -283,15 +311,15 @@ pub struct Input<'a> {
     /// How the buffer stores the tensor.
     pub layout: &'a Layout,
     /// The tensor's shape.
-    pub shape: &'a [usize],
+    pub shape: &'a [Dim],
 }
 
 impl Input<'_> {
-    fn strides(&self) -> Vec<usize> {
+    fn strides(&self) -> Vec<Dim> {
         self.layout.strides(self.shape)
     }
 }
 
-pub(super) fn len(shape: &[usize]) -> usize {
+pub(super) fn len(shape: &[Dim]) -> Dim {
     shape.iter().product()
 }

@@ -8,6 +8,7 @@
 
 use super::{Ctx, Input};
 use crate::codegen::loops::Space;
+use crate::dim::Dim;
 use crate::graph::GaussianPart;
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::quote;
@@ -52,7 +53,7 @@ enum Side {
 fn pairwise(
     ctx: &Ctx,
     out: &Ident,
-    (k1, k2): (usize, usize),
+    (k1, k2): (Dim, Dim),
     args: &[(&Input, Side)],
     value: impl Fn(&[TokenStream]) -> TokenStream,
 ) -> TokenStream {
@@ -64,14 +65,14 @@ fn pairwise(
         .iter()
         .map(|(x, side)| {
             let s = match side {
-                Side::First => [1, 0],
-                Side::Second => [0, 1],
-                Side::Pair => [k2, 1],
+                Side::First => [Dim::ONE, Dim::ZERO],
+                Side::Second => [Dim::ZERO, Dim::ONE],
+                Side::Pair => [k2, Dim::ONE],
             };
             space.at(x.buf, &s)
         })
         .collect();
-    let target = space.at(out, &[k2, 1]);
+    let target = space.at(out, &[k2, Dim::ONE]);
     let element = value(&read);
     let decl = ctx.decl_overwritten(out, k1 * k2);
     let body = space.loops(quote! { #target = #element; });
@@ -169,8 +170,8 @@ pub fn polynomial_product(ctx: &Ctx, out: &Ident, p: &Input, q: &Input) -> Token
         shape[0] * shape[1],
         [
             (out, &out_s),
-            (p.buf, &[sp[0], 0, sp[1], 0]),
-            (q.buf, &[0, sq[0], 0, sq[1]]),
+            (p.buf, &[sp[0], Dim::ZERO, sp[1], Dim::ZERO]),
+            (q.buf, &[Dim::ZERO, sq[0], Dim::ZERO, sq[1]]),
         ],
     )
 }
@@ -180,7 +181,8 @@ pub fn polynomial_product(ctx: &Ctx, out: &Ident, p: &Input, q: &Input) -> Token
 /// zeros when `D ≤ n`, whatever the coefficients (as cirkit's `zeros_like`).
 pub fn polynomial_differential(ctx: &Ctx, out: &Ident, p: &Input, order: usize) -> TokenStream {
     let (k, d) = (p.shape[0], p.shape[1]);
-    if d <= order {
+    // Shape inference requires `D` known when `order` is not 0.
+    if d.value().is_some_and(|d| d <= order) {
         return ctx.filled(out, k, 0.0);
     }
     let shape = [k, d - order];
@@ -189,9 +191,9 @@ pub fn polynomial_differential(ctx: &Ctx, out: &Ident, p: &Input, order: usize) 
     let space = Space::ordered_by(shape.to_vec(), &so);
     let target = space.at(out, &so);
     let offset = space.offset(&sp);
-    let shift = Literal::usize_unsuffixed(order * sp[1]);
+    let shift = sp[1] * order;
     let buf = p.buf;
-    let index = space.offset(&[0, 1]);
+    let index = space.offset(&[Dim::ZERO, Dim::ONE]);
     let n = Literal::usize_unsuffixed(order);
     let source = if offset.to_string() == "0" {
         quote! { #buf[#shift] }

@@ -3,6 +3,7 @@
 
 use super::{len, Ctx, Input};
 use crate::codegen::loops::{flat, flat_var, Space};
+use crate::dim::Dim;
 use crate::graph::{DType, ReduceKind};
 use proc_macro2::{Ident, TokenStream};
 use quote::quote;
@@ -20,7 +21,7 @@ pub(super) fn over_rows(
     let mut reduced_shape = x.shape.to_vec();
     reduced_shape.remove(axis);
     let mut sr = x.layout.without(axis).strides(&reduced_shape);
-    sr.insert(axis, 0);
+    sr.insert(axis, Dim::ZERO);
     let space = Space::ordered_by(x.shape.to_vec(), &sx);
     let stmt = body(space.offset(&sr), space.offset(&sx));
     space.loops(stmt)
@@ -37,8 +38,10 @@ pub(super) fn shifted_exp(ctx: &Ctx, t: &Ident, x: &Input, m: &Ident, axis: usiz
 }
 
 /// Number of rows when reducing `x` along `axis`.
-pub(super) fn rows(x: &Input, axis: usize) -> usize {
-    len(x.shape) / x.shape[axis]
+pub(super) fn rows(x: &Input, axis: usize) -> Dim {
+    let mut others = x.shape.to_vec();
+    others.remove(axis);
+    len(&others)
 }
 
 /// Row maxima into `m` (NaN-propagating, as `torch.amax`).
@@ -202,7 +205,7 @@ pub fn normalize(
 pub fn sum_normalize(ctx: &Ctx, out: &Ident, x: &Input, axis: usize, log: bool) -> TokenStream {
     let (space, _, step) = super::backward::row_space(x, axis);
     let xo = space.offset(&x.strides());
-    let n = proc_macro2::Literal::usize_unsuffixed(x.shape[axis]);
+    let n = x.shape[axis].expr();
     let xb = x.buf;
     let (elem, wide) = (ctx.elem(), quote!(::core::primitive::f64));
     let [i, at, sum] = ["i", "at", "sum"].map(|v| Ident::new(v, proc_macro2::Span::mixed_site()));

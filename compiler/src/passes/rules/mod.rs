@@ -173,7 +173,7 @@ fn apply(graph: &mut Graph, rule: &'static str, rewrite: Rewrite) -> Result<(), 
         if let Some(bad) = args.iter().find(|a| **a >= graph.nodes.len()) {
             return Err(format!("rule `{rule}` reads %{bad}, which does not exist"));
         }
-        let shapes: Vec<&[usize]> = args
+        let shapes: Vec<&[crate::dim::Dim]> = args
             .iter()
             .map(|a| graph.nodes[*a].shape.as_slice())
             .collect();
@@ -181,6 +181,7 @@ fn apply(graph: &mut Graph, rule: &'static str, rewrite: Rewrite) -> Result<(), 
             span,
             args: &arg_spans,
             literals: &[],
+            checks: None,
         };
         let shape = shape_of(&node.op, &shapes, &sites, &graph.sig).map_err(|e| {
             format!(

@@ -4,9 +4,12 @@
 use param_graph::param_graph;
 use param_graph::nalgebra::{SMatrix, SVector};
 
+const K: usize = 4;
+const M: usize = 5;
+
 param_graph! {
-    fn f(x: &SMatrix<f64, N, 4>) -> SMatrix<f64, 3, 4> {
-        exp(x)
+    fn f(a: &SMatrix<f64, K, 3>, b: &SMatrix<f64, M, 3>) -> SMatrix<f64, K, 3> {
+        hadamard(a, b)
     }
 }
 

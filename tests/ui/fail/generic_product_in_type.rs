@@ -5,8 +5,8 @@ use param_graph::param_graph;
 use param_graph::nalgebra::{SMatrix, SVector};
 
 param_graph! {
-    fn f(x: &[SVector<f64, 3>; LEN]) -> [SVector<f64, 3>; 2] {
-        exp(x)
+    fn f<const K: usize>(a: &SVector<f64, K>, b: &SVector<f64, 4>) -> SVector<f64, { K * 4 }> {
+        outer_product(a, b, axis = 0)
     }
 }
 

@@ -1,0 +1,15 @@
+// The macro emits only `compile_error!`s on failure, so the imports go unused.
+#![allow(unused_imports)]
+
+use param_graph::param_graph;
+use param_graph::nalgebra::{SMatrix, SVector};
+
+const K: usize = 4;
+
+param_graph! {
+    fn f(x: &SMatrix<f64, K, 2>) -> SMatrix<f64, 2, 2> {
+        index(x, [0, 4], axis = 0)
+    }
+}
+
+fn main() {}
