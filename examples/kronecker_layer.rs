@@ -22,21 +22,27 @@ use param_graph::param_graph;
 use param_graph::runtime::Kron;
 
 param_graph! {
-    /// The layer on a batch of 4 max-shifted log-input columns.
-    pub fn kron_sum_layer(theta_a: &SMatrix<f64, 8, 16>, theta_b: &SMatrix<f64, 8, 16>, x: &SMatrix<f64, 256, 4>) -> SMatrix<f64, 64, 4> {
+    /// Rows (output units) and columns (input units) of each factor.
+    pub const ROWS: usize = 8;
+    pub const COLS: usize = 16;
+    /// Columns of the batch.
+    pub const BATCH: usize = 4;
+
+    /// The layer on a batch of `BATCH` max-shifted log-input columns.
+    pub fn kron_sum_layer(theta_a: &SMatrix<f64, ROWS, COLS>, theta_b: &SMatrix<f64, ROWS, COLS>, x: &SMatrix<f64, { COLS * COLS }, BATCH>) -> SMatrix<f64, { ROWS * ROWS }, BATCH> {
         let w = kron(softmax(theta_a, axis = 1), softmax(theta_b, axis = 1));
         log(matmul(w, exp(x)))
     }
 
     /// The same graph as written: it forms the 64 × 256 weight.
     #[param_graph(optimize = false)]
-    pub fn kron_sum_layer_dense(theta_a: &SMatrix<f64, 8, 16>, theta_b: &SMatrix<f64, 8, 16>, x: &SMatrix<f64, 256, 4>) -> SMatrix<f64, 64, 4> {
+    pub fn kron_sum_layer_dense(theta_a: &SMatrix<f64, ROWS, COLS>, theta_b: &SMatrix<f64, ROWS, COLS>, x: &SMatrix<f64, { COLS * COLS }, BATCH>) -> SMatrix<f64, { ROWS * ROWS }, BATCH> {
         let w = kron(softmax(theta_a, axis = 1), softmax(theta_b, axis = 1));
         log(matmul(w, exp(x)))
     }
 
     /// Only the weight, kept factored for a layer that applies it itself.
-    pub fn kron_weight(theta_a: &SMatrix<f64, 8, 16>, theta_b: &SMatrix<f64, 8, 16>) -> Kron<f64, 8, 16, 8, 16> {
+    pub fn kron_weight(theta_a: &SMatrix<f64, ROWS, COLS>, theta_b: &SMatrix<f64, ROWS, COLS>) -> Kron<f64, ROWS, COLS, ROWS, COLS> {
         kron(softmax(theta_a, axis = 1), softmax(theta_b, axis = 1))
     }
 }
@@ -53,8 +59,10 @@ fn log_sum_exp(values: impl Iterator<Item = f64> + Clone) -> f64 {
 }
 
 /// Each column minus its maximum, and the maxima.
-fn shift_columns(x: &SMatrix<f64, 256, 4>) -> (SMatrix<f64, 256, 4>, SVector<f64, 4>) {
-    let m = SVector::<f64, 4>::from_fn(|b, _| x.column(b).max());
+fn shift_columns(
+    x: &SMatrix<f64, { COLS * COLS }, BATCH>,
+) -> (SMatrix<f64, { COLS * COLS }, BATCH>, SVector<f64, BATCH>) {
+    let m = SVector::<f64, BATCH>::from_fn(|b, _| x.column(b).max());
     (SMatrix::from_fn(|i, b| x[(i, b)] - m[b]), m)
 }
 
@@ -62,19 +70,19 @@ pub fn main() {
     println!("== Plan of kron_sum_layer ==\n");
     println!("{KRON_SUM_LAYER_PLAN}\n");
 
-    let theta_a = SMatrix::<f64, 8, 16>::from_fn(|i, j| 4.0 * unit(i * 16 + j) - 2.0);
-    let theta_b = SMatrix::<f64, 8, 16>::from_fn(|k, l| 4.0 * unit(500 + k * 16 + l) - 2.0);
+    let theta_a = SMatrix::<f64, ROWS, COLS>::from_fn(|i, j| 4.0 * unit(i * 16 + j) - 2.0);
+    let theta_b = SMatrix::<f64, ROWS, COLS>::from_fn(|k, l| 4.0 * unit(500 + k * 16 + l) - 2.0);
 
     // Log-likelihoods of two 16-unit layers over disjoint variable groups, a
     // batch of 4, and their Kronecker product layer: x[j·16 + l] = u[j] + v[l].
-    let u = SMatrix::<f64, 16, 4>::from_fn(|j, b| -900.0 + 50.0 * unit(1000 + j * 4 + b));
-    let v = SMatrix::<f64, 16, 4>::from_fn(|l, b| -700.0 + 50.0 * unit(2000 + l * 4 + b));
-    let x = SMatrix::<f64, 256, 4>::from_fn(|i, b| u[(i / 16, b)] + v[(i % 16, b)]);
+    let u = SMatrix::<f64, COLS, BATCH>::from_fn(|j, b| -900.0 + 50.0 * unit(1000 + j * 4 + b));
+    let v = SMatrix::<f64, COLS, BATCH>::from_fn(|l, b| -700.0 + 50.0 * unit(2000 + l * 4 + b));
+    let x = SMatrix::<f64, { COLS * COLS }, BATCH>::from_fn(|i, b| u[(i / 16, b)] + v[(i % 16, b)]);
     let (shifted, m) = shift_columns(&x);
 
     // Log outputs relative to each column's shift, then absolute.
     let ys = kron_sum_layer(&theta_a, &theta_b, &shifted);
-    let y = SMatrix::<f64, 64, 4>::from_fn(|r, b| ys[(r, b)] + m[b]);
+    let y = SMatrix::<f64, { ROWS * ROWS }, BATCH>::from_fn(|r, b| ys[(r, b)] + m[b]);
     println!("== Batch of 4, inputs around {:.0} ==\n", x.mean());
     for b in 0..4 {
         println!(
@@ -94,12 +102,12 @@ pub fn main() {
     // The dense weight, three ways, all on the shifted inputs.
     let ys_dense = kron_sum_layer_dense(&theta_a, &theta_b, &shifted);
     let w = kron_weight(&theta_a, &theta_b);
-    let dense: SMatrix<f64, 64, 256> = w.to_dense();
+    let dense: SMatrix<f64, { ROWS * ROWS }, { COLS * COLS }> = w.to_dense();
     let log_w = dense.map(f64::ln);
-    let ys_lse = SMatrix::<f64, 64, 4>::from_fn(|r, b| {
+    let ys_lse = SMatrix::<f64, { ROWS * ROWS }, BATCH>::from_fn(|r, b| {
         log_sum_exp((0..256).map(|i| log_w[(r, i)] + shifted[(i, b)]))
     });
-    let mixed: SMatrix<f64, 64, 4> = w.mul_mat(&shifted.map(f64::exp));
+    let mixed: SMatrix<f64, { ROWS * ROWS }, BATCH> = w.mul_mat(&shifted.map(f64::exp));
     let ys_mul = mixed.map(f64::ln);
     let d1 = (ys - ys_dense).abs().max();
     let d2 = (ys - ys_lse).abs().max();

@@ -18,20 +18,28 @@ use param_graph::nalgebra::{SMatrix, SVector};
 use param_graph::param_graph;
 
 param_graph! {
-    /// Log-probabilities of 6 categorical input units over 3 states.
-    pub fn input_log_probs(logits: &SMatrix<f64, 6, 3>) -> SMatrix<f64, 6, 3> {
+    /// Categorical input units, and the states each takes.
+    pub const INPUTS: usize = 6;
+    pub const STATES: usize = 3;
+    /// Output units of the sum layer.
+    pub const OUTPUTS: usize = 4;
+    /// Samples in a batch.
+    pub const BATCH: usize = 5;
+
+    /// Log-probabilities of the categorical input units over their states.
+    pub fn input_log_probs(logits: &SMatrix<f64, INPUTS, STATES>) -> SMatrix<f64, INPUTS, STATES> {
         log_softmax(logits, axis = 1)
     }
 
-    /// Log-weights of a sum layer with 4 output units over 6 input units:
+    /// Log-weights of a sum layer with `OUTPUTS` units over the `INPUTS`:
     /// every row is a distribution over the inputs.
-    pub fn log_weights(theta: &SMatrix<f64, 4, 6>) -> SMatrix<f64, 4, 6> {
+    pub fn log_weights(theta: &SMatrix<f64, OUTPUTS, INPUTS>) -> SMatrix<f64, OUTPUTS, INPUTS> {
         log_softmax(theta, axis = 1)
     }
 
-    /// The whole layer on a batch of 5 (one row of `x` per sample):
-    /// `out[b·4 + k] = logsumexp_i (log_softmax(theta)[k, i] + x[b, i])`.
-    pub fn sum_layer(theta: &SMatrix<f64, 4, 6>, x: &SMatrix<f64, 5, 6>) -> SVector<f64, 20> {
+    /// The whole layer on a batch (one row of `x` per sample):
+    /// `out[b·OUTPUTS + k] = logsumexp_i (log_softmax(theta)[k, i] + x[b, i])`.
+    pub fn sum_layer(theta: &SMatrix<f64, OUTPUTS, INPUTS>, x: &SMatrix<f64, BATCH, INPUTS>) -> SVector<f64, { BATCH * OUTPUTS }> {
         let log_w = log_softmax(theta, axis = 1);
         reduce_lse(outer_sum(x, log_w, axis = 0), axis = 1)
     }
@@ -47,20 +55,25 @@ fn log_sum_exp(values: impl Iterator<Item = f64> + Clone) -> f64 {
 }
 
 /// The layer as plain Rust over given log-weights: column `b` of the result
-/// holds the 4 output log-values of sample `b`.
-fn sum_layer_reference(log_w: &SMatrix<f64, 4, 6>, x: &SMatrix<f64, 5, 6>) -> SMatrix<f64, 4, 5> {
-    SMatrix::from_fn(|k, b| log_sum_exp((0..6).map(|i| log_w[(k, i)] + x[(b, i)])))
+/// holds the `OUTPUTS` output log-values of sample `b`.
+fn sum_layer_reference(
+    log_w: &SMatrix<f64, OUTPUTS, INPUTS>,
+    x: &SMatrix<f64, BATCH, INPUTS>,
+) -> SMatrix<f64, OUTPUTS, BATCH> {
+    SMatrix::from_fn(|k, b| log_sum_exp((0..INPUTS).map(|i| log_w[(k, i)] + x[(b, i)])))
 }
 
 /// The graph's flat output as a 4 × 5 matrix: entry `b·4 + k` is `(k, b)`
 /// in column-major storage.
-fn by_sample(out: &SVector<f64, 20>) -> SMatrix<f64, 4, 5> {
+fn by_sample(out: &SVector<f64, { BATCH * OUTPUTS }>) -> SMatrix<f64, OUTPUTS, BATCH> {
     SMatrix::from_column_slice(out.as_slice())
 }
 
 pub fn main() {
-    let logits = SMatrix::<f64, 6, 3>::from_fn(|i, v| ((i * 5 + v * 3) % 7) as f64 * 0.6 - 1.5);
-    let theta = SMatrix::<f64, 4, 6>::from_fn(|k, i| ((k * 7 + i * 4) % 9) as f64 * 0.4 - 1.6);
+    let logits =
+        SMatrix::<f64, INPUTS, STATES>::from_fn(|i, v| ((i * 5 + v * 3) % 7) as f64 * 0.6 - 1.5);
+    let theta =
+        SMatrix::<f64, OUTPUTS, INPUTS>::from_fn(|k, i| ((k * 7 + i * 4) % 9) as f64 * 0.4 - 1.6);
     // The batch: observed states of X. The first three cover every state.
     let data = [0usize, 1, 2, 2, 0];
 
@@ -69,9 +82,9 @@ pub fn main() {
 
     // Input layer: row b holds log p_i(X = data[b]) for the 6 input units.
     let input = input_log_probs(&logits);
-    let x = SMatrix::<f64, 5, 6>::from_fn(|b, i| input[(i, data[b])]);
+    let x = SMatrix::<f64, BATCH, INPUTS>::from_fn(|b, i| input[(i, data[b])]);
 
-    let mut out = SVector::<f64, 20>::zeros();
+    let mut out = SVector::<f64, { BATCH * OUTPUTS }>::zeros();
     sum_layer_into(&theta, &x, &mut out);
     let y = by_sample(&out);
 

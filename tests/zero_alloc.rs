@@ -213,3 +213,31 @@ fn vjps_allocate_nothing() {
         w4!(24, 576, w4_24_vjp_with, w4_24_vjp_into, W424VjpWorkspace);
     });
 }
+
+#[path = "../benches/workloads/named.rs"]
+#[allow(dead_code)]
+mod named;
+
+/// Graphs over sizes only rustc knows (constants of a module, const
+/// generic parameters) keep their buffers in the workspace: `_with`
+/// allocates nothing, `_into` nothing after the thread's first call.
+#[test]
+fn graphs_over_named_sizes_allocate_nothing() {
+    on_big_stack(|| {
+        let x = fill::<64, 64>(1);
+        let mut out = Box::new(SMatrix::<f64, 64, 64>::zeros());
+        let mut ws = named::W1PathWorkspace::new();
+        assert_no_alloc!(named::w1_path_with(&x, &mut ws, &mut out));
+        let mut ws = named::W1GenericWorkspace::<64, 64>::new();
+        assert_no_alloc!(named::w1_generic_with(&x, &mut ws, &mut out));
+        named::w1_generic_into(&x, &mut out);
+        assert_no_alloc!(named::w1_generic_into(&x, &mut out));
+        named::w1_path_into(&x, &mut out);
+        assert_no_alloc!(named::w1_path_into(&x, &mut out));
+        assert_no_alloc!(named::w1_named_into(&x, &mut out));
+        let (a, b) = (folds::<4, 32, 8>(1), folds::<4, 32, 8>(2));
+        let mut out = Box::new([SVector::<f64, 8>::zeros(); 4]);
+        named::w2_generic_into(&a, &b, &mut out);
+        assert_no_alloc!(named::w2_generic_into(&a, &b, &mut out));
+    });
+}

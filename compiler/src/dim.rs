@@ -390,6 +390,24 @@ impl Ord for Dim {
     }
 }
 
+/// The product of two polynomials, like monomials collected.
+fn product(a: &Poly, b: &Poly) -> Poly {
+    let mut poly: Poly = Vec::new();
+    for (ma, ca) in a {
+        for (mb, cb) in b {
+            let mut m = ma.clone();
+            m.extend(mb);
+            m.sort();
+            let c = ca.saturating_mul(*cb);
+            match poly.iter_mut().find(|(n, _)| *n == m) {
+                Some((_, d)) => *d += c,
+                None => poly.push((m, c)),
+            }
+        }
+    }
+    poly
+}
+
 fn combine(a: Dim, b: Dim, sign: i128) -> Dim {
     let mut poly = a.poly();
     for (m, c) in b.poly() {
@@ -426,22 +444,7 @@ impl std::ops::Mul for Dim {
     fn mul(self, other: Dim) -> Dim {
         match (self.0, other.0) {
             (Repr::Known(a), Repr::Known(b)) => Dim::known(a.saturating_mul(b)),
-            _ => {
-                let mut poly: Poly = Vec::new();
-                for (ma, ca) in self.poly() {
-                    for (mb, cb) in other.poly() {
-                        let mut m = ma.clone();
-                        m.extend(&mb);
-                        m.sort();
-                        let c = ca.saturating_mul(cb);
-                        match poly.iter_mut().find(|(n, _)| *n == m) {
-                            Some((_, d)) => *d += c,
-                            None => poly.push((m, c)),
-                        }
-                    }
-                }
-                Dim::from_poly(poly)
-            }
+            _ => Dim::from_poly(product(&self.poly(), &other.poly())),
         }
     }
 }

@@ -870,4 +870,77 @@ mod tests {
         );
         assert!(e.contains("SMatrix<f64, 3, 4>"), "{e}");
     }
+
+    /// The size checks shape inference records for `src`, or its error.
+    fn checks(src: &str) -> Result<Vec<(String, String)>, String> {
+        let fns = parse_block(src.parse().unwrap()).map_err(|e| e.to_string())?;
+        let g = infer(lower(&fns[0]).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
+        Ok(g.sig
+            .size_checks
+            .iter()
+            .map(|c| {
+                let op = if c.relation == Relation::Eq {
+                    "=="
+                } else {
+                    "<"
+                };
+                (format!("{} {op} {}", c.lhs, c.rhs), c.message.clone())
+            })
+            .collect())
+    }
+
+    #[test]
+    fn sizes_the_macro_cannot_compare_become_assertions() {
+        let c = checks(
+            "fn f(a: &SVector<f64, K>, b: &SVector<f64, 4>) -> SVector<f64, 4> { add(a, b) }",
+        )
+        .unwrap();
+        assert_eq!(c.len(), 1, "{c:?}");
+        assert_eq!(c[0].0, "K == 4");
+        assert!(c[0].1.contains("found (K,) and (4,)"), "{}", c[0].1);
+        // The result is declared (4,), the graph computes (4,): the zip
+        // keeps the size the macro knows, so no second check.
+        let c = checks(
+            "fn f(a: &SMatrix<f64, K, 2>) -> SMatrix<f64, 2, 2> { index(a, [0, 5], axis = 0) }",
+        )
+        .unwrap();
+        assert_eq!(c.len(), 2, "{c:?}");
+        assert_eq!(c[0].0, "0 < K");
+        assert_eq!(c[1].0, "5 < K");
+        assert!(c[1]
+            .1
+            .contains("index 5 is out of range: axis 0 has size K"));
+        let c = checks(
+            "fn f(a: &SMatrix<f64, K, M>, b: &SMatrix<f64, { sizes::N }, 3>) -> SMatrix<f64, K, 3> { matmul(a, b) }",
+        )
+        .unwrap();
+        assert_eq!(c[0].0, "M == sizes::N");
+        // One relation is asserted once, however often it is met.
+        let c = checks(
+            "fn f(a: &SVector<f64, K>, b: &SVector<f64, M>) -> SVector<f64, K> { add(add(a, b), b) }",
+        )
+        .unwrap();
+        assert_eq!(c.len(), 1, "{c:?}");
+    }
+
+    #[test]
+    fn sizes_the_macro_can_tell_apart_stay_errors() {
+        let e = checks(
+            "fn f(a: &SVector<f64, { K * 4 }>, b: &SVector<f64, { K * 3 }>) -> SVector<f64, { K * 4 }> { add(a, b) }",
+        )
+        .unwrap_err();
+        assert!(e.contains("found (K * 4,) and (K * 3,)"), "{e}");
+        let e =
+            checks("fn f(a: &SVector<f64, K>) -> SVector<f64, { K * 2 }> { exp(a) }").unwrap_err();
+        assert!(
+            e.contains("declared result has shape (K * 2,) but the graph computes shape (K,)"),
+            "{e}"
+        );
+        // Equal products are equal: no check.
+        let c = checks(
+            "fn f(a: &SVector<f64, { K * M }>, b: &SVector<f64, { M * K }>) -> SVector<f64, { K * M }> { add(a, b) }",
+        )
+        .unwrap();
+        assert!(c.is_empty(), "{c:?}");
+    }
 }

@@ -132,7 +132,7 @@ fn options() -> Result<Options, String> {
     }
     if ![2, 8, 16].contains(&o.k) {
         return Err(format!(
-            "--k {}: this example compiles K = 2, 8 and 16 (a parameter graph's sizes are types)",
+            "--k {}: this example instantiates its graphs at K = 2, 8 and 16 (sizes are types: another K is one more arm in `train_and_report`)",
             o.k
         ));
     }
@@ -171,7 +171,7 @@ pub fn train_and_report(o: &Options) -> Result<(), String> {
         8 => run::<8>(o, &digits),
         16 => run::<16>(o, &digits),
         k => Err(format!(
-            "--k {k}: this example compiles K = 2, 8 and 16 (a parameter graph's sizes are types)"
+            "--k {k}: this example instantiates its graphs at K = 2, 8 and 16 (sizes are types: another K is one more arm in `train_and_report`)"
         )),
     }
 }

@@ -9,6 +9,11 @@
 //! 20 mixing layers `(K, 2)` (softmax over the two partitions, per unit),
 //! the root's two dense `1 × K` layers and its `1 × 2` mixing layer:
 //! `252 K² + 16426 K + 2` parameters, 327 330 at `K = 16` as cirkit's.
+//!
+//! The graphs are written once, generic over the units
+//! (`fn weights<const K: usize>`), their other sizes named by the constants
+//! below: the macro checks the shapes symbolically and rustc instantiates
+//! them for each `K`.
 
 use param_graph::nalgebra::SMatrix;
 use param_graph::param_graph;
@@ -109,166 +114,148 @@ pub struct EmStep {
     pub scale: f64,
 }
 
-/// The parameterizations for `K` of 2, 8 and 16 (each `K` is a type: the
-/// macro checks and compiles its shapes).
+/// The parameterization of every `K`: one `param_graph!` graph generic
+/// over the units (`fn weights<const K: usize>`), its sizes named by the
+/// constants above; rustc instantiates it for each `K` the example runs.
 pub struct Softmaxes;
 
-macro_rules! parameterization {
-    ($name:ident, $vjp:ident, $into:ident, $m:ident, $m_into:ident, $k:literal) => {
-        param_graph! {
-            /// The M-step of mini-batch EM for every parameter tensor: the
-            /// flows `scale·(w ⊙ ct)`, normalized with a pseudocount, mixed
-            /// into the old weights by the step size, as logits.
-            #[allow(dead_code, clippy::too_many_arguments)]
-            pub fn $m(
-                categorical: &[SMatrix<f64, $k, 256>; 64],
-                categorical_ct: &[SMatrix<f64, $k, 256>; 64],
-                dense: &[SMatrix<f64, $k, $k>; 252],
-                dense_ct: &[SMatrix<f64, $k, $k>; 252],
-                mixing: &[SMatrix<f64, $k, 2>; 20],
-                mixing_ct: &[SMatrix<f64, $k, 2>; 20],
-                root_dense: &[SMatrix<f64, 1, $k>; 2],
-                root_dense_ct: &[SMatrix<f64, 1, $k>; 2],
-                root_mixing: &SMatrix<f64, 1, 2>,
-                root_mixing_ct: &SMatrix<f64, 1, 2>,
-                keep: f64,
-                eta: f64,
-                alpha: f64,
-                scale: f64,
-            ) -> ([SMatrix<f64, $k, 256>; 64], [SMatrix<f64, $k, $k>; 252], [SMatrix<f64, $k, 2>; 20], [SMatrix<f64, 1, $k>; 2], SMatrix<f64, 1, 2>) {
-                let c = normalize(add(hadamard(scale, hadamard(categorical, categorical_ct)), alpha), axis = 2);
-                let d = normalize(add(hadamard(scale, hadamard(dense, dense_ct)), alpha), axis = 2);
-                let m = normalize(add(hadamard(scale, hadamard(mixing, mixing_ct)), alpha), axis = 2);
-                let rd = normalize(add(hadamard(scale, hadamard(root_dense, root_dense_ct)), alpha), axis = 2);
-                let rm = normalize(add(hadamard(scale, hadamard(root_mixing, root_mixing_ct)), alpha), axis = 1);
-                (
-                    log(add(hadamard(keep, categorical), hadamard(eta, c))),
-                    log(add(hadamard(keep, dense), hadamard(eta, d))),
-                    log(add(hadamard(keep, mixing), hadamard(eta, m))),
-                    log(add(hadamard(keep, root_dense), hadamard(eta, rd))),
-                    log(add(hadamard(keep, root_mixing), hadamard(eta, rm))),
-                )
-            }
-        }
+param_graph! {
+    /// The M-step of mini-batch EM for every parameter tensor: the flows
+    /// `scale·(w ⊙ ct)`, normalized with a pseudocount, mixed into the old
+    /// weights by the step size, as logits.
+    #[allow(dead_code, clippy::too_many_arguments)]
+    pub fn m_step<const K: usize>(
+        categorical: &[SMatrix<f64, K, VALUES>; INPUTS],
+        categorical_ct: &[SMatrix<f64, K, VALUES>; INPUTS],
+        dense: &[SMatrix<f64, K, K>; DENSE],
+        dense_ct: &[SMatrix<f64, K, K>; DENSE],
+        mixing: &[SMatrix<f64, K, 2>; MIXING],
+        mixing_ct: &[SMatrix<f64, K, 2>; MIXING],
+        root_dense: &[SMatrix<f64, 1, K>; ROOT_PARTITIONS],
+        root_dense_ct: &[SMatrix<f64, 1, K>; ROOT_PARTITIONS],
+        root_mixing: &SMatrix<f64, 1, 2>,
+        root_mixing_ct: &SMatrix<f64, 1, 2>,
+        keep: f64,
+        eta: f64,
+        alpha: f64,
+        scale: f64,
+    ) -> (
+        [SMatrix<f64, K, VALUES>; INPUTS],
+        [SMatrix<f64, K, K>; DENSE],
+        [SMatrix<f64, K, 2>; MIXING],
+        [SMatrix<f64, 1, K>; ROOT_PARTITIONS],
+        SMatrix<f64, 1, 2>,
+    ) {
+        let c = normalize(add(hadamard(scale, hadamard(categorical, categorical_ct)), alpha), axis = 2);
+        let d = normalize(add(hadamard(scale, hadamard(dense, dense_ct)), alpha), axis = 2);
+        let m = normalize(add(hadamard(scale, hadamard(mixing, mixing_ct)), alpha), axis = 2);
+        let rd = normalize(add(hadamard(scale, hadamard(root_dense, root_dense_ct)), alpha), axis = 2);
+        let rm = normalize(add(hadamard(scale, hadamard(root_mixing, root_mixing_ct)), alpha), axis = 1);
+        (
+            log(add(hadamard(keep, categorical), hadamard(eta, c))),
+            log(add(hadamard(keep, dense), hadamard(eta, d))),
+            log(add(hadamard(keep, mixing), hadamard(eta, m))),
+            log(add(hadamard(keep, root_dense), hadamard(eta, rd))),
+            log(add(hadamard(keep, root_mixing), hadamard(eta, rm))),
+        )
+    }
 
-        param_graph! {
-            /// Every parameter tensor of the circuit from its raw values:
-            /// the categorical inputs' probabilities over the 256 values,
-            /// the dense layers' row-stochastic weights, the mixing weights
-            /// over partitions, and the root's.
-            // The example calls `_into` and `_vjp_into`; the by-value
-            // forms are unused.
-            #[allow(dead_code)]
-            #[param_graph(vjp)]
-            pub fn $name(
-                categorical: &[SMatrix<f64, $k, 256>; 64],
-                dense: &[SMatrix<f64, $k, $k>; 252],
-                mixing: &[SMatrix<f64, $k, 2>; 20],
-                root_dense: &[SMatrix<f64, 1, $k>; 2],
-                root_mixing: &SMatrix<f64, 1, 2>,
-            ) -> ([SMatrix<f64, $k, 256>; 64], [SMatrix<f64, $k, $k>; 252], [SMatrix<f64, $k, 2>; 20], [SMatrix<f64, 1, $k>; 2], SMatrix<f64, 1, 2>) {
-                (
-                    softmax(categorical, axis = 2),
-                    softmax(dense, axis = 2),
-                    softmax(mixing, axis = 2),
-                    softmax(root_dense, axis = 2),
-                    softmax(root_mixing, axis = 1),
-                )
-            }
-        }
-
-        impl Parameterization<$k> for Softmaxes {
-            fn weights(raw: &Tensors<$k>, w: &mut Tensors<$k>) {
-                $into(
-                    &raw.categorical,
-                    &raw.dense,
-                    &raw.mixing,
-                    &raw.root_dense,
-                    &raw.root_mixing,
-                    (
-                        &mut w.categorical,
-                        &mut w.dense,
-                        &mut w.mixing,
-                        &mut w.root_dense,
-                        &mut w.root_mixing,
-                    ),
-                );
-            }
-
-            fn m_step(w: &Tensors<$k>, ct: &Tensors<$k>, s: EmStep, raw: &mut Tensors<$k>) {
-                $m_into(
-                    &w.categorical,
-                    &ct.categorical,
-                    &w.dense,
-                    &ct.dense,
-                    &w.mixing,
-                    &ct.mixing,
-                    &w.root_dense,
-                    &ct.root_dense,
-                    &w.root_mixing,
-                    &ct.root_mixing,
-                    s.keep,
-                    s.eta,
-                    s.alpha,
-                    s.scale,
-                    (
-                        &mut raw.categorical,
-                        &mut raw.dense,
-                        &mut raw.mixing,
-                        &mut raw.root_dense,
-                        &mut raw.root_mixing,
-                    ),
-                );
-            }
-
-            fn vjp(raw: &Tensors<$k>, ct: &Tensors<$k>, g: &mut Tensors<$k>) {
-                $vjp(
-                    &raw.categorical,
-                    &raw.dense,
-                    &raw.mixing,
-                    &raw.root_dense,
-                    &raw.root_mixing,
-                    (
-                        &ct.categorical,
-                        &ct.dense,
-                        &ct.mixing,
-                        &ct.root_dense,
-                        &ct.root_mixing,
-                    ),
-                    (
-                        &mut g.categorical,
-                        &mut g.dense,
-                        &mut g.mixing,
-                        &mut g.root_dense,
-                        &mut g.root_mixing,
-                    ),
-                );
-            }
-        }
-    };
+    /// Every parameter tensor of the circuit from its raw values: the
+    /// categorical inputs' probabilities over the values, the dense layers'
+    /// row-stochastic weights, the mixing weights over partitions, and the
+    /// root's.
+    // The example calls `_into` and `_vjp_into`; the by-value forms are
+    // unused.
+    #[allow(dead_code)]
+    #[param_graph(vjp)]
+    pub fn weights<const K: usize>(
+        categorical: &[SMatrix<f64, K, VALUES>; INPUTS],
+        dense: &[SMatrix<f64, K, K>; DENSE],
+        mixing: &[SMatrix<f64, K, 2>; MIXING],
+        root_dense: &[SMatrix<f64, 1, K>; ROOT_PARTITIONS],
+        root_mixing: &SMatrix<f64, 1, 2>,
+    ) -> (
+        [SMatrix<f64, K, VALUES>; INPUTS],
+        [SMatrix<f64, K, K>; DENSE],
+        [SMatrix<f64, K, 2>; MIXING],
+        [SMatrix<f64, 1, K>; ROOT_PARTITIONS],
+        SMatrix<f64, 1, 2>,
+    ) {
+        (
+            softmax(categorical, axis = 2),
+            softmax(dense, axis = 2),
+            softmax(mixing, axis = 2),
+            softmax(root_dense, axis = 2),
+            softmax(root_mixing, axis = 1),
+        )
+    }
 }
 
-parameterization!(
-    weights_k2,
-    weights_k2_vjp_into,
-    weights_k2_into,
-    m_step_k2,
-    m_step_k2_into,
-    2
-);
-parameterization!(
-    weights_k8,
-    weights_k8_vjp_into,
-    weights_k8_into,
-    m_step_k8,
-    m_step_k8_into,
-    8
-);
-parameterization!(
-    weights_k16,
-    weights_k16_vjp_into,
-    weights_k16_into,
-    m_step_k16,
-    m_step_k16_into,
-    16
-);
+impl<const K: usize> Parameterization<K> for Softmaxes {
+    fn weights(raw: &Tensors<K>, w: &mut Tensors<K>) {
+        weights_into(
+            &raw.categorical,
+            &raw.dense,
+            &raw.mixing,
+            &raw.root_dense,
+            &raw.root_mixing,
+            (
+                &mut w.categorical,
+                &mut w.dense,
+                &mut w.mixing,
+                &mut w.root_dense,
+                &mut w.root_mixing,
+            ),
+        );
+    }
+
+    fn m_step(w: &Tensors<K>, ct: &Tensors<K>, s: EmStep, raw: &mut Tensors<K>) {
+        m_step_into(
+            &w.categorical,
+            &ct.categorical,
+            &w.dense,
+            &ct.dense,
+            &w.mixing,
+            &ct.mixing,
+            &w.root_dense,
+            &ct.root_dense,
+            &w.root_mixing,
+            &ct.root_mixing,
+            s.keep,
+            s.eta,
+            s.alpha,
+            s.scale,
+            (
+                &mut raw.categorical,
+                &mut raw.dense,
+                &mut raw.mixing,
+                &mut raw.root_dense,
+                &mut raw.root_mixing,
+            ),
+        );
+    }
+
+    fn vjp(raw: &Tensors<K>, ct: &Tensors<K>, g: &mut Tensors<K>) {
+        weights_vjp_into(
+            &raw.categorical,
+            &raw.dense,
+            &raw.mixing,
+            &raw.root_dense,
+            &raw.root_mixing,
+            (
+                &ct.categorical,
+                &ct.dense,
+                &ct.mixing,
+                &ct.root_dense,
+                &ct.root_mixing,
+            ),
+            (
+                &mut g.categorical,
+                &mut g.dense,
+                &mut g.mixing,
+                &mut g.root_dense,
+                &mut g.root_mixing,
+            ),
+        );
+    }
+}

@@ -268,4 +268,44 @@ mod tests {
         assert_eq!(p.slots[p.slot_of["big"]].home, Home::Workspace);
         assert!(p.elements_in(Home::Stack).value().unwrap() * 8 <= STACK_BUDGET);
     }
+
+    #[test]
+    fn sizes_only_rustc_knows_share_where_certainly_large_enough_and_live_in_the_workspace() {
+        crate::dim::reset();
+        let sym = |text: &str| {
+            Dim::symbol(crate::dim::Symbol {
+                tokens: text.parse().unwrap(),
+                text: text.to_string(),
+                generic: false,
+            })
+        };
+        let (k, m) = (sym("K"), sym("M"));
+        let decl = |name: &str, len: Dim, node: NodeId| Decl {
+            name: name.into(),
+            len,
+            node,
+            result: true,
+        };
+        // v1 (K·4) dies at node 2: v2 (K·2) fits in it, v3 (M) does not.
+        let decls = vec![
+            decl("v1", k * 4, 1),
+            decl("v2", k * 2, 3),
+            decl("v3", m, 4),
+            decl("v4", Dim::known(8), 5),
+        ];
+        let p = plan(
+            decls,
+            &[0, 2, usize::MAX, usize::MAX, usize::MAX, usize::MAX],
+            8,
+        );
+        let s = |n: &str| p.slot_of[n];
+        assert_eq!(s("v1"), s("v2"));
+        assert_eq!(p.slots[s("v2")].len, k * 4);
+        assert_ne!(s("v3"), s("v1"));
+        for symbolic in ["v1", "v3"] {
+            assert_eq!(p.slots[s(symbolic)].home, Home::Workspace);
+        }
+        assert_eq!(p.slots[s("v4")].home, Home::Stack);
+        assert_eq!(p.elements_in(Home::Workspace), k * 4 + m);
+    }
 }
