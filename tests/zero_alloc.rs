@@ -220,7 +220,8 @@ mod named;
 
 /// Graphs over sizes only rustc knows (constants of a module, const
 /// generic parameters) keep their buffers in the workspace: `_with`
-/// allocates nothing, `_into` nothing after the thread's first call.
+/// allocates nothing, `_into` nothing after the thread's first call of each
+/// instance.
 #[test]
 fn graphs_over_named_sizes_allocate_nothing() {
     on_big_stack(|| {
@@ -236,8 +237,19 @@ fn graphs_over_named_sizes_allocate_nothing() {
         assert_no_alloc!(named::w1_path_into(&x, &mut out));
         assert_no_alloc!(named::w1_named_into(&x, &mut out));
         let (a, b) = (folds::<4, 32, 8>(1), folds::<4, 32, 8>(2));
-        let mut out = Box::new([SVector::<f64, 8>::zeros(); 4]);
-        named::w2_generic_into(&a, &b, &mut out);
-        assert_no_alloc!(named::w2_generic_into(&a, &b, &mut out));
+        let mut out2 = Box::new([SVector::<f64, 8>::zeros(); 4]);
+        named::w2_generic_into(&a, &b, &mut out2);
+        assert_no_alloc!(named::w2_generic_into(&a, &b, &mut out2));
+        // Two instances of one generic graph in turn: each keeps its own
+        // workspace on the thread, made on its first call.
+        let y = fill::<32, 48>(2);
+        let mut out_y = Box::new(SMatrix::<f64, 32, 48>::zeros());
+        named::w1_generic_into(&y, &mut out_y);
+        assert_no_alloc!({
+            for _ in 0..3 {
+                named::w1_generic_into(&x, &mut out);
+                named::w1_generic_into(&y, &mut out_y);
+            }
+        });
     });
 }

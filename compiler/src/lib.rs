@@ -55,7 +55,14 @@ pub fn expand(input: TokenStream, krate: &TokenStream) -> TokenStream {
     let sizes = parse::sizes::Sizes::new(&consts, &mut d);
     let unique = check_unique_names(&fns, &mut d);
     // The constants as written: they are ordinary items of the user's crate.
-    let mut out = quote::quote! { #(#consts)* };
+    // A size the macro knows is generated as its value, so each constant
+    // is also read once here: a private one used only as a size would
+    // otherwise be "never used" in the user's crate.
+    let names = consts.iter().map(|c| &c.ident);
+    let mut out = quote::quote! {
+        #(#consts)*
+        #(const _: () = { let _ = #names; };)*
+    };
     for (item, unique) in fns.into_iter().zip(unique) {
         if !unique {
             continue;

@@ -138,7 +138,34 @@ pub fn infer_nodes(written: Graph<WrittenAxis>, check_results: bool) -> syn::Res
         }
     }
     d.finish(())?;
-    sig.size_checks = checks.into_inner();
+    // Every size of a leaf or result is at least 1, as literals are
+    // checked to be: one assertion per symbol that one is made of.
+    let mut checks = checks.into_inner();
+    let typed = sig
+        .params
+        .iter()
+        .map(|p| (&p.shape, &p.ty))
+        .chain(sig.outputs.iter().map(|o| (&o.shape, &o.ty)));
+    let mut seen: Vec<String> = Vec::new();
+    for (shape, ty) in typed {
+        for symbol in shape.iter().flat_map(|d| d.symbols()) {
+            if seen.contains(&symbol.text) {
+                continue;
+            }
+            seen.push(symbol.text.clone());
+            checks.push(SizeCheck {
+                lhs: Dim::ZERO,
+                relation: Relation::Lt,
+                rhs: Dim::symbol(symbol.clone()),
+                message: format!(
+                    "a dimension must be at least 1 (`{}` is 0): param_graph! does not compile empty tensors",
+                    symbol.text
+                ),
+                span: SpanRange::of(ty),
+            });
+        }
+    }
+    sig.size_checks = checks;
     // Every node is shaped once no error was reported.
     let nodes = nodes
         .into_iter()
@@ -236,10 +263,15 @@ pub fn show_named(written: &[String], shape: &[Dim]) -> String {
         [n] => format!("({n},)"),
         _ => format!("({})", written.join(", ")),
     };
-    if names == values {
-        values
-    } else {
+    // Values only where a name stands for a number the macro knows.
+    let informative = written
+        .iter()
+        .zip(shape)
+        .any(|(w, d)| d.value().is_some_and(|v| *w != v.to_string()));
+    if informative {
         format!("{names} = {values}")
+    } else {
+        names
     }
 }
 
@@ -333,7 +365,23 @@ pub fn shape_of(op: &Op, args: &[&[Dim]], at: &Sites, sig: &Signature) -> syn::R
     let node_span = at.span;
     match op {
         Op::Leaf { param } => Ok(sig.params[*param].shape.clone()),
-        Op::Constant { shape, .. } => Ok(shape.clone()),
+        Op::Constant { shape, .. } => {
+            // A size only rustc knows (`K`, `{N - 1}`) must be at least 1.
+            if let Some(checks) = at.checks {
+                for (k, d) in shape.iter().enumerate().filter(|(_, d)| d.is_symbolic()) {
+                    checks.borrow_mut().push(SizeCheck {
+                        lhs: Dim::ZERO,
+                        relation: Relation::Lt,
+                        rhs: *d,
+                        message: format!(
+                            "`constant`'s shape has a dimension of at least 1 in every axis: axis {k} is `{d}`, which is 0 here"
+                        ),
+                        span: node_span,
+                    });
+                }
+            }
+            Ok(shape.clone())
+        }
         Op::Map(_) => Ok(args[0].to_vec()),
         Op::RowMax { axis } | Op::RowSumExp { axis } => {
             let mut shape = args[0].to_vec();
@@ -387,6 +435,10 @@ pub fn shape_of(op: &Op, args: &[&[Dim]], at: &Sites, sig: &Signature) -> syn::R
                 };
                 let inside = match (i.value(), size.value()) {
                     (Some(i), Some(n)) => i < n,
+                    // Every size is at least 1 (asserted per symbol).
+                    (Some(0), None) => true,
+                    // `N - 1` in an axis of `N`: no check is needed.
+                    _ if i.certainly_ge(Dim::ZERO) && size.certainly_ge(*i + 1) => true,
                     _ => {
                         if let Some(checks) = at.checks {
                             checks.borrow_mut().push(SizeCheck {
@@ -875,9 +927,11 @@ mod tests {
     fn checks(src: &str) -> Result<Vec<(String, String)>, String> {
         let fns = parse_block(src.parse().unwrap()).map_err(|e| e.to_string())?;
         let g = infer(lower(&fns[0]).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
+        // Without the "at least 1" check of each symbol, tested below.
         Ok(g.sig
             .size_checks
             .iter()
+            .filter(|c| c.lhs != Dim::ZERO)
             .map(|c| {
                 let op = if c.relation == Relation::Eq {
                     "=="
@@ -904,10 +958,9 @@ mod tests {
             "fn f(a: &SMatrix<f64, K, 2>) -> SMatrix<f64, 2, 2> { index(a, [0, 5], axis = 0) }",
         )
         .unwrap();
-        assert_eq!(c.len(), 2, "{c:?}");
-        assert_eq!(c[0].0, "0 < K");
-        assert_eq!(c[1].0, "5 < K");
-        assert!(c[1]
+        assert_eq!(c.len(), 1, "{c:?}");
+        assert_eq!(c[0].0, "5 < K");
+        assert!(c[0]
             .1
             .contains("index 5 is out of range: axis 0 has size K"));
         let c = checks(
@@ -921,6 +974,25 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.len(), 1, "{c:?}");
+    }
+
+    #[test]
+    fn every_symbol_of_a_type_is_asserted_at_least_1() {
+        let fns = parse_block(
+            "fn f(a: &SMatrix<f64, K, { sizes::M * 2 }>) -> SMatrix<f64, K, { sizes::M * 2 }> { exp(a) }"
+                .parse()
+                .unwrap(),
+        )
+        .unwrap();
+        let g = infer(lower(&fns[0]).unwrap()).unwrap();
+        let positive: Vec<String> = g
+            .sig
+            .size_checks
+            .iter()
+            .filter(|c| c.lhs == Dim::ZERO && c.relation == Relation::Lt)
+            .map(|c| c.rhs.to_string())
+            .collect();
+        assert_eq!(positive, ["K", "sizes::M"]);
     }
 
     #[test]

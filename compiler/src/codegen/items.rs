@@ -176,24 +176,27 @@ pub fn fn_items(
     let into_body = if workspace_bytes == 0 {
         quote! { #with #turbofish(#(#args,)* &mut <#ws_ty>::new(), #out); }
     } else if !f.generics.params.is_empty() {
-        // A `thread_local!` cannot name a generic type: the thread keeps the
-        // workspace of the instance it ran last, type-erased, and makes a
-        // new one when another instance (other sizes) runs.
-        let cell = Ident::new("__PG_WORKSPACE", Span::mixed_site());
+        // A `thread_local!` cannot name a generic type: the thread keeps one
+        // workspace per instance (sizes) it has run, type-erased, made on
+        // that instance's first call.
+        let cell = Ident::new("__PG_WORKSPACES", Span::mixed_site());
         let pending = Ident::new("__pg_out", Span::mixed_site());
         quote! {
             ::std::thread_local! {
-                static #cell: ::core::cell::RefCell<::core::option::Option<::std::boxed::Box<dyn ::core::any::Any>>> =
-                    const { ::core::cell::RefCell::new(::core::option::Option::None) };
+                static #cell: ::core::cell::RefCell<::std::vec::Vec<::std::boxed::Box<dyn ::core::any::Any>>> =
+                    const { ::core::cell::RefCell::new(::std::vec::Vec::new()) };
             }
             let mut #pending = ::core::option::Option::Some(#out);
             let _ = #cell.try_with(|cell| {
-                if let ::core::result::Result::Ok(mut slot) = cell.try_borrow_mut() {
-                    if !slot.as_ref().is_some_and(|w| w.is::<#ws_ty>()) {
-                        *slot = ::core::option::Option::None;
-                    }
-                    let any = slot.get_or_insert_with(|| ::std::boxed::Box::new(<#ws_ty>::new()));
-                    if let ::core::option::Option::Some(workspace) = any.downcast_mut::<#ws_ty>() {
+                if let ::core::result::Result::Ok(mut all) = cell.try_borrow_mut() {
+                    let at = match all.iter().position(|w| w.is::<#ws_ty>()) {
+                        ::core::option::Option::Some(at) => at,
+                        ::core::option::Option::None => {
+                            all.push(::std::boxed::Box::new(<#ws_ty>::new()));
+                            all.len() - 1
+                        }
+                    };
+                    if let ::core::option::Option::Some(workspace) = all[at].downcast_mut::<#ws_ty>() {
                         if let ::core::option::Option::Some(#out) = #pending.take() {
                             #with #turbofish(#(#args,)* workspace, #out);
                         }

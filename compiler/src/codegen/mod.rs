@@ -219,6 +219,16 @@ pub(crate) fn generic_size_checks(f: &crate::graph::Signature) -> TokenStream {
         .iter()
         .filter(|c| c.lhs.is_generic() || c.rhs.is_generic())
         .map(|c| {
+            // rustc names the failing instance (`name_with::<3, 4>`) after
+            // the message: point the reader there.
+            let c = &crate::shape::SizeCheck {
+                message: format!(
+                    "{} (for the instance rustc names below: `{}_with::<…>` with the sizes in the order of the fn's parameters)",
+                    c.message,
+                    f.name.to_string().trim_start_matches("r#")
+                ),
+                ..c.clone()
+            };
             let assertion = assertion(c);
             quote::quote_spanned! {c.span.start=> const { #assertion }; }
         });

@@ -134,7 +134,7 @@ fn parse_list(array: &syn::ExprArray, sizes: &Sizes) -> syn::Result<Vec<Number>>
             Some(n) => n,
             None if names_a_size(e) => named(e, sizes),
             None => Err(SpanRange::of(e)
-                .error("expected a number literal or a size such as `K` or `{K * 2}`")),
+                .error("expected a number literal or a size such as `K`, `{K * 2}` or `{N - 1}`")),
         })
         .collect()
 }
@@ -146,13 +146,17 @@ fn names_a_size(expr: &syn::Expr) -> bool {
     match expr {
         syn::Expr::Group(g) => names_a_size(&g.expr),
         syn::Expr::Path(_) | syn::Expr::Block(_) => true,
+        // `N - 1`, `K * 2` unbraced in a list.
+        syn::Expr::Binary(b) => names_a_size(&b.left) || names_a_size(&b.right),
         _ => false,
     }
 }
 
-/// A size or position written with the block's constants, as a number.
+/// A size or position written with names, as a number: a position may
+/// be a sum or difference (`[N - 1]`), checked by shape inference against
+/// the axis it indexes.
 fn named(expr: &syn::Expr, sizes: &Sizes) -> syn::Result<Number> {
-    let size = sizes.size(expr)?;
+    let size = sizes.position(expr)?;
     let span = SpanRange::of(expr);
     let integer = match size.dim.value() {
         Some(v) => Some(

@@ -162,6 +162,52 @@ impl Sizes {
         }
     }
 
+    /// An `index` position: a size ([`Sizes::size`]) or a sum or
+    /// difference of them (`N - 1`, `{K * H - 1}`); whether it lies in the
+    /// indexed axis is checked by shape inference.
+    pub fn position(&self, expr: &Expr) -> syn::Result<Size> {
+        let inner = match expr {
+            Expr::Group(g) => return self.position(&g.expr),
+            Expr::Paren(p) => return self.position(&p.expr),
+            Expr::Block(b) if b.block.stmts.len() == 1 => match &b.block.stmts[0] {
+                syn::Stmt::Expr(inner, None) => inner,
+                _ => return self.size(expr),
+            },
+            other => other,
+        };
+        match inner {
+            Expr::Binary(b) if matches!(b.op, BinOp::Add(_) | BinOp::Sub(_)) => {
+                let (l, r) = (self.position(&b.left)?, self.position(&b.right)?);
+                let dim = match b.op {
+                    BinOp::Add(_) => l.dim + r.dim,
+                    _ => {
+                        if let (Some(a), Some(c)) = (l.dim.value(), r.dim.value()) {
+                            if c > a {
+                                return Err(SpanRange::of(expr).error(format!(
+                                    "this position is negative: {} - {} = {a} - {c}",
+                                    l.written(),
+                                    r.written()
+                                )));
+                            }
+                        }
+                        l.dim - r.dim
+                    }
+                };
+                let op = if matches!(b.op, BinOp::Add(_)) {
+                    "+"
+                } else {
+                    "-"
+                };
+                Ok(Size {
+                    dim,
+                    name: Some(format!("{} {op} {}", l.written(), r.written())),
+                    span: SpanRange::of(expr),
+                })
+            }
+            _ => self.size(expr),
+        }
+    }
+
     /// `a * b * …` of literals and block constants, each factor checked.
     fn product(&self, expr: &Expr) -> syn::Result<Size> {
         let mut factors = Vec::new();
@@ -297,7 +343,7 @@ fn collect_factors<'a>(expr: &'a Expr, factors: &mut Vec<&'a Expr>) -> syn::Resu
             collect_factors(&b.right, factors)
         }
         Expr::Binary(b) => Err(SpanRange::of(&b.op).error(
-            "a braced size is a product such as `{K * 4}`: compute sums and differences in a `const` item of the block",
+            "a size in a type is a product such as `{K * 4}`: compute sums and differences in a `const` item (`const LAST: usize = K - 1;`); an `index` position may be a sum or difference (`[N - 1]`)",
         )),
         Expr::Group(g) => collect_factors(&g.expr, factors),
         other => {

@@ -105,8 +105,14 @@ fn refuse_generic_product(size: &Size) -> syn::Result<()> {
         return Ok(());
     }
     let written = size.written();
+    // A name for the new parameter: `K * 4` → `K4`, `K * H` → `KH`.
+    let name: String = written
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect::<String>()
+        .to_uppercase();
     Err(size.span.error(format!(
-        "`{written}` multiplies a const generic parameter, and stable Rust cannot use a generic expression in a type (it has no `generic_const_exprs`): give the size a parameter of its own, as in `fn f<const K: usize, const KH: usize>` with `KH` here (the macro asserts `KH == {written}` at compile time), or name it with a constant"
+        "`{written}` multiplies a const generic parameter, and stable Rust cannot use a generic expression in a type (it has no `generic_const_exprs`): give the size a parameter of its own, `const {name}: usize`, and write `{name}` here (the macro asserts `{name} == {written}` for each instance); or use a constant"
     )))
 }
 

@@ -41,6 +41,11 @@ param_graph! {
         outer_product(a, b, axis = 0)
     }
 
+    /// The last row of any matrix: a position may be a difference.
+    fn last_row<const N: usize, const C: usize>(x: &SMatrix<f64, N, C>) -> SMatrix<f64, 1, C> {
+        index(x, [N - 1], axis = 0)
+    }
+
     fn generic_kron<const P: usize>(a: &SMatrix<f64, P, P>, b: &SMatrix<f64, { sizes::SIDE }, 1>) -> Kron<f64, P, P, { sizes::SIDE }, 1> {
         kron(exp(a), b)
     }
@@ -77,6 +82,14 @@ fn main() {
 
     let p: SVector<f64, 6> = generic_pairs(&SVector::<f64, 2>::from_element(2.0), &SVector::<f64, 3>::from_element(3.0));
     assert_eq!(p[5], 6.0);
+    let last = last_row(&SMatrix::<f64, 4, 2>::from_fn(|i, j| (i * 10 + j) as f64));
+    assert_eq!((last[(0, 0)], last[(0, 1)]), (30.0, 31.0));
+    assert_eq!(last_row(&SMatrix::<f64, 1, 1>::from_element(7.0))[(0, 0)], 7.0);
+    // Two instances in turn, each with its own workspace.
+    for _ in 0..2 {
+        let _ = generic_layer(&SMatrix::<f64, 40, 70>::zeros());
+        let _ = generic_layer(&SMatrix::<f64, 41, 70>::zeros());
+    }
     let k = generic_kron(&SMatrix::<f64, 3, 3>::zeros(), &SMatrix::<f64, { sizes::SIDE }, 1>::from_element(2.0));
     let dense: SMatrix<f64, 6, 3> = k.to_dense();
     assert_eq!(dense[(5, 2)], 2.0);
