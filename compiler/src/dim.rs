@@ -198,7 +198,7 @@ impl Dim {
     /// of the symbols (each at least 1): their difference has coefficients
     /// of one sign only.
     pub fn certainly_differs(self, other: Dim) -> bool {
-        let diff = (self - other).poly();
+        let diff = difference(&self.poly(), &other.poly());
         !diff.is_empty() && (diff.iter().all(|(_, c)| *c > 0) || diff.iter().all(|(_, c)| *c < 0))
     }
 
@@ -207,7 +207,11 @@ impl Dim {
     pub fn certainly_ge(self, other: Dim) -> bool {
         match (self.value(), other.value()) {
             (Some(a), Some(b)) => a >= b,
-            _ => (self - other).poly().iter().all(|(_, c)| *c >= 0),
+            // On the polynomials: a negative constant difference (`N` vs
+            // `N + 1`) is no `Dim`.
+            _ => difference(&self.poly(), &other.poly())
+                .iter()
+                .all(|(_, c)| *c >= 0),
         }
     }
 
@@ -408,6 +412,19 @@ fn product(a: &Poly, b: &Poly) -> Poly {
     poly
 }
 
+/// `a − b`, like monomials collected, zeros dropped.
+fn difference(a: &Poly, b: &Poly) -> Poly {
+    let mut poly = a.clone();
+    for (m, c) in b {
+        match poly.iter_mut().find(|(n, _)| n == m) {
+            Some((_, d)) => *d -= c,
+            None => poly.push((m.clone(), -c)),
+        }
+    }
+    poly.retain(|(_, c)| *c != 0);
+    poly
+}
+
 fn combine(a: Dim, b: Dim, sign: i128) -> Dim {
     let mut poly = a.poly();
     for (m, c) in b.poly() {
@@ -576,5 +593,9 @@ mod tests {
         assert!(!k.certainly_differs(Dim::known(4)));
         assert!(!k.certainly_differs(m));
         assert!(!(k * 2).certainly_differs(m + 1));
+        // A negative constant difference is seen as such.
+        assert!(!k.certainly_ge(k + 1));
+        assert!((k + 1).certainly_ge(k));
+        assert!(k.certainly_differs(k + 1));
     }
 }

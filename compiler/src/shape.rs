@@ -439,6 +439,9 @@ pub fn shape_of(op: &Op, args: &[&[Dim]], at: &Sites, sig: &Signature) -> syn::R
                     (Some(0), None) => true,
                     // `N - 1` in an axis of `N`: no check is needed.
                     _ if i.certainly_ge(Dim::ZERO) && size.certainly_ge(*i + 1) => true,
+                    // `N`, `N + 1` in an axis of `N`: out of range for
+                    // every value.
+                    _ if i.certainly_ge(size) => false,
                     _ => {
                         if let Some(checks) = at.checks {
                             checks.borrow_mut().push(SizeCheck {
@@ -963,6 +966,21 @@ mod tests {
         assert!(c[0]
             .1
             .contains("index 5 is out of range: axis 0 has size K"));
+        // A position built on the axis's own size: `N - 1` is in range
+        // (its check, `N - 1 < N`, also keeps `N - 1` from underflowing),
+        // `N` and `N + 1` are out of range for every `N`.
+        let ok =
+            checks("fn f(a: &SVector<f64, N>) -> SVector<f64, 1> { index(a, [N - 1]) }").unwrap();
+        assert!(ok.iter().all(|(c, _)| c == "N - 1 < N"), "{ok:?}");
+        for position in ["N", "N + 1", "N - 1 + 1"] {
+            let e = checks(&format!(
+                "fn f(a: &SVector<f64, N>) -> SVector<f64, 1> {{ index(a, [{position}]) }}"
+            ));
+            match e {
+                Err(e) => assert!(e.contains("out of range"), "{position}: {e}"),
+                Ok(c) => assert!(!c.is_empty(), "{position} is not checked"),
+            }
+        }
         let c = checks(
             "fn f(a: &SMatrix<f64, K, M>, b: &SMatrix<f64, { sizes::N }, 3>) -> SMatrix<f64, K, 3> { matmul(a, b) }",
         )

@@ -13,3 +13,10 @@ param_graph! {
 }
 
 fn main() {}
+
+param_graph! {
+    // The axis's own size is one past its last position, for every `N`.
+    fn g<const N: usize>(x: &SVector<f64, N>) -> SVector<f64, 1> {
+        index(x, [N], axis = 0)
+    }
+}
