@@ -1,23 +1,57 @@
 //! Run-time dispatch to code compiled for AVX2 + FMA.
 //!
-//! [`dispatched!`] turns a kernel written once, generic over a `const FMA:
+//! `dispatched!` turns a kernel written once, generic over a `const FMA:
 //! bool`, into a public function that runs the `FMA = true` instance
 //! compiled with `#[target_feature(enable = "avx2,fma")]` when the CPU has
 //! both features, and the portable `FMA = false` instance otherwise. The
 //! `unsafe` block inside the macro — calling a target-feature function
 //! after checking the features — is the crate's only `unsafe`.
+//!
+//! [`with_portable`] runs a closure with every kernel on its portable path
+//! on the calling thread, so tests exercise both paths on a machine that
+//! has AVX2 (the path a CPU without it would take).
 
-/// Whether this CPU runs AVX2 and FMA (std caches the detection).
+use std::cell::Cell;
+
+thread_local! {
+    /// Whether this thread is inside [`with_portable`].
+    static PORTABLE: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether this CPU runs AVX2 and FMA (std caches the detection) and the
+/// calling thread is not inside [`with_portable`].
 #[inline]
 pub fn avx2_available() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
-        std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
+        std::is_x86_feature_detected!("avx2")
+            && std::is_x86_feature_detected!("fma")
+            && !PORTABLE.with(Cell::get)
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
         false
     }
+}
+
+/// Runs `f` with every dispatched kernel on its portable (`FMA = false`)
+/// path on this thread, whatever the CPU has: how tests reach the code a
+/// CPU without AVX2/FMA runs. Nests; other threads are unaffected.
+///
+/// ```
+/// use param_graph_runtime::dispatch::{avx2_available, with_portable};
+///
+/// with_portable(|| assert!(!avx2_available()));
+/// ```
+pub fn with_portable<R>(f: impl FnOnce() -> R) -> R {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            PORTABLE.with(|p| p.set(self.0));
+        }
+    }
+    let _restore = Restore(PORTABLE.with(|p| p.replace(true)));
+    f()
 }
 
 /// `dispatched! { /// docs
@@ -47,3 +81,76 @@ macro_rules! dispatched {
 }
 
 pub(crate) use dispatched;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Within `ulps` units in the last place, or both NaN, or equal.
+    fn near(a: f64, b: f64, ulps: u64) -> bool {
+        (a.is_nan() && b.is_nan())
+            || a == b
+            || (a.signum() == b.signum() && a.to_bits().abs_diff(b.to_bits()) <= ulps)
+    }
+
+    #[test]
+    fn the_portable_path_is_forced_on_this_thread_only_and_nests() {
+        let native = avx2_available();
+        with_portable(|| {
+            assert!(!avx2_available());
+            with_portable(|| assert!(!avx2_available()));
+            assert!(!avx2_available(), "the inner call restores the outer state");
+            let other = std::thread::spawn(avx2_available).join().unwrap();
+            assert_eq!(other, native, "another thread keeps its own path");
+        });
+        assert_eq!(avx2_available(), native);
+    }
+
+    /// The vectorized maps give the same values (to 1 ulp: fused
+    /// multiply-adds round once) on both paths, special values exactly.
+    #[test]
+    fn maps_agree_on_both_paths() {
+        let mut x: Vec<f64> = (-3000..3000).map(|k| k as f64 * 0.25).collect();
+        x.extend([
+            0.0,
+            -0.0,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+            709.78,
+            -745.2,
+            -708.5,
+            1e-300,
+            f64::MAX,
+            f64::MIN,
+        ]);
+        for (name, f) in [
+            ("exp", crate::math::exp_in_place_f64 as fn(&mut [f64])),
+            ("sigmoid", crate::math::sigmoid_in_place_f64),
+        ] {
+            let mut native = x.clone();
+            f(&mut native);
+            let mut portable = x.clone();
+            with_portable(|| f(&mut portable));
+            for ((n, p), v) in native.iter().zip(&portable).zip(&x) {
+                assert!(near(*n, *p, 1), "{name}({v}): {n} vs {p}");
+            }
+        }
+        let x32: Vec<f32> = x.iter().map(|v| *v as f32).collect();
+        for (name, f) in [
+            ("exp", crate::math::exp_in_place_f32 as fn(&mut [f32])),
+            ("sigmoid", crate::math::sigmoid_in_place_f32),
+        ] {
+            let mut native = x32.clone();
+            f(&mut native);
+            let mut portable = x32.clone();
+            with_portable(|| f(&mut portable));
+            for ((n, p), v) in native.iter().zip(&portable).zip(&x32) {
+                assert!(
+                    near(f64::from(*n), f64::from(*p), 1 << 29),
+                    "{name}({v}): {n} vs {p}"
+                );
+            }
+        }
+    }
+}

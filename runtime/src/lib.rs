@@ -39,7 +39,7 @@
 #![deny(missing_docs)]
 
 pub mod contract;
-mod dispatch;
+pub mod dispatch;
 mod kron;
 pub mod math;
 mod products;
