@@ -43,14 +43,9 @@ fn check(name: &str, (native, portable): (Vec<f64>, Vec<f64>), rel: f64) {
     assert_close_abs(name, &portable, &native, rel, rel * scale);
 }
 
-/// Runs on a thread with room for the 256×256 graphs' buffers.
+/// Runs the checks on a thread with room for the 256×256 graphs' buffers.
 fn on_big_stack(f: impl FnOnce() + Send + 'static) {
-    std::thread::Builder::new()
-        .stack_size(64 << 20)
-        .spawn(f)
-        .expect("spawn")
-        .join()
-        .expect("checks passed");
+    support::harness::on_stack(64 << 20, f);
 }
 
 #[test]

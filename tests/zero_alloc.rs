@@ -14,14 +14,9 @@ use support::counting::{count_allocations, Counting};
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
-/// Runs the checks on a thread with room for the 256×256 graphs' scratch.
+/// Runs the checks on a thread with room for the 256×256 graphs' buffers.
 fn on_big_stack(f: impl FnOnce() + Send + 'static) {
-    std::thread::Builder::new()
-        .stack_size(64 << 20)
-        .spawn(f)
-        .expect("spawn")
-        .join()
-        .expect("checks passed");
+    support::harness::on_stack(64 << 20, f);
 }
 
 macro_rules! assert_no_alloc {

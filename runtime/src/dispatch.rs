@@ -93,6 +93,23 @@ mod tests {
             || (a.signum() == b.signum() && a.to_bits().abs_diff(b.to_bits()) <= ulps)
     }
 
+    /// `map` over `x` natively and on the portable path, element by
+    /// element within `near`.
+    fn compare<T: Copy + std::fmt::Debug>(
+        x: &[T],
+        map: fn(&mut [T]),
+        near: impl Fn(T, T) -> bool,
+        name: &str,
+    ) {
+        let mut native = x.to_vec();
+        map(&mut native);
+        let mut portable = x.to_vec();
+        with_portable(|| map(&mut portable));
+        for ((n, p), v) in native.iter().zip(&portable).zip(x) {
+            assert!(near(*n, *p), "{name}({v:?}): {n:?} vs {p:?}");
+        }
+    }
+
     #[test]
     fn the_portable_path_is_forced_on_this_thread_only_and_nests() {
         let native = avx2_available();
@@ -124,33 +141,13 @@ mod tests {
             f64::MAX,
             f64::MIN,
         ]);
-        for (name, f) in [
-            ("exp", crate::math::exp_in_place_f64 as fn(&mut [f64])),
-            ("sigmoid", crate::math::sigmoid_in_place_f64),
-        ] {
-            let mut native = x.clone();
-            f(&mut native);
-            let mut portable = x.clone();
-            with_portable(|| f(&mut portable));
-            for ((n, p), v) in native.iter().zip(&portable).zip(&x) {
-                assert!(near(*n, *p, 1), "{name}({v}): {n} vs {p}");
-            }
-        }
+        let ulp = |a: f64, b: f64| near(a, b, 1);
+        compare(&x, crate::math::exp_in_place_f64, ulp, "exp");
+        compare(&x, crate::math::sigmoid_in_place_f64, ulp, "sigmoid");
+        // One `f32` ulp is 2²⁹ `f64` ulps at the same exponent.
         let x32: Vec<f32> = x.iter().map(|v| *v as f32).collect();
-        for (name, f) in [
-            ("exp", crate::math::exp_in_place_f32 as fn(&mut [f32])),
-            ("sigmoid", crate::math::sigmoid_in_place_f32),
-        ] {
-            let mut native = x32.clone();
-            f(&mut native);
-            let mut portable = x32.clone();
-            with_portable(|| f(&mut portable));
-            for ((n, p), v) in native.iter().zip(&portable).zip(&x32) {
-                assert!(
-                    near(f64::from(*n), f64::from(*p), 1 << 29),
-                    "{name}({v}): {n} vs {p}"
-                );
-            }
-        }
+        let ulp32 = |a: f32, b: f32| near(f64::from(a), f64::from(b), 1 << 29);
+        compare(&x32, crate::math::exp_in_place_f32, ulp32, "exp");
+        compare(&x32, crate::math::sigmoid_in_place_f32, ulp32, "sigmoid");
     }
 }
