@@ -970,6 +970,51 @@ pub fn named_sizes(case: &Case) -> (Vec<Vec<String>>, Vec<String>) {
     (names, consts)
 }
 
+/// The test of the named-size graph (`graph`, from [`emit_test`]) made to
+/// check `generic` too, on the same inputs: its call and its comparison,
+/// each after the named one's.
+fn with_generic_call(test: &str, generic: &str) -> String {
+    // A statement of the test: the lines from `start` to the one ending in `;`.
+    let statement = |start: &str| -> Vec<String> {
+        let lines: Vec<&str> = test.lines().collect();
+        let first = lines
+            .iter()
+            .position(|l| l.trim_start().starts_with(start))
+            .unwrap_or_else(|| panic!("no `{start}` in the test"));
+        let last = (first..lines.len())
+            .find(|k| lines[*k].ends_with(';'))
+            .expect("the statement ends");
+        lines[first..=last].iter().map(|l| l.to_string()).collect()
+    };
+    let call = statement("let got = graph(");
+    let compare = statement("assert_close(");
+    let generic_call: Vec<String> = call
+        .iter()
+        .map(|l| l.replace("let got = graph", &format!("let got_generic = {generic}")))
+        .collect();
+    let generic_compare: Vec<String> = compare
+        .iter()
+        .map(|l| {
+            l.replace("&got.to_row_major()", "&got_generic.to_row_major()")
+                .replace("(named sizes)", "(generic sizes)")
+        })
+        .collect();
+    let mut out = String::new();
+    for line in test.lines() {
+        out.push_str(line);
+        out.push('\n');
+        for (block, extra) in [(&call, &generic_call), (&compare, &generic_compare)] {
+            if line == block[block.len() - 1] && out.ends_with(&format!("{}\n", block.join("\n"))) {
+                for l in extra {
+                    out.push_str(l);
+                    out.push('\n');
+                }
+            }
+        }
+    }
+    out
+}
+
 /// The distinct sizes of a case's inputs and output, in increasing order.
 pub fn sizes_of(case: &Case) -> Vec<usize> {
     let values: BTreeSet<usize> = case
@@ -997,8 +1042,8 @@ pub fn named_type(dims: &[String]) -> String {
 /// Generates `tests/golden/named_generated.rs`: every case again, in a
 /// module of its own, twice: its sizes written as constants declared in
 /// the block ([`named_sizes`]), and as const generic parameters of the fn
-/// (`G3` for a size 3, instantiated with the case's sizes); both checked
-/// against the same values as the literal case.
+/// (`G3` for a size 3, instantiated with the case's sizes); one test runs
+/// both on the same inputs against the same values as the literal case.
 pub fn generate_named(fixture_json: &str) -> String {
     let (generated_by, cases) = parse_fixture(fixture_json);
     let (kept, skipped) = select(&cases);
@@ -1089,22 +1134,13 @@ pub fn generate_named(fixture_json: &str) -> String {
             &mut test,
             case,
             "graph",
-            "named_sizes_match_cirkit",
+            "named_and_generic_sizes_match_cirkit",
             want,
             &format!("{} (named sizes)", case.name),
             false,
         );
-        test.push('\n');
         let turbofish: Vec<String> = values.iter().map(ToString::to_string).collect();
-        emit_test(
-            &mut test,
-            case,
-            &format!("generic::<{}>", turbofish.join(", ")),
-            "generic_sizes_match_cirkit",
-            want,
-            &format!("{} (generic sizes)", case.name),
-            false,
-        );
+        let test = with_generic_call(&test, &format!("generic::<{}>", turbofish.join(", ")));
         for line in test.lines() {
             if line.is_empty() {
                 out.push('\n');
