@@ -227,18 +227,6 @@ impl Dim {
         }
     }
 
-    /// `self / d` when `d` divides every coefficient.
-    pub fn exact_div(self, d: usize) -> Option<Dim> {
-        if d == 0 {
-            return None;
-        }
-        let d = d as i128;
-        let poly = self.poly();
-        poly.iter()
-            .all(|(_, c)| c % d == 0)
-            .then(|| Dim::from_poly(poly.into_iter().map(|(m, c)| (m, c / d)).collect()))
-    }
-
     /// The size as an expression with no outer parentheses, for a
     /// position that takes one (`[T; K * 4]`, `0..K * 4`): `K * 4`.
     pub fn expr(self) -> TokenStream {
@@ -574,8 +562,6 @@ mod tests {
         assert_eq!(k * 4 - k * 4, Dim::ZERO);
         assert_ne!(k, m);
         assert_eq!(Dim::known(3) * Dim::known(4), 12);
-        assert_eq!((k * 6).exact_div(3), Some(k * 2));
-        assert_eq!((k * 6 + 1).exact_div(3), None);
         assert_eq!((k * m * 4).show(), "K * sizes::M * 4");
         assert_eq!((k + 1).to_token_stream().to_string(), "(K + 1)");
         assert_eq!((k * 4).to_token_stream().to_string(), "(K * 4)");

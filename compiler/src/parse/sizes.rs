@@ -56,7 +56,8 @@ pub struct Sizes {
 
 /// Why an initializer has no value here.
 enum Unknown {
-    /// It reads something that is not a literal or a block constant.
+    /// It reads something that is not a literal or a block constant: the
+    /// constant is then a symbol, whose value rustc computes.
     Opaque,
     /// The arithmetic overflows, underflows or divides by zero.
     Arithmetic,
@@ -280,22 +281,21 @@ impl Sizes {
             Expr::Paren(p) => self.evaluate(&p.expr, visiting),
             Expr::Block(b) if b.block.stmts.len() == 1 => match &b.block.stmts[0] {
                 syn::Stmt::Expr(inner, None) => self.evaluate(inner, visiting),
-                _ => Err(opaque("a statement")),
+                // A statement: rustc evaluates it.
+                _ => Err(Unknown::Opaque),
             },
             Expr::Lit(syn::ExprLit {
                 lit: syn::Lit::Int(lit),
                 ..
-            }) => literal(lit).map_err(|_| opaque("a literal that is not a `usize`")),
+            }) => literal(lit).map_err(|_| Unknown::Opaque),
             Expr::Path(p) => {
                 let constant = p
                     .path
                     .get_ident()
                     .and_then(|ident| self.constants.iter().find(|c| c.name == *ident));
+                // A constant of the module, or not a `usize`: rustc's.
                 let Some(constant) = constant.filter(|c| c.is_usize) else {
-                    return Err(opaque(&format!(
-                        "`{}`, which is not a `usize` constant of this block",
-                        crate::span::source_text(p)
-                    )));
+                    return Err(Unknown::Opaque);
                 };
                 let name = constant.name.to_string();
                 if visiting.contains(&name) {
@@ -317,23 +317,18 @@ impl Sizes {
                     BinOp::Mul(_) => l.checked_mul(r),
                     BinOp::Div(_) => l.checked_div(r),
                     BinOp::Rem(_) => l.checked_rem(r),
-                    _ => return Err(opaque("an operator other than `+ - * / %`")),
+                    // Another operator (`<<`, `&`): rustc evaluates it.
+                    _ => return Err(Unknown::Opaque),
                 };
                 value.ok_or(Unknown::Arithmetic)
             }
-            _ => Err(opaque("an expression other than literals and constants")),
+            // A call, a cast, a path to elsewhere: rustc evaluates it.
+            _ => Err(Unknown::Opaque),
         }
     }
 }
 
 const GRAMMAR: &str = "a dimension is an integer literal such as `4`, a `usize` constant such as `K` or `sizes::UNITS`, a const generic parameter of the fn, or a braced product of those such as `{K * 4}`";
-
-/// An initializer rustc evaluates and the macro does not (`what` says
-/// which part, for the reader of this code).
-fn opaque(what: &str) -> Unknown {
-    let _ = what;
-    Unknown::Opaque
-}
 
 /// `a * b * c` as its factors, in order.
 fn collect_factors<'a>(expr: &'a Expr, factors: &mut Vec<&'a Expr>) -> syn::Result<()> {
