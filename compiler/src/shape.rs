@@ -354,6 +354,15 @@ impl Sites<'_> {
     fn arg(&self, k: usize) -> SpanRange {
         self.args.get(k).copied().unwrap_or(self.span)
     }
+
+    /// These sites with the span over `spans` (the arguments a relation
+    /// is about), for its error or its size check.
+    fn over(&self, spans: &[SpanRange]) -> Self {
+        Sites {
+            span: both_span(spans, self.span),
+            ..*self
+        }
+    }
 }
 
 /// The shape of `op` applied to arguments of shapes `args`: the one shape
@@ -561,10 +570,7 @@ fn zip_shape(
             show(b)
         )
     };
-    let site = Sites {
-        span: both_span(spans, at.span),
-        ..*at
-    };
+    let site = at.over(spans);
     match (args[0], args[1]) {
         ([], b) => Ok(b.to_vec()),
         (a, []) => Ok(a.to_vec()),
@@ -731,10 +737,7 @@ fn outer_shape(op_name: &str, args: &[&[Dim]], at: &Sites, axis: usize) -> syn::
             show(y)
         )
     };
-    let site = Sites {
-        span: both_span(at.args, at.span),
-        ..*at
-    };
+    let site = at.over(at.args);
     let differ =
         (0..x.len()).find(|k| *k != axis && !same_size(x[*k], y[*k], &site, || message(*k)));
     if let Some(k) = differ {
@@ -756,10 +759,7 @@ fn matmul_shape(args: &[&[Dim]], at: &Sites) -> syn::Result<Vec<Dim>> {
             show(args[1])
         )
     };
-    let site = Sites {
-        span: both_span(at.args, at.span),
-        ..*at
-    };
+    let site = at.over(at.args);
     match (args[0], args[1]) {
         ([m, k1], [k2, n]) if same_size(*k1, *k2, &site, || message(k1, k2)) => Ok(vec![*m, *n]),
         ([_, k1], [k2, _]) => Err(both(at.args, message(k1, k2))),
@@ -820,10 +820,7 @@ fn gaussian(op: &str, part: GaussianPart, at: &Sites, args: &[&[Dim]]) -> syn::R
                     show(s)
                 )
             };
-            let site = Sites {
-                span: both_span(spans, at.span),
-                ..*at
-            };
+            let site = at.over(spans);
             if !same_shape(m, s, &site, message) {
                 return Err(both(spans, message()));
             }
@@ -835,11 +832,7 @@ fn gaussian(op: &str, part: GaussianPart, at: &Sites, args: &[&[Dim]]) -> syn::R
 
 /// One error underlining both arguments of a binary op.
 fn both(spans: &[SpanRange], message: String) -> syn::Error {
-    match spans {
-        [first, .., last] => first.to(*last).error(message),
-        [only] => only.error(message),
-        [] => syn::Error::new(proc_macro2::Span::call_site(), message),
-    }
+    both_span(spans, SpanRange::single(proc_macro2::Span::call_site())).error(message)
 }
 
 /// Number of elements of a tensor, when its buffer can exist at all (its
