@@ -1,10 +1,13 @@
-//! Both paths of every dispatched kernel: the AVX2/FMA build the machine
-//! takes when it can, and the portable build a CPU without AVX2/FMA takes,
-//! forced with `runtime::dispatch::with_portable`. Each graph runs both
-//! ways and the results agree (they differ only in the rounding of fused
-//! multiply-adds: within 1e-12 for `f64`, 1e-5 for `f32`, relative to each
-//! element or to the result's largest magnitude where a sum cancels), so
-//! `.ci/run` exercises every dispatch path whatever CPU it runs on.
+//! Every path of every dispatched kernel the machine can run: AVX-512 (when
+//! the CPU has it), AVX2/FMA, and the portable build a CPU without AVX2/FMA
+//! takes, each forced with `runtime::dispatch::with_path`. Each graph runs
+//! every way; the vector paths agree bit for bit (the same operations at
+//! another width), and they agree with the portable one within the rounding
+//! of fused multiply-adds (1e-12 for `f64`, 1e-5 for `f32`, relative to
+//! each element or to the result's largest magnitude where a sum cancels),
+//! so `.ci/run` exercises every dispatch path the CPU it runs on has. (This
+//! project's development VM has AVX2 but not AVX-512: there the AVX-512
+//! path is capped to AVX2 and the bitwise check compares AVX2 with itself.)
 
 mod support;
 
@@ -14,18 +17,28 @@ mod graphs;
 use graphs::*;
 use param_graph::nalgebra::{SMatrix, SVector};
 use param_graph::param_graph;
-use param_graph::runtime::dispatch::{avx2_available, with_portable};
+use param_graph::runtime::dispatch::{active_path, cpu_path, with_path, Path};
 use support::close::assert_close_abs;
 
-/// `run` on the dispatched path and on the portable path: both results,
-/// flattened.
+/// `run` on every path: asserts the widest this CPU has (AVX-512 or AVX2)
+/// and AVX2 agree bit for bit, and returns the AVX2 and the portable
+/// results, flattened.
 fn both<T: Into<f64> + Copy>(run: impl Fn() -> Vec<T>) -> (Vec<f64>, Vec<f64>) {
-    let native = run().into_iter().map(Into::into).collect();
-    let portable = with_portable(|| {
-        assert!(!avx2_available());
-        run().into_iter().map(Into::into).collect()
-    });
-    (native, portable)
+    let on = |path: Path| -> Vec<f64> {
+        with_path(path, || {
+            assert_eq!(active_path(), path.min(cpu_path()));
+            run().into_iter().map(Into::into).collect()
+        })
+    };
+    let (widest, avx2, portable) = (on(Path::Avx512), on(Path::Avx2), on(Path::Portable));
+    for (k, (w, n)) in widest.iter().zip(&avx2).enumerate() {
+        assert!(
+            w.to_bits() == n.to_bits() || (w.is_nan() && n.is_nan()),
+            "element {k}: {w:e} on {:?}, {n:e} on AVX2",
+            cpu_path()
+        );
+    }
+    (avx2, portable)
 }
 
 fn flat<const R: usize, const C: usize, T: Copy>(m: &SMatrix<T, R, C>) -> Vec<T> {

@@ -11,12 +11,18 @@
 //!   `s` itself was rounded to `f32`, and `[0, −12, −24]` gave
 //!   `−6.198864e-6` for `−6.1442312e-6`, `[0, −17, −30]` gave 0 for
 //!   `−4.139947e-8`.
-//! - `f32`, fused: ½ ulp plus `2⁻⁵²·(n + |x − m|)` (`(x − m) − log s` in
-//!   `f64`, rounded once).
+//! - `f32`, fused: torch's `(x − m) − log s` in `f32` lanes with `log s`
+//!   of the `f64` sum rounded to `f32`: ½ ulp of `x − m`, of `log s` and of
+//!   the result, plus the sum's error `Σ_{xᵢ≠m} exp(xᵢ − m)·(2⁻²³ +
+//!   2⁻²⁴·|xᵢ − m|) / s` (each exponential within 1 ulp, each shift rounded
+//!   to `f32`): a few ulps of `log p` itself for a dominant maximum, where
+//!   torch's `f32` sum rounds `s` to 1 and gives 0.
 //! - `f64`, both: torch's `(x − m) − log s`, within `2⁻⁵²·(n + |x − m| +
 //!   |log s|)` absolute: for `[0, −40]` both give `log p₀ = 0`
 //!   (true `−4.248e-18`), as torch does.
-//! - softmax entries: relative `2⁻²²` (`f32`), `2⁻⁵⁰` (`f64`), plus the
+//! - softmax entries: relative `2⁻²²` (`f32` shared, `f64` exponentials
+//!   of the exact shift), `2⁻²² + 2⁻²⁴·|x − m|` plus the sum's error (`f32`
+//!   fused: the shift rounded to `f32`, as torch), `2⁻⁵⁰` (`f64`), plus the
 //!   spacing of subnormals.
 
 use param_graph::nalgebra::SMatrix;
@@ -93,11 +99,21 @@ fn check_f32(row: &[f64], sm: Option<&[f32]>, lsm: &[f32], shared: bool, what: &
         .next()
         .unwrap();
     let n = row.len() as f64;
+    // The fused kernel's sum: each term's exponential (1 ulp) of its shift
+    // rounded to f32, relative to s.
+    let s = ls.exp();
+    let sum_err: f64 = row
+        .iter()
+        .filter(|v| **v != m)
+        .map(|v| (v - m).exp() * (2f64.powi(-23) + 2f64.powi(-24) * (m - v)))
+        .sum::<f64>()
+        / s;
     for (k, (g, w)) in lsm.iter().zip(&want_lsm).enumerate() {
         let slack = if shared {
             2f64.powi(-24) * ls.abs()
         } else {
-            2f64.powi(-52) * (n + (row[k] - m).abs())
+            // … and the f64 sum's own rounding, `n·2⁻⁵³` relative.
+            0.5 * (ulp32(row[k] - m) + ulp32(ls)) + sum_err + 2f64.powi(-52) * n
         };
         let bound = 0.5 * ulp32(*w) + slack;
         let g = f64::from(*g);
@@ -108,7 +124,12 @@ fn check_f32(row: &[f64], sm: Option<&[f32]>, lsm: &[f32], shared: bool, what: &
     }
     if let Some(sm) = sm {
         for (k, (g, w)) in sm.iter().zip(&want_sm).enumerate() {
-            let bound = w * 2f64.powi(-22) + f64::from(f32::from_bits(1));
+            let rel = if shared {
+                2f64.powi(-22)
+            } else {
+                2f64.powi(-22) + 2f64.powi(-24) * (m - row[k]) + sum_err
+            };
+            let bound = w * rel + f64::from(f32::from_bits(1));
             let g = f64::from(*g);
             assert!(
                 (g - w).abs() <= bound,
@@ -145,15 +166,21 @@ fn check_f64(row: &[f64], sm: Option<&[f64]>, lsm: &[f64], what: &str) {
 #[test]
 fn reviewer_rows_f32() {
     // Before: −6.198864e-6 (true −6.1442312e-6) and 0.0 (true −4.139947e-8).
-    for (row, want0) in [
-        ([0.0f32, -12.0, -24.0], -6.144_231e-6_f32),
-        ([0.0, -17.0, -30.0], -4.139_947e-8),
+    // The fused kernel sums f32 exponentials (1 ulp each) in f64: within
+    // one ulp here, where torch's f32 sum gives −6.198864e-6 and 0.
+    for (row, want0, alone0) in [
+        (
+            [0.0f32, -12.0, -24.0],
+            -6.144_231e-6_f32,
+            -6.144_231_5e-6_f32,
+        ),
+        ([0.0, -17.0, -30.0], -4.139_947e-8, -4.139_946_7e-8),
     ] {
         let x = SMatrix::<f32, 1, 3>::from_row_slice(&row);
         let (p, lp) = shared_f32(&x);
         let alone = alone_f32(&x);
         assert_eq!(lp[0], want0, "shared {row:?}");
-        assert_eq!(alone[0], want0, "alone {row:?}");
+        assert_eq!(alone[0], alone0, "alone {row:?}");
         let r: Vec<f64> = row.iter().map(|v| f64::from(*v)).collect();
         check_f32(&r, Some(p.as_slice()), lp.as_slice(), true, "shared");
         check_f32(&r, None, alone.as_slice(), false, "alone");
@@ -164,8 +191,10 @@ fn reviewer_rows_f32() {
 fn softmax_near_the_f32_underflow_threshold() {
     // x₁ − m = −85.88566970825195 exactly; rounded to f32 (as torch's f32
     // kernel does) it is −85.88566589, 3.8e-6 off, and exp of it
-    // 5.0156731e-38, 32 ulps above the true 5.01565414e-38. Both our paths
-    // take x − m exactly in f64 and round only the result: 5.015654e-38.
+    // 5.0156731e-38, 32 ulps above the true 5.01565414e-38, within the
+    // bound `2⁻²⁴·|x − m|` relative. The shared path takes x − m exactly in
+    // f64 and rounds only the result: 5.015654e-38; the fused softmax
+    // kernel (exponentials in f32 lanes) rounds the shift as torch does.
     let row = [48.26f32, -37.625_67, -35.681_564];
     let x = SMatrix::<f32, 1, 3>::from_row_slice(&row);
     let (p, lp) = shared_f32(&x);
@@ -174,8 +203,9 @@ fn softmax_near_the_f32_underflow_threshold() {
     let (want, _) = reference(&r);
     assert_eq!(want[1] as f32, 5.015_654e-38);
     assert_eq!(p[1], 5.015_654e-38);
-    assert_eq!(alone[1], 5.015_654e-38);
+    assert_eq!(alone[1], 5.015_673e-38);
     check_f32(&r, Some(p.as_slice()), lp.as_slice(), true, "shared");
+    check_f32(&r, Some(alone.as_slice()), lp.as_slice(), false, "alone");
 }
 
 #[test]

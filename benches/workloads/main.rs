@@ -23,6 +23,7 @@ use std::time::Duration;
 
 mod before;
 mod graphs;
+mod limit;
 mod named;
 mod vjp;
 
@@ -208,6 +209,6 @@ fn bench_five(c: &mut Criterion) {
 criterion_group! {
     name = workloads;
     config = config();
-    targets = bench_w1, bench_w2, bench_w3, bench_w4, bench_five, vjp::bench_vjp, named::bench_named
+    targets = bench_w1, bench_w2, bench_w3, bench_w4, bench_five, vjp::bench_vjp, named::bench_named, limit::bench_limit
 }
 criterion_main!(workloads);

@@ -1,42 +1,108 @@
-//! Run-time dispatch to code compiled for AVX2 + FMA.
+//! Run-time dispatch to code compiled for AVX-512 or AVX2 + FMA.
 //!
 //! `dispatched!` turns a kernel written once, generic over a `const FMA:
-//! bool`, into a public function that runs the `FMA = true` instance
-//! compiled with `#[target_feature(enable = "avx2,fma")]` when the CPU has
-//! both features, and the portable `FMA = false` instance otherwise. The
-//! `unsafe` block inside the macro — calling a target-feature function
-//! after checking the features — is the crate's only `unsafe`.
+//! bool`, into a public function that runs, by what the CPU has (checked
+//! at run time; std caches the detection):
 //!
-//! [`with_portable`] runs a closure with every kernel on its portable path
-//! on the calling thread, so tests exercise both paths on a machine that
-//! has AVX2 (the path a CPU without it would take).
+//! - [`Path::Avx512`]: the `FMA = true` instance compiled with
+//!   `#[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]`,
+//!   which LLVM vectorizes 8 `f64` / 16 `f32` wide;
+//! - [`Path::Avx2`]: the same instance compiled for `avx2,fma` (4 / 8 wide);
+//! - [`Path::Portable`]: the `FMA = false` instance, for any CPU.
+//!
+//! The two vector paths run the same operations in the same order (only
+//! the vector width differs, and Rust never reassociates floating-point
+//! sums), so they give bit-identical results; the portable path differs by
+//! the rounding of the unfused multiply-adds. The `unsafe` block inside the
+//! macro — calling a target-feature function after checking the features —
+//! is the crate's only `unsafe`.
+//!
+//! [`with_path`] (and [`with_portable`]) runs a closure with every kernel on
+//! at most a given path on the calling thread, so tests exercise each path
+//! the machine can run (an AVX-512 machine also runs the AVX2 and portable
+//! ones).
 
 use std::cell::Cell;
 
-thread_local! {
-    /// Whether this thread is inside [`with_portable`].
-    static PORTABLE: Cell<bool> = const { Cell::new(false) };
+/// An instruction-set path of the dispatched kernels, narrowest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Path {
+    /// Plain Rust (SSE2 on x86-64), unfused multiply-adds.
+    Portable,
+    /// AVX2 and FMA.
+    Avx2,
+    /// AVX-512 (F, VL, BW, DQ) with AVX2 and FMA.
+    Avx512,
 }
 
-/// Whether this CPU runs AVX2 and FMA (std caches the detection) and the
-/// calling thread is not inside [`with_portable`].
-#[inline]
-pub fn avx2_available() -> bool {
+impl Path {
+    /// Every path, narrowest first.
+    pub const ALL: [Path; 3] = [Path::Portable, Path::Avx2, Path::Avx512];
+}
+
+thread_local! {
+    /// The widest path this thread may take ([`with_path`]).
+    static CAP: Cell<Path> = const { Cell::new(Path::Avx512) };
+}
+
+/// The widest path this CPU runs.
+pub fn cpu_path() -> Path {
     #[cfg(target_arch = "x86_64")]
     {
-        std::is_x86_feature_detected!("avx2")
-            && std::is_x86_feature_detected!("fma")
-            && !PORTABLE.with(Cell::get)
+        use std::is_x86_feature_detected as has;
+        if !(has!("avx2") && has!("fma")) {
+            Path::Portable
+        } else if has!("avx512f") && has!("avx512vl") && has!("avx512bw") && has!("avx512dq") {
+            Path::Avx512
+        } else {
+            Path::Avx2
+        }
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
-        false
+        Path::Portable
     }
 }
 
-/// Runs `f` with every dispatched kernel on its portable (`FMA = false`)
-/// path on this thread, whatever the CPU has: how tests reach the code a
-/// CPU without AVX2/FMA runs. Nests; other threads are unaffected.
+/// The path the dispatched kernels take on this thread: the CPU's widest,
+/// capped by [`with_path`].
+#[inline]
+pub fn active_path() -> Path {
+    cpu_path().min(CAP.with(Cell::get))
+}
+
+/// Whether the dispatched kernels take a vector path ([`Path::Avx2`] or
+/// wider) on this thread.
+#[inline]
+pub fn avx2_available() -> bool {
+    active_path() >= Path::Avx2
+}
+
+/// Runs `f` with every dispatched kernel on at most `cap` on this thread
+/// (the CPU's widest path if it is narrower): how tests reach the paths
+/// other CPUs take. The inner call decides when nested; other threads are
+/// unaffected.
+///
+/// ```
+/// use param_graph_runtime::dispatch::{active_path, cpu_path, with_path, Path};
+///
+/// with_path(Path::Avx2, || assert!(active_path() <= Path::Avx2));
+/// with_path(Path::Portable, || assert_eq!(active_path(), Path::Portable));
+/// assert_eq!(active_path(), cpu_path());
+/// ```
+pub fn with_path<R>(cap: Path, f: impl FnOnce() -> R) -> R {
+    struct Restore(Path);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            CAP.with(|c| c.set(self.0));
+        }
+    }
+    let _restore = Restore(CAP.with(|c| c.replace(cap)));
+    f()
+}
+
+/// [`with_path`]`(Path::Portable, f)`: every dispatched kernel on its
+/// portable (`FMA = false`) build, whatever the CPU has.
 ///
 /// ```
 /// use param_graph_runtime::dispatch::{avx2_available, with_portable};
@@ -44,20 +110,13 @@ pub fn avx2_available() -> bool {
 /// with_portable(|| assert!(!avx2_available()));
 /// ```
 pub fn with_portable<R>(f: impl FnOnce() -> R) -> R {
-    struct Restore(bool);
-    impl Drop for Restore {
-        fn drop(&mut self) {
-            PORTABLE.with(|p| p.set(self.0));
-        }
-    }
-    let _restore = Restore(PORTABLE.with(|p| p.replace(true)));
-    f()
+    with_path(Path::Portable, f)
 }
 
 /// `dispatched! { /// docs
 /// pub fn name(arg: Type, ...) => kernel; }` defines `name`, which calls
-/// `kernel::<true>(args)` compiled for AVX2/FMA when available and
-/// `kernel::<false>(args)` otherwise.
+/// `kernel::<true>(args)` compiled for AVX-512 or AVX2/FMA by
+/// [`active_path`], and `kernel::<false>(args)` otherwise.
 macro_rules! dispatched {
     ($(#[$attr:meta])* pub fn $name:ident($($arg:ident: $ty:ty),* $(,)?) => $kernel:ident;) => {
         $(#[$attr])*
@@ -65,14 +124,21 @@ macro_rules! dispatched {
         pub fn $name($($arg: $ty),*) {
             #[cfg(target_arch = "x86_64")]
             {
+                #[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
+                fn with_avx512($($arg: $ty),*) {
+                    $kernel::<true>($($arg),*)
+                }
                 #[target_feature(enable = "avx2,fma")]
                 fn with_avx2($($arg: $ty),*) {
                     $kernel::<true>($($arg),*)
                 }
-                if $crate::dispatch::avx2_available() {
-                    // SAFETY: `with_avx2` needs AVX2 and FMA, which the CPU
-                    // was just checked to have.
-                    return unsafe { with_avx2($($arg),*) };
+                match $crate::dispatch::active_path() {
+                    // SAFETY: `active_path` returns a path only when the CPU
+                    // was checked to have every feature it enables.
+                    $crate::dispatch::Path::Avx512 => return unsafe { with_avx512($($arg),*) },
+                    // SAFETY: as above, for AVX2 and FMA.
+                    $crate::dispatch::Path::Avx2 => return unsafe { with_avx2($($arg),*) },
+                    $crate::dispatch::Path::Portable => {}
                 }
             }
             $kernel::<false>($($arg),*)
@@ -93,20 +159,33 @@ mod tests {
             || (a.signum() == b.signum() && a.to_bits().abs_diff(b.to_bits()) <= ulps)
     }
 
-    /// `map` over `x` natively and on the portable path, element by
-    /// element within `near`.
-    fn compare<T: Copy + std::fmt::Debug>(
+    /// `map` over `x` on every path this CPU runs against the portable
+    /// path, element by element within `near`; the vector paths against
+    /// each other bit for bit.
+    #[allow(clippy::eq_op)]
+    fn compare<T: Copy + std::fmt::Debug + PartialEq>(
         x: &[T],
         map: fn(&mut [T]),
         near: impl Fn(T, T) -> bool,
         name: &str,
     ) {
-        let mut native = x.to_vec();
-        map(&mut native);
-        let mut portable = x.to_vec();
-        with_portable(|| map(&mut portable));
-        for ((n, p), v) in native.iter().zip(&portable).zip(x) {
+        let run = |path| {
+            let mut v = x.to_vec();
+            with_path(path, || map(&mut v));
+            v
+        };
+        let portable = run(Path::Portable);
+        let avx2 = run(Path::Avx2);
+        for ((n, p), v) in avx2.iter().zip(&portable).zip(x) {
             assert!(near(*n, *p), "{name}({v:?}): {n:?} vs {p:?}");
+        }
+        let widest = run(Path::Avx512);
+        for ((w, n), v) in widest.iter().zip(&avx2).zip(x) {
+            // Bit-identical, or both NaN (`v != v` for a generic float).
+            assert!(
+                w == n || (w != w && n != n),
+                "{name}({v:?}): {w:?} vs {n:?}"
+            );
         }
     }
 
@@ -121,6 +200,18 @@ mod tests {
             assert_eq!(other, native, "another thread keeps its own path");
         });
         assert_eq!(avx2_available(), native);
+    }
+
+    #[test]
+    fn a_cap_never_widens_past_the_cpu() {
+        for cap in Path::ALL {
+            with_path(cap, || {
+                assert_eq!(active_path(), cap.min(cpu_path()));
+                with_path(Path::Portable, || assert_eq!(active_path(), Path::Portable));
+                assert_eq!(active_path(), cap.min(cpu_path()), "restored");
+            });
+        }
+        assert_eq!(active_path(), cpu_path());
     }
 
     /// The vectorized maps give the same values (to 1 ulp: fused

@@ -1,0 +1,566 @@
+//! The softmax / log-softmax / log-sum-exp engine shared by `f64` and
+//! `f32`: exponentials in the element type's own lanes (4 `f64` or 8 `f32`
+//! per AVX2 vector), their sums in `f64`, and strips of columns so that each
+//! pass reads contiguous runs.
+//!
+//! A block of rows along a strided axis (`inner > 1`) is walked in strips
+//! of up to [`S`] = 128 contiguous lanes, the per-lane state in stack
+//! arrays (a few KiB, in L1):
+//!
+//! - log-softmax and log-sum-exp make **one pass for the statistics**
+//!   ([`online_stats`]: the maxima and the sums of exponentials together,
+//!   rescaling a lane's sum when its maximum grows) and, for log-softmax,
+//!   one for the outputs: a large matrix is read twice instead of three
+//!   times, and the per-row maxima are kept in registers 16 lanes at a
+//!   time;
+//! - softmax makes three (maxima; exponentials, stored, and sums;
+//!   products), since its outputs are the exponentials themselves.
+//!
+//! A contiguous row (`inner = 1`) takes three passes over the row (in
+//! cache), reduced in 16 lanes combined pairwise.
+//!
+//! The exponentials of `f32` run in a loop of their own (fused with the
+//! `f64` sums, LLVM would vectorize them at the sums' 4 lanes). The fast
+//! exponential (one scale factor, no clamp) is taken for a block only when
+//! the smallest shifted value *as the kernel computes it*, `fl(min −
+//! shift)`, is at least [`Lane::FAST_MIN`]: exact, since rounding is
+//! monotone (see the module docs of [`super`]).
+
+use super::Rows;
+use crate::math::{
+    exp_f32_impl, exp_impl, exp_normal_nonpositive, exp_normal_nonpositive_f32, NORMAL_MIN_F32,
+};
+use std::ops::{Mul, Sub};
+
+/// An element type of the row kernels.
+pub(super) trait Lane: Copy + PartialOrd + Sub<Output = Self> + Mul<Output = Self> {
+    const NEG_INF: Self;
+    const INF: Self;
+    const ZERO: Self;
+    /// Whether the type is `f64` (its sums need no lanes of their own).
+    const WIDE: bool;
+    /// The smallest shifted value the one-scale exponential takes.
+    const FAST_MIN: Self;
+    /// `eˣ` on `[FAST_MIN, 0]` only.
+    fn exp_fast<const FMA: bool>(self) -> Self;
+    /// `eˣ` for every value.
+    fn exp_full<const FMA: bool>(self) -> Self;
+    fn wide(self) -> f64;
+    fn narrow(v: f64) -> Self;
+    fn is_nan(self) -> bool;
+    fn is_finite(self) -> bool;
+}
+
+macro_rules! lane_impl {
+    ($t:ty, $wide:expr, $fast_min:expr, $fast:ident, $full:ident) => {
+        impl Lane for $t {
+            const WIDE: bool = $wide;
+            const NEG_INF: Self = <$t>::NEG_INFINITY;
+            const INF: Self = <$t>::INFINITY;
+            const ZERO: Self = 0.0;
+            const FAST_MIN: Self = $fast_min;
+            #[inline(always)]
+            fn exp_fast<const FMA: bool>(self) -> Self {
+                $fast::<FMA>(self)
+            }
+            #[inline(always)]
+            fn exp_full<const FMA: bool>(self) -> Self {
+                $full::<FMA>(self)
+            }
+            #[inline(always)]
+            fn wide(self) -> f64 {
+                self as f64
+            }
+            #[inline(always)]
+            fn narrow(v: f64) -> Self {
+                v as $t
+            }
+            #[inline(always)]
+            fn is_nan(self) -> bool {
+                <$t>::is_nan(self)
+            }
+            #[inline(always)]
+            fn is_finite(self) -> bool {
+                <$t>::is_finite(self)
+            }
+        }
+    };
+}
+lane_impl!(f64, true, -708.0, exp_normal_nonpositive, exp_impl);
+lane_impl!(
+    f32,
+    false,
+    NORMAL_MIN_F32,
+    exp_normal_nonpositive_f32,
+    exp_f32_impl
+);
+
+/// What the kernel writes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Form {
+    /// `exp(x − m) / s` (by the reciprocal of `s`, as torch) into a buffer of
+    /// the input's shape.
+    Softmax,
+    /// `(x − m) − log s`, evaluated in `f64` and rounded once.
+    LogSoftmax,
+    /// `log s + m` into a buffer of row statistics, `m` taken as 0 where it
+    /// is infinite (as `torch.logsumexp`).
+    Lse,
+}
+
+/// The maximum, NaN propagating (as `torch.amax`).
+#[inline(always)]
+fn nan_max<T: Lane>(a: T, b: T) -> T {
+    let larger = if b > a { b } else { a };
+    if b.is_nan() {
+        b
+    } else {
+        larger
+    }
+}
+
+/// `exp(t)` by the fast or the full exponential. A function, not a
+/// closure, so `#[inline(always)]` carries it into the AVX2/FMA callers.
+#[inline(always)]
+fn exp<T: Lane, const FMA: bool, const FAST: bool>(t: T) -> T {
+    if FAST {
+        t.exp_fast::<FMA>()
+    } else {
+        t.exp_full::<FMA>()
+    }
+}
+
+/// Runs the kernel over every outer block. `out` has the input's shape
+/// (softmax forms) or the statistics' (`Lse`); `m` receives the shifts and
+/// `s`, when given, the sums (rounded to `T`).
+#[inline(always)]
+pub(super) fn row_kernel<T: Lane, const FMA: bool>(
+    x: &[T],
+    out: &mut [T],
+    m: &mut [T],
+    mut s: Option<&mut [T]>,
+    rows: Rows,
+    form: Form,
+) {
+    if rows.inner == 0 {
+        return;
+    }
+    for o in 0..rows.outer {
+        let xb = rows.block(x, o);
+        let mb = rows.stats_mut(m, o);
+        let sb = s.as_deref_mut().map(|s| rows.stats_mut(s, o));
+        let ob = if form == Form::Lse {
+            rows.stats_mut(out, o)
+        } else {
+            rows.block_mut(out, o)
+        };
+        let mut block = Block {
+            xb,
+            ob,
+            mb,
+            sb,
+            inner: rows.inner,
+            form,
+        };
+        if rows.inner == 1 {
+            contiguous::<T, 16, FMA>(block);
+        } else {
+            for c in (0..rows.inner).step_by(S) {
+                strip::<T, FMA>(&mut block, c, S.min(rows.inner - c));
+            }
+        }
+    }
+}
+
+/// One outer block: its input, output and statistics.
+struct Block<'a, T> {
+    xb: &'a [T],
+    ob: &'a mut [T],
+    mb: &'a mut [T],
+    sb: Option<&'a mut [T]>,
+    inner: usize,
+    form: Form,
+}
+
+/// Lanes per strip: each row of a strip is a contiguous run of up to `S`
+/// elements (1 KiB of `f64`), which the hardware prefetcher follows, and
+/// the per-lane state (a few arrays of `S`) stays in L1.
+const S: usize = 128;
+
+/// Rows per block of [`online_stats`]: a block's rows are read twice (its
+/// maxima, then its exponentials), the second time from L1.
+const B: usize = 32;
+
+/// Per-lane state of a strip.
+struct Lanes<T> {
+    /// The maxima (NaN propagating).
+    mx: [T; S],
+    /// `Σ exp(x − shift)` in `f64`.
+    sum: [f64; S],
+}
+
+/// Lanes `c..c + w` of every row of the block: softmax in three passes
+/// (maxima; exponentials, stored, and their sums; products), log-softmax and
+/// log-sum-exp in one pass for the statistics ([`online_stats`]) and, for
+/// log-softmax, one for the outputs.
+#[inline(always)]
+fn strip<T: Lane, const FMA: bool>(b: &mut Block<'_, T>, c: usize, w: usize) {
+    let st = if b.form == Form::Softmax {
+        softmax_stats::<T, FMA>(b, c, w)
+    } else {
+        online_stats::<T, FMA>(b, c, w)
+    };
+    let (mx, sum) = (&st.mx[..w], &st.sum[..w]);
+    let inner = b.inner;
+    if let Some(sb) = b.sb.as_deref_mut() {
+        for (sv, a) in sb[c..c + w].iter_mut().zip(sum) {
+            *sv = T::narrow(*a);
+        }
+    }
+    match b.form {
+        Form::Softmax => {
+            b.mb[c..c + w].copy_from_slice(mx);
+            // One division per lane, then products.
+            let mut r = [T::ZERO; S];
+            for (rv, sv) in r.iter_mut().zip(sum) {
+                *rv = T::narrow(1.0 / *sv);
+            }
+            for orow in b.ob.chunks_exact_mut(inner) {
+                for (o, rv) in orow[c..c + w].iter_mut().zip(&r) {
+                    *o = *o * *rv;
+                }
+            }
+        }
+        Form::LogSoftmax => {
+            b.mb[c..c + w].copy_from_slice(mx);
+            // An infinite maximum gives NaN everywhere, as torch's
+            // `(x − m) − log Σ exp(x − m)` does.
+            let mut ls = [T::ZERO; S];
+            for (l, (sv, mv)) in ls.iter_mut().zip(sum.iter().zip(mx)) {
+                *l = T::narrow(if mv.is_finite() { sv.ln() } else { f64::NAN });
+            }
+            let ls = &ls[..w];
+            for (row, orow) in b.xb.chunks_exact(inner).zip(b.ob.chunks_exact_mut(inner)) {
+                let (seg, oseg) = (&row[c..c + w], &mut orow[c..c + w]);
+                for ((o, v), (l, m)) in oseg.iter_mut().zip(seg).zip(ls.iter().zip(mx)) {
+                    // (x − m) − log s, in that order: m + log s would round
+                    // log s away when |m| is large.
+                    *o = (*v - *m) - *l;
+                }
+            }
+        }
+        Form::Lse => {
+            // The shift of an infinite maximum is 0 (torch.logsumexp).
+            let lanes = b.ob[c..c + w].iter_mut().zip(&mut b.mb[c..c + w]);
+            for ((ov, mv), (m, sv)) in lanes.zip(mx.iter().zip(sum)) {
+                let sh = lse_shift(*m);
+                *mv = sh;
+                *ov = T::narrow(sv.ln() + sh.wide());
+            }
+        }
+    }
+}
+
+/// The shift of `torch.logsumexp`: the maximum, or 0 where it is infinite.
+#[inline(always)]
+fn lse_shift<T: Lane>(m: T) -> T {
+    if m.is_finite() || m.is_nan() {
+        m
+    } else {
+        T::ZERO
+    }
+}
+
+/// Maxima and minima of lanes `c..c + w` over `rows` (a whole number of
+/// rows of `inner` elements) into `mx` and `mn` (updated, not reset): 16
+/// lanes at a time held in registers over every row (updated in memory row
+/// after row, they compile to masked stores), the rest one by one.
+#[inline(always)]
+fn max_min<T: Lane>(rows: &[T], inner: usize, c: usize, mx: &mut [T], mn: &mut [T]) {
+    const R: usize = 16;
+    let w = mx.len();
+    let mut j = 0;
+    while j + R <= w {
+        let (mut hi, mut lo) = ([T::NEG_INF; R], [T::INF; R]);
+        hi.copy_from_slice(&mx[j..j + R]);
+        lo.copy_from_slice(&mn[j..j + R]);
+        for row in rows.chunks_exact(inner) {
+            let seg = &row[c + j..c + j + R];
+            for k in 0..R {
+                hi[k] = nan_max(hi[k], seg[k]);
+                lo[k] = if seg[k] < lo[k] { seg[k] } else { lo[k] };
+            }
+        }
+        mx[j..j + R].copy_from_slice(&hi);
+        mn[j..j + R].copy_from_slice(&lo);
+        j += R;
+    }
+    for k in j..w {
+        let (mut hi, mut lo) = (mx[k], mn[k]);
+        for row in rows.chunks_exact(inner) {
+            let v = row[c + k];
+            hi = nan_max(hi, v);
+            lo = if v < lo { v } else { lo };
+        }
+        (mx[k], mn[k]) = (hi, lo);
+    }
+}
+
+/// Whether every lane's shift is finite and `fl(min − shift)` is in the
+/// fast exponential's range (exact: see the module docs).
+#[inline(always)]
+fn fast_lanes<T: Lane>(shift: &[T], mn: &[T]) -> bool {
+    shift.iter().zip(mn).fold(true, |ok, (m, l)| {
+        ok & m.is_finite() & (*l - *m >= T::FAST_MIN)
+    })
+}
+
+/// Softmax's statistics of the strip: the maxima (one pass), then the
+/// exponentials, stored in the output, and their sums (another).
+#[inline(always)]
+fn softmax_stats<T: Lane, const FMA: bool>(b: &mut Block<'_, T>, c: usize, w: usize) -> Lanes<T> {
+    let mut st = Lanes {
+        mx: [T::NEG_INF; S],
+        sum: [0.0; S],
+    };
+    let mut mn = [T::INF; S];
+    max_min(b.xb, b.inner, c, &mut st.mx[..w], &mut mn[..w]);
+    if fast_lanes(&st.mx[..w], &mn[..w]) {
+        strip_exp_sum::<T, FMA, true>(b, c, &mut st, w);
+    } else {
+        strip_exp_sum::<T, FMA, false>(b, c, &mut st, w);
+    }
+    st
+}
+
+/// `out = exp(x − m)` and `sum += out` over the strip.
+#[inline(always)]
+fn strip_exp_sum<T: Lane, const FMA: bool, const FAST: bool>(
+    b: &mut Block<'_, T>,
+    c: usize,
+    st: &mut Lanes<T>,
+    w: usize,
+) {
+    let (mx, sum) = (&st.mx[..w], &mut st.sum[..w]);
+    for (row, orow) in
+        b.xb.chunks_exact(b.inner)
+            .zip(b.ob.chunks_exact_mut(b.inner))
+    {
+        let oseg = &mut orow[c..c + w];
+        for ((o, v), m) in oseg.iter_mut().zip(&row[c..c + w]).zip(mx) {
+            *o = *v - *m;
+        }
+        exp_all::<T, FMA, FAST>(oseg);
+        for (a, e) in sum.iter_mut().zip(oseg.iter()) {
+            *a += e.wide();
+        }
+    }
+}
+
+/// The maxima `m` of the strip and `Σ exp(x − shift(m))` in one pass over
+/// its rows (Milakov & Gimelshein, "Online normalizer calculation for
+/// softmax", 2018, by blocks): per block of [`B`] rows, the block's maxima
+/// update the running ones; where one grew, its sum so far is rescaled by
+/// `exp(old shift − new shift)` (in `f64`, so `n/B` rescales cost `n/B`
+/// `f64` roundings, not `f32` ones); then the block's exponentials are
+/// added. The shift is the running maximum, or 0 where it is infinite, so a
+/// lane of `-inf` so far contributes 0 and never `−inf − (−inf)`.
+///
+/// Each block takes the fast exponential when `fl(min − shift)` is in its
+/// range for every lane: the same exact test as the three-pass kernels.
+#[inline(always)]
+fn online_stats<T: Lane, const FMA: bool>(b: &Block<'_, T>, c: usize, w: usize) -> Lanes<T> {
+    let inner = b.inner;
+    let mut st = Lanes {
+        mx: [T::NEG_INF; S],
+        sum: [0.0; S],
+    };
+    let mut sh = [T::ZERO; S];
+    let (mx, sum, sh) = (&mut st.mx[..w], &mut st.sum[..w], &mut sh[..w]);
+    for blk in b.xb.chunks(B * inner) {
+        let (mut bm, mut bl) = ([T::NEG_INF; S], [T::INF; S]);
+        let (bm, bl) = (&mut bm[..w], &mut bl[..w]);
+        max_min(blk, inner, c, bm, bl);
+        // `!(new == old)`: also true for NaN.
+        let grew = mx
+            .iter()
+            .zip(bm.iter())
+            .fold(false, |g, (m, v)| g | !(nan_max(*m, *v) == *m));
+        // Sums still all 0 (the first block) need no rescaling.
+        let started = sum.iter().fold(false, |z, a| z | (*a != 0.0));
+        if grew && !started {
+            for (m, v) in mx.iter_mut().zip(bm.iter()) {
+                *m = nan_max(*m, *v);
+            }
+            for (s, m) in sh.iter_mut().zip(mx.iter()) {
+                *s = lse_shift(*m);
+            }
+        } else if grew {
+            for ((m, v), (a, s)) in mx
+                .iter_mut()
+                .zip(bm.iter())
+                .zip(sum.iter_mut().zip(sh.iter_mut()))
+            {
+                *m = nan_max(*m, *v);
+                let new = lse_shift(*m);
+                let f = exp_impl::<FMA>(s.wide() - new.wide());
+                // An empty sum stays 0 (no 0·inf).
+                *a = if *a == 0.0 { 0.0 } else { *a * f };
+                *s = new;
+            }
+        }
+        let fast = mx.iter().all(|m| m.is_finite()) && fast_lanes(sh, bl);
+        if fast {
+            block_exp_sum::<T, FMA, true>(blk, inner, c, sh, sum);
+        } else {
+            block_exp_sum::<T, FMA, false>(blk, inner, c, sh, sum);
+        }
+    }
+    st
+}
+
+/// `sum += exp(x − sh)` over the rows of one block of the strip.
+#[inline(always)]
+fn block_exp_sum<T: Lane, const FMA: bool, const FAST: bool>(
+    blk: &[T],
+    inner: usize,
+    c: usize,
+    sh: &[T],
+    sum: &mut [f64],
+) {
+    let w = sh.len();
+    let mut t = [T::ZERO; S];
+    let t = &mut t[..w];
+    for row in blk.chunks_exact(inner) {
+        let seg = &row[c..c + w];
+        if T::WIDE {
+            // One loop: the sums share the exponentials' lanes.
+            for ((a, v), s) in sum.iter_mut().zip(seg).zip(sh) {
+                *a += exp::<T, FMA, FAST>(*v - *s).wide();
+            }
+        } else {
+            // The exponentials in a loop of their own, vectorized at the
+            // type's full width (8 `f32` per AVX2 vector; fused with the
+            // `f64` sums they would take the sums' 4 lanes), then the sums.
+            for ((tv, v), s) in t.iter_mut().zip(seg).zip(sh) {
+                *tv = exp::<T, FMA, FAST>(*v - *s);
+            }
+            for (a, e) in sum.iter_mut().zip(t.iter()) {
+                *a += e.wide();
+            }
+        }
+    }
+}
+
+/// Every element replaced by its exponential: a loop of run-time length,
+/// which LLVM vectorizes at the type's full width.
+#[inline(always)]
+fn exp_all<T: Lane, const FMA: bool, const FAST: bool>(v: &mut [T]) {
+    for x in v.iter_mut() {
+        *x = exp::<T, FMA, FAST>(*x);
+    }
+}
+
+/// `Σ acc`, pairwise (`W` a power of two).
+#[inline(always)]
+pub(super) fn pairwise<const W: usize>(acc: &[f64; W]) -> f64 {
+    let mut h = *acc;
+    let mut n = W;
+    while n > 1 {
+        n /= 2;
+        for i in 0..n {
+            h[i] += h[i + n];
+        }
+    }
+    h[0]
+}
+
+/// A contiguous row (`inner = 1`), reduced in `W` lanes.
+#[inline(always)]
+fn contiguous<T: Lane, const W: usize, const FMA: bool>(b: Block<'_, T>) {
+    let row = b.xb;
+    let (mut hi, mut lo) = ([T::NEG_INF; W], [T::INF; W]);
+    let chunks = row.chunks_exact(W);
+    let rest = chunks.remainder();
+    for ch in chunks {
+        for k in 0..W {
+            hi[k] = nan_max(hi[k], ch[k]);
+            lo[k] = if ch[k] < lo[k] { ch[k] } else { lo[k] };
+        }
+    }
+    for (k, v) in rest.iter().enumerate() {
+        hi[k] = nan_max(hi[k], *v);
+        lo[k] = if *v < lo[k] { *v } else { lo[k] };
+    }
+    let (mut m, mut l) = (T::NEG_INF, T::INF);
+    for k in 0..W {
+        m = nan_max(m, hi[k]);
+        l = if lo[k] < l { lo[k] } else { l };
+    }
+    let fast = m.is_finite() & (l - m >= T::FAST_MIN);
+    if b.form == Form::Lse && !m.is_finite() && !m.is_nan() {
+        m = T::ZERO;
+    }
+    let keep = b.form == Form::Softmax;
+    let sum = match (fast, keep) {
+        (true, true) => row_exp_sum::<T, W, FMA, true, true>(row, b.ob, m),
+        (true, false) => row_exp_sum::<T, W, FMA, true, false>(row, b.ob, m),
+        (false, true) => row_exp_sum::<T, W, FMA, false, true>(row, b.ob, m),
+        (false, false) => row_exp_sum::<T, W, FMA, false, false>(row, b.ob, m),
+    };
+    b.mb[0] = m;
+    if let Some(sb) = b.sb {
+        sb[0] = T::narrow(sum);
+    }
+    match b.form {
+        Form::Softmax => {
+            let r = T::narrow(1.0 / sum);
+            for v in b.ob.iter_mut() {
+                *v = *v * r;
+            }
+        }
+        Form::LogSoftmax => {
+            let ls = T::narrow(sum.ln());
+            for (ov, v) in b.ob.iter_mut().zip(row) {
+                *ov = (*v - m) - ls;
+            }
+        }
+        Form::Lse => b.ob[0] = T::narrow(sum.ln() + m.wide()),
+    }
+}
+
+/// `Σ exp(x − m)` of a contiguous row in `W` `f64` lanes combined pairwise;
+/// with `KEEP` the exponentials are stored in `out`.
+#[inline(always)]
+fn row_exp_sum<T: Lane, const W: usize, const FMA: bool, const FAST: bool, const KEEP: bool>(
+    row: &[T],
+    out: &mut [T],
+    m: T,
+) -> f64 {
+    let mut acc = [0.0f64; W];
+    let mut t = [T::ZERO; 128];
+    // Chunks of 128: the shifted values, their exponentials in one
+    // vectorized loop (see `block_exp_sum`), stored when `KEEP`, summed in
+    // `W` lanes.
+    for (i, ch) in row.chunks(128).enumerate() {
+        let t = &mut t[..ch.len()];
+        for (tv, v) in t.iter_mut().zip(ch) {
+            *tv = *v - m;
+        }
+        exp_all::<T, FMA, FAST>(t);
+        if KEEP {
+            out[i * 128..i * 128 + ch.len()].copy_from_slice(t);
+        }
+        let whole = t.chunks_exact(W);
+        let rest = whole.remainder();
+        for tw in whole {
+            for k in 0..W {
+                acc[k] += tw[k].wide();
+            }
+        }
+        for (a, v) in acc.iter_mut().zip(rest) {
+            *a += v.wide();
+        }
+    }
+    pairwise(&acc)
+}
