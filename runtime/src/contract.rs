@@ -510,8 +510,12 @@ mod tests {
         let a_len = (rows - 1) * s.a_row + (inner - 1) * s.a_inner + 1;
         let b_len = (inner - 1) * s.b_inner + cols;
         let out_len = (rows - 1) * s.out_row + cols;
-        let a: Vec<f64> = (0..a_len).map(|v| ((v * 37 % 101) as f64) / 25.0 - 2.0).collect();
-        let b: Vec<f64> = (0..b_len).map(|v| ((v * 29 % 103) as f64) / 26.0 - 2.0).collect();
+        let a: Vec<f64> = (0..a_len)
+            .map(|v| ((v * 37 % 101) as f64) / 25.0 - 2.0)
+            .collect();
+        let b: Vec<f64> = (0..b_len)
+            .map(|v| ((v * 29 % 103) as f64) / 26.0 - 2.0)
+            .collect();
         let start: Vec<f64> = (0..out_len).map(|v| (v % 13) as f64 - 6.0).collect();
         for overwrite in [true, false] {
             let s = GemmStrides { overwrite, ..s };
@@ -527,7 +531,8 @@ mod tests {
                     assert_eq!((*n, *p), (*o, *o), "padding at {at} was written");
                     continue;
                 }
-                let terms = (0..inner).map(|k| a[i * s.a_row + k * s.a_inner] * b[k * s.b_inner + j]);
+                let terms =
+                    (0..inner).map(|k| a[i * s.a_row + k * s.a_inner] * b[k * s.b_inner + j]);
                 let want = terms.clone().sum::<f64>() + if overwrite { 0.0 } else { *o };
                 let scale = terms.map(f64::abs).sum::<f64>() + o.abs();
                 for got in [n, p] {
