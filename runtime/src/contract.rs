@@ -20,7 +20,8 @@ pub struct GemmStrides {
 crate::dispatch::dispatched! {
     /// `out[i·out_row + j] += Σ_k a[i·a_row + k·a_inner] · b[k·b_inner + j]`
     /// (or `=` with `s.overwrite`) for `i < rows`, `k < inner`, `j < cols`:
-    /// for products of at least 6 × 32 × 8 and 1024 outputs, 6 × 8 register
+    /// for products of at least 2¹⁸ multiply-adds (with at least 6 rows and
+    /// 32 columns and steps of `k`), 6 × 8 register
     /// tiles of the output accumulate over blocks of 64 steps of `k` from
     /// `a` and `b` packed into 28 KiB of stack (see `packed_f64` in the
     /// source: near `matrixmultiply`'s `dgemm` on AVX2/FMA); smaller ones
@@ -74,9 +75,9 @@ const MC: usize = 8 * MR;
 const KC: usize = 64;
 
 /// The `f64` body for large enough products: packed panels and a 6 × 8
-/// register tile; small ones keep the unpacked [`gemm_acc`] (the packing
-/// buffers are zeroed once per call, which a small product would not
-/// repay).
+/// register tile; small ones keep the unpacked [`gemm_acc`], as fast
+/// while the operands fit in cache (the packing buffers are zeroed once
+/// per call, which a small product would not repay).
 ///
 /// For each block of [`KC`] = 64 steps of `k` and each group of
 /// [`MC`] = 48 rows, the `48 × 64` block of `a` is copied into a stack
@@ -115,7 +116,12 @@ fn packed_f64<const FMA: bool>(
     out: &mut [f64],
     s: GemmStrides,
 ) {
-    if inner < 32 || rows < MR || cols < NR || rows * cols < 1024 {
+    // Measured on AMD EPYC (AVX2/FMA): below about 2¹⁸ multiply-adds the
+    // operands stay in L1/L2 and the unpacked tile is as fast or faster
+    // (zeroing the buffers and packing cost what they save), and so it is
+    // with fewer than 32 columns (the packed block of `a` serves too few
+    // strips of `b`).
+    if inner < 32 || rows < MR || cols < 32 || rows * inner * cols < 1 << 18 {
         gemm_acc::<f64, FMA>(rows, inner, cols, a, b, out, s);
         return;
     }
@@ -545,24 +551,28 @@ mod tests {
         }
     }
 
-    /// The packed path: sizes at, below and past multiples of the tile
-    /// (6 × 8), of the packed row group (48) and of the block of `k` (64),
-    /// with `a` column-major (the fast packing), row-major and padded, and
-    /// padded rows of `b` and `out`; and sizes just under the threshold
-    /// (the unpacked path) for comparison.
+    /// The packed path: sizes at and past multiples of the tile (6 × 8),
+    /// of the packed row group (48) and of the block of `k` (64), with `a`
+    /// column-major (the fast packing), row-major and padded, and padded
+    /// rows of `b` and `out`; and sizes under the threshold (the unpacked
+    /// path) for comparison.
     #[test]
     fn packed_f64_matches_a_naive_loop_at_every_edge() {
         let shapes = [
-            (6, 32, 171),
+            // Packed (at least 2¹⁸ multiply-adds, 6 rows, 32 columns and
+            // steps).
+            (64, 64, 64),
+            (48, 64, 96),
+            (53, 129, 41),
+            (97, 65, 47),
+            (6, 300, 150),
+            (7, 257, 150),
+            (131, 33, 61),
+            (300, 40, 33),
+            // Unpacked.
             (32, 32, 32),
-            (48, 64, 24),
-            (49, 65, 23),
-            (53, 129, 9),
-            (97, 63, 17),
-            (7, 200, 150),
-            (128, 31, 8),
             (5, 300, 300),
-            (300, 40, 7),
+            (300, 40, 31),
         ];
         for (rows, inner, cols) in shapes {
             let col_major = GemmStrides {
