@@ -105,6 +105,31 @@ fn contractions_agree_on_both_paths() {
         w23!(4, 32, 8, w2_4x32x8, w2_4x32x8_vjp);
         w23!(4, 32, 8, w3_4x32x8, w3_4x32x8_vjp);
         w23!(4, 64, 16, w3_4x64x16, w3_4x64x16_vjp);
+        // W3 at the sizes of the packed f64 kernel (issue 16's `gemm`
+        // benchmark): both paths, and both against nalgebra's product.
+        macro_rules! w3_packed {
+            ($f:literal, $j:literal, $k:literal, $g:ident) => {{
+                let (a, b) = (folds::<$f, $j, $k>(1), folds::<$f, $j, $k>(2));
+                let run = || {
+                    $g(&a, &b)
+                        .iter()
+                        .flat_map(|v| v.iter().copied())
+                        .collect::<Vec<f64>>()
+                };
+                let (native, portable) = both(run);
+                let mut hand = Box::new([SMatrix::<f64, $j, $j>::zeros(); $f]);
+                w3_hand(&a, &b, &mut hand);
+                // `hand[f][(i, j)]` is `out[f][i·J + j]`: the row-major J×J.
+                let want: Vec<f64> = hand
+                    .iter()
+                    .flat_map(|m| m.transpose().as_slice().to_vec())
+                    .collect();
+                check(stringify!($g), (native.clone(), want.clone()), 1e-12);
+                check(stringify!($g), (native, portable), 1e-12);
+            }};
+        }
+        w3_packed!(1, 256, 256, w3_1x256x256);
+        w3_packed!(4, 128, 64, w3_4x128x64);
         macro_rules! w4 {
             ($p:literal, $pp:literal, $g:ident, $vjp:ident) => {{
                 let (a, b, x) = (fill::<$p, $p>(1), fill::<$p, $p>(2), fill::<$pp, 1>(3));

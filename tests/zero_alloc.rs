@@ -59,6 +59,9 @@ fn w2_w3_graphs_allocate_nothing() {
         w23!(4, 32, 8, [SVector<f64, 1024>; 4], w3_4x32x8_into);
         w23!(8, 16, 4, [SVector<f64, 256>; 8], w3_8x16x4_into);
         w23!(4, 64, 16, [SVector<f64, 4096>; 4], w3_4x64x16_into);
+        // The packed contraction kernel (its buffers are on the stack).
+        w23!(1, 256, 256, [SVector<f64, 65536>; 1], w3_1x256x256_into);
+        w23!(4, 128, 64, [SVector<f64, 16384>; 4], w3_4x128x64_into);
     });
 }
 

@@ -276,3 +276,18 @@ pub fn five_tail_hand_vectorized<const N: usize>(
         }
     }
 }
+
+/// W3 at the sizes of issue 16's contraction goal (optimized only: the
+/// unfused outer product of 1×256×256 would be 128 MiB, and the backward
+/// pass is not what the `gemm` group measures).
+macro_rules! w3_big {
+    ($name:ident, $f:literal, $j:literal, $k:literal, $jj:literal) => {
+        param_graph! {
+            pub fn $name(a: &[SMatrix<f64, $j, $k>; $f], b: &[SMatrix<f64, $j, $k>; $f]) -> [SVector<f64, $jj>; $f] {
+                reduce_sum(outer_product(a, b, axis = 1), axis = 2)
+            }
+        }
+    };
+}
+w3_big!(w3_1x256x256, 1, 256, 256, 65536);
+w3_big!(w3_4x128x64, 4, 128, 64, 16384);

@@ -10,6 +10,10 @@
 //! constants against the same graphs over literals
 //! (`cargo bench --bench workloads -- named`).
 //!
+//! `gemm` (in `gemm.rs`) measures W3 at 1×256×256 and 4×128×64 against
+//! `matrixmultiply::dgemm` on the same layouts, in GFLOP/s
+//! (`cargo bench --bench workloads -- gemm`).
+//!
 //! `vjp` (in `vjp.rs`) measures each workload's `name_vjp_into` against
 //! its `name_into` (`cargo bench --bench workloads -- vjp`).
 //!
@@ -22,6 +26,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 mod before;
+mod gemm;
 mod graphs;
 mod limit;
 mod named;
@@ -209,6 +214,6 @@ fn bench_five(c: &mut Criterion) {
 criterion_group! {
     name = workloads;
     config = config();
-    targets = bench_w1, bench_w2, bench_w3, bench_w4, bench_five, vjp::bench_vjp, named::bench_named, limit::bench_limit
+    targets = bench_w1, bench_w2, bench_w3, bench_w4, bench_five, vjp::bench_vjp, named::bench_named, limit::bench_limit, gemm::bench_gemm
 }
 criterion_main!(workloads);
