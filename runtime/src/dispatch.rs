@@ -23,6 +23,7 @@
 //! ones).
 
 use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 
 /// An instruction-set path of the dispatched kernels, narrowest first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -45,8 +46,28 @@ thread_local! {
     static CAP: Cell<Path> = const { Cell::new(Path::Avx512) };
 }
 
+/// [`cpu_path`] once detected, as its index in [`Path::ALL`] (`u8::MAX`:
+/// not yet): one relaxed load per dispatched call instead of six feature
+/// tests, which cost as much as a small contraction.
+static CPU: AtomicU8 = AtomicU8::new(u8::MAX);
+
+/// Whether any thread has ever called [`with_path`]: until then no cap
+/// exists and the thread-local is not read.
+static CAPPED: AtomicBool = AtomicBool::new(false);
+
 /// The widest path this CPU runs.
 pub fn cpu_path() -> Path {
+    match CPU.load(Ordering::Relaxed) {
+        u8::MAX => {
+            let path = detect();
+            CPU.store(path as u8, Ordering::Relaxed);
+            path
+        }
+        i => Path::ALL[usize::from(i)],
+    }
+}
+
+fn detect() -> Path {
     #[cfg(target_arch = "x86_64")]
     {
         use std::is_x86_feature_detected as has;
@@ -68,7 +89,12 @@ pub fn cpu_path() -> Path {
 /// capped by [`with_path`].
 #[inline]
 pub fn active_path() -> Path {
-    cpu_path().min(CAP.with(Cell::get))
+    let cpu = cpu_path();
+    if CAPPED.load(Ordering::Relaxed) {
+        cpu.min(CAP.with(Cell::get))
+    } else {
+        cpu
+    }
 }
 
 /// Whether the dispatched kernels take a vector path ([`Path::Avx2`] or
@@ -97,6 +123,7 @@ pub fn with_path<R>(cap: Path, f: impl FnOnce() -> R) -> R {
             CAP.with(|c| c.set(self.0));
         }
     }
+    CAPPED.store(true, Ordering::Relaxed);
     let _restore = Restore(CAP.with(|c| c.replace(cap)));
     f()
 }

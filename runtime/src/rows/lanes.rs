@@ -16,8 +16,11 @@
 //! - softmax makes three (maxima; exponentials, stored, and sums;
 //!   products), since its outputs are the exponentials themselves.
 //!
-//! A contiguous row (`inner = 1`) takes three passes over the row (in
-//! cache), reduced in 16 lanes combined pairwise.
+//! A block whose lane count divides 16 — a contiguous row (`inner = 1`)
+//! among them — is walked flat instead ([`flat`]): chunks of 16 in storage
+//! order, element `j` of a chunk in lane `j mod inner`, so even a 4-lane
+//! block runs full vectors; three passes (in cache unless a row is huge),
+//! sums in 16 lanes combined pairwise.
 //!
 //! The exponentials of `f32` run in a loop of their own (fused with the
 //! `f64` sums, LLVM would vectorize them at the sums' 4 lanes). The fast
@@ -162,11 +165,15 @@ pub(super) fn row_kernel<T: Lane, const FMA: bool>(
             inner: rows.inner,
             form,
         };
-        if rows.inner == 1 {
-            contiguous::<T, 16, FMA>(block);
+        if V.is_multiple_of(rows.inner) {
+            flat::<T, FMA>(block);
+        } else if rows.inner <= NARROW {
+            // Narrow blocks: per-lane state of 16 (its initialization
+            // costs as much as a 4×8 softmax at 128).
+            strip::<T, NARROW, FMA>(&mut block, 0, rows.inner);
         } else {
             for c in (0..rows.inner).step_by(S) {
-                strip::<T, FMA>(&mut block, c, S.min(rows.inner - c));
+                strip::<T, S, FMA>(&mut block, c, S.min(rows.inner - c));
             }
         }
     }
@@ -187,12 +194,15 @@ struct Block<'a, T> {
 /// the per-lane state (a few arrays of `S`) stays in L1.
 const S: usize = 128;
 
+/// The strip width of blocks of at most 16 lanes.
+const NARROW: usize = 16;
+
 /// Rows per block of [`online_stats`]: a block's rows are read twice (its
 /// maxima, then its exponentials), the second time from L1.
 const B: usize = 32;
 
-/// Per-lane state of a strip.
-struct Lanes<T> {
+/// Per-lane state of a strip of up to `S` lanes.
+struct Lanes<T, const S: usize> {
     /// The maxima (NaN propagating).
     mx: [T; S],
     /// `Σ exp(x − shift)` in `f64`.
@@ -204,11 +214,11 @@ struct Lanes<T> {
 /// log-sum-exp in one pass for the statistics ([`online_stats`]) and, for
 /// log-softmax, one for the outputs.
 #[inline(always)]
-fn strip<T: Lane, const FMA: bool>(b: &mut Block<'_, T>, c: usize, w: usize) {
+fn strip<T: Lane, const S: usize, const FMA: bool>(b: &mut Block<'_, T>, c: usize, w: usize) {
     let st = if b.form == Form::Softmax {
-        softmax_stats::<T, FMA>(b, c, w)
+        softmax_stats::<T, S, FMA>(b, c, w)
     } else {
-        online_stats::<T, FMA>(b, c, w)
+        online_stats::<T, S, FMA>(b, c, w)
     };
     let (mx, sum) = (&st.mx[..w], &st.sum[..w]);
     let inner = b.inner;
@@ -318,7 +328,11 @@ fn fast_lanes<T: Lane>(shift: &[T], mn: &[T]) -> bool {
 /// Softmax's statistics of the strip: the maxima (one pass), then the
 /// exponentials, stored in the output, and their sums (another).
 #[inline(always)]
-fn softmax_stats<T: Lane, const FMA: bool>(b: &mut Block<'_, T>, c: usize, w: usize) -> Lanes<T> {
+fn softmax_stats<T: Lane, const S: usize, const FMA: bool>(
+    b: &mut Block<'_, T>,
+    c: usize,
+    w: usize,
+) -> Lanes<T, S> {
     let mut st = Lanes {
         mx: [T::NEG_INF; S],
         sum: [0.0; S],
@@ -326,19 +340,19 @@ fn softmax_stats<T: Lane, const FMA: bool>(b: &mut Block<'_, T>, c: usize, w: us
     let mut mn = [T::INF; S];
     max_min(b.xb, b.inner, c, &mut st.mx[..w], &mut mn[..w]);
     if fast_lanes(&st.mx[..w], &mn[..w]) {
-        strip_exp_sum::<T, FMA, true>(b, c, &mut st, w);
+        strip_exp_sum::<T, S, FMA, true>(b, c, &mut st, w);
     } else {
-        strip_exp_sum::<T, FMA, false>(b, c, &mut st, w);
+        strip_exp_sum::<T, S, FMA, false>(b, c, &mut st, w);
     }
     st
 }
 
 /// `out = exp(x − m)` and `sum += out` over the strip.
 #[inline(always)]
-fn strip_exp_sum<T: Lane, const FMA: bool, const FAST: bool>(
+fn strip_exp_sum<T: Lane, const S: usize, const FMA: bool, const FAST: bool>(
     b: &mut Block<'_, T>,
     c: usize,
-    st: &mut Lanes<T>,
+    st: &mut Lanes<T, S>,
     w: usize,
 ) {
     let (mx, sum) = (&st.mx[..w], &mut st.sum[..w]);
@@ -347,6 +361,16 @@ fn strip_exp_sum<T: Lane, const FMA: bool, const FAST: bool>(
             .zip(b.ob.chunks_exact_mut(b.inner))
     {
         let oseg = &mut orow[c..c + w];
+        if S == NARROW {
+            // As in `block_exp_sum`.
+            let mut t = [T::ZERO; NARROW];
+            exp_padded::<T, FMA, FAST>(&row[c..c + w], mx, &mut t);
+            oseg.copy_from_slice(&t[..w]);
+            for (a, e) in sum.iter_mut().zip(&t) {
+                *a += e.wide();
+            }
+            continue;
+        }
         for ((o, v), m) in oseg.iter_mut().zip(&row[c..c + w]).zip(mx) {
             *o = *v - *m;
         }
@@ -369,7 +393,11 @@ fn strip_exp_sum<T: Lane, const FMA: bool, const FAST: bool>(
 /// Each block takes the fast exponential when `fl(min − shift)` is in its
 /// range for every lane: the same exact test as the three-pass kernels.
 #[inline(always)]
-fn online_stats<T: Lane, const FMA: bool>(b: &Block<'_, T>, c: usize, w: usize) -> Lanes<T> {
+fn online_stats<T: Lane, const S: usize, const FMA: bool>(
+    b: &Block<'_, T>,
+    c: usize,
+    w: usize,
+) -> Lanes<T, S> {
     let inner = b.inner;
     let mut st = Lanes {
         mx: [T::NEG_INF; S],
@@ -411,9 +439,9 @@ fn online_stats<T: Lane, const FMA: bool>(b: &Block<'_, T>, c: usize, w: usize) 
         }
         let fast = mx.iter().all(|m| m.is_finite()) && fast_lanes(sh, bl);
         if fast {
-            block_exp_sum::<T, FMA, true>(blk, inner, c, sh, sum);
+            block_exp_sum::<T, S, FMA, true>(blk, inner, c, sh, sum);
         } else {
-            block_exp_sum::<T, FMA, false>(blk, inner, c, sh, sum);
+            block_exp_sum::<T, S, FMA, false>(blk, inner, c, sh, sum);
         }
     }
     st
@@ -421,7 +449,7 @@ fn online_stats<T: Lane, const FMA: bool>(b: &Block<'_, T>, c: usize, w: usize) 
 
 /// `sum += exp(x − sh)` over the rows of one block of the strip.
 #[inline(always)]
-fn block_exp_sum<T: Lane, const FMA: bool, const FAST: bool>(
+fn block_exp_sum<T: Lane, const S: usize, const FMA: bool, const FAST: bool>(
     blk: &[T],
     inner: usize,
     c: usize,
@@ -429,6 +457,18 @@ fn block_exp_sum<T: Lane, const FMA: bool, const FAST: bool>(
     sum: &mut [f64],
 ) {
     let w = sh.len();
+    if S == NARROW {
+        // Fewer lanes than a vector loop's unrolled step: one padded
+        // chunk of 16, its exponentials unrolled and vectorized whole.
+        let mut t = [T::ZERO; NARROW];
+        for row in blk.chunks_exact(inner) {
+            exp_padded::<T, FMA, FAST>(&row[c..c + w], sh, &mut t);
+            for (a, e) in sum.iter_mut().zip(&t) {
+                *a += e.wide();
+            }
+        }
+        return;
+    }
     let mut t = [T::ZERO; S];
     let t = &mut t[..w];
     for row in blk.chunks_exact(inner) {
@@ -449,6 +489,20 @@ fn block_exp_sum<T: Lane, const FMA: bool, const FAST: bool>(
                 *a += e.wide();
             }
         }
+    }
+}
+
+/// `t[k] = exp(x[k] − sh[k])` for `k < x.len() ≤ 16`, the rest of `t`
+/// padding (`exp(0)`): sixteen lanes unrolled, so the exponentials run in
+/// full vectors whatever the width.
+#[inline(always)]
+fn exp_padded<T: Lane, const FMA: bool, const FAST: bool>(x: &[T], sh: &[T], t: &mut [T; NARROW]) {
+    *t = [T::ZERO; NARROW];
+    for ((tv, v), s) in t.iter_mut().zip(x).zip(sh) {
+        *tv = *v - *s;
+    }
+    for tv in t.iter_mut() {
+        *tv = exp::<T, FMA, FAST>(*tv);
     }
 }
 
@@ -475,86 +529,178 @@ pub(super) fn pairwise<const W: usize>(acc: &[f64; W]) -> f64 {
     h[0]
 }
 
-/// A contiguous row (`inner = 1`), reduced in `W` lanes.
+/// Lanes of a chunk in [`flat`].
+const V: usize = 16;
+
+/// A block whose lane count divides [`V`] (a contiguous row is one lane),
+/// walked flat in storage order in chunks of `V`: element `j` of a chunk
+/// belongs to lane `j mod inner`, so the chunk's maxima, sums and outputs
+/// use the lane statistics repeated in a pattern of `V`, and every pass
+/// runs full vectors straight from memory whatever `inner` is. Three passes
+/// (maxima; exponentials and sums; outputs) over a block that stays in
+/// cache unless `len` is huge.
 #[inline(always)]
-fn contiguous<T: Lane, const W: usize, const FMA: bool>(b: Block<'_, T>) {
-    let row = b.xb;
-    let (mut hi, mut lo) = ([T::NEG_INF; W], [T::INF; W]);
-    let chunks = row.chunks_exact(W);
-    let rest = chunks.remainder();
-    for ch in chunks {
-        for k in 0..W {
+fn flat<T: Lane, const FMA: bool>(b: Block<'_, T>) {
+    let (xb, inner) = (b.xb, b.inner);
+    // `inner` divides 16, so it is a power of two: `j mod inner` is a mask
+    // (a division per pattern slot would cost more than a 4×8 softmax).
+    let lane = inner - 1;
+    let n = xb.len();
+    let full = n - n % V;
+    // Maxima and minima, V registers; element `full + k` is lane `k mod
+    // inner` too (`inner` divides `full`).
+    let (mut hi, mut lo) = ([T::NEG_INF; V], [T::INF; V]);
+    for ch in xb[..full].chunks_exact(V) {
+        for k in 0..V {
             hi[k] = nan_max(hi[k], ch[k]);
             lo[k] = if ch[k] < lo[k] { ch[k] } else { lo[k] };
         }
     }
-    for (k, v) in rest.iter().enumerate() {
+    for (k, v) in xb[full..].iter().enumerate() {
         hi[k] = nan_max(hi[k], *v);
         lo[k] = if *v < lo[k] { *v } else { lo[k] };
     }
-    let (mut m, mut l) = (T::NEG_INF, T::INF);
-    for k in 0..W {
-        m = nan_max(m, hi[k]);
-        l = if lo[k] < l { lo[k] } else { l };
+    let (mut mx, mut mn) = ([T::NEG_INF; V], [T::INF; V]);
+    for j in 0..V {
+        let k = j & lane;
+        mx[k] = nan_max(mx[k], hi[j]);
+        mn[k] = if lo[j] < mn[k] { lo[j] } else { mn[k] };
     }
-    let fast = m.is_finite() & (l - m >= T::FAST_MIN);
-    if b.form == Form::Lse && !m.is_finite() && !m.is_nan() {
-        m = T::ZERO;
+    let fast = fast_lanes(&mx[..inner], &mn[..inner]);
+    // The shift per lane, as a pattern of V.
+    let lse = b.form == Form::Lse;
+    let mut sh = [T::ZERO; V];
+    for (j, s) in sh.iter_mut().enumerate() {
+        let m = mx[j & lane];
+        *s = if lse { lse_shift(m) } else { m };
     }
     let keep = b.form == Form::Softmax;
-    let sum = match (fast, keep) {
-        (true, true) => row_exp_sum::<T, W, FMA, true, true>(row, b.ob, m),
-        (true, false) => row_exp_sum::<T, W, FMA, true, false>(row, b.ob, m),
-        (false, true) => row_exp_sum::<T, W, FMA, false, true>(row, b.ob, m),
-        (false, false) => row_exp_sum::<T, W, FMA, false, false>(row, b.ob, m),
+    let acc = match (fast, keep) {
+        (true, true) => flat_exp_sum::<T, FMA, true, true>(xb, b.ob, &sh),
+        (true, false) => flat_exp_sum::<T, FMA, true, false>(xb, b.ob, &sh),
+        (false, true) => flat_exp_sum::<T, FMA, false, true>(xb, b.ob, &sh),
+        (false, false) => flat_exp_sum::<T, FMA, false, false>(xb, b.ob, &sh),
     };
-    b.mb[0] = m;
+    // Each lane's sum: its V / inner accumulators, pairwise.
+    let mut sum = [0.0f64; V];
+    let mut h = acc;
+    let mut width = V;
+    while width > inner {
+        width /= 2;
+        for j in 0..width {
+            h[j] += h[j + width];
+        }
+    }
+    sum[..inner].copy_from_slice(&h[..inner]);
+    b.mb[..inner].copy_from_slice(&sh[..inner]);
     if let Some(sb) = b.sb {
-        sb[0] = T::narrow(sum);
+        for (sv, a) in sb.iter_mut().zip(&sum) {
+            *sv = T::narrow(*a);
+        }
     }
     match b.form {
         Form::Softmax => {
-            let r = T::narrow(1.0 / sum);
-            for v in b.ob.iter_mut() {
-                *v = *v * r;
+            // One division and one `log` per lane, not per pattern slot.
+            let mut r = [T::ZERO; V];
+            for k in 0..inner {
+                r[k] = T::narrow(1.0 / sum[k]);
+            }
+            for j in inner..V {
+                r[j] = r[j & lane];
+            }
+            let (whole, rest) = b.ob.split_at_mut(full);
+            for ch in whole.chunks_exact_mut(V) {
+                for k in 0..V {
+                    ch[k] = ch[k] * r[k];
+                }
+            }
+            for (o, rv) in rest.iter_mut().zip(&r) {
+                *o = *o * *rv;
             }
         }
         Form::LogSoftmax => {
-            let ls = T::narrow(sum.ln());
-            for (ov, v) in b.ob.iter_mut().zip(row) {
-                *ov = (*v - m) - ls;
+            // NaN everywhere for an infinite maximum, as torch.
+            let mut ls = [T::ZERO; V];
+            for k in 0..inner {
+                ls[k] = T::narrow(if mx[k].is_finite() {
+                    sum[k].ln()
+                } else {
+                    f64::NAN
+                });
+            }
+            for j in inner..V {
+                ls[j] = ls[j & lane];
+            }
+            let (whole, rest) = b.ob.split_at_mut(full);
+            for (och, ch) in whole.chunks_exact_mut(V).zip(xb.chunks_exact(V)) {
+                for k in 0..V {
+                    // (x − m) − log s, in that order.
+                    och[k] = (ch[k] - sh[k]) - ls[k];
+                }
+            }
+            for (k, (o, v)) in rest.iter_mut().zip(&xb[full..]).enumerate() {
+                *o = (*v - sh[k]) - ls[k];
             }
         }
-        Form::Lse => b.ob[0] = T::narrow(sum.ln() + m.wide()),
+        Form::Lse => {
+            for (k, o) in b.ob[..inner].iter_mut().enumerate() {
+                *o = T::narrow(sum[k].ln() + sh[k].wide());
+            }
+        }
     }
 }
 
-/// `Σ exp(x − m)` of a contiguous row in `W` `f64` lanes combined pairwise;
-/// with `KEEP` the exponentials are stored in `out`.
+/// `Σ exp(x − sh)` of a flat block in `V` `f64` lanes (`sh` the shift
+/// pattern of [`flat`]); with `KEEP` the exponentials are stored in `out`.
+/// Chunks of 128: the shifted values, their exponentials in one loop the
+/// loop vectorizer takes at the type's full width, then the sums.
 #[inline(always)]
-fn row_exp_sum<T: Lane, const W: usize, const FMA: bool, const FAST: bool, const KEEP: bool>(
-    row: &[T],
+fn flat_exp_sum<T: Lane, const FMA: bool, const FAST: bool, const KEEP: bool>(
+    x: &[T],
     out: &mut [T],
-    m: T,
-) -> f64 {
-    let mut acc = [0.0f64; W];
-    let mut t = [T::ZERO; 128];
-    // Chunks of 128: the shifted values, their exponentials in one
-    // vectorized loop (see `block_exp_sum`), stored when `KEEP`, summed in
-    // `W` lanes.
-    for (i, ch) in row.chunks(128).enumerate() {
+    sh: &[T; V],
+) -> [f64; V] {
+    const C: usize = 128;
+    let mut acc = [0.0f64; V];
+    if T::WIDE {
+        // `f64`: the sums share the exponentials' lanes, one pass of
+        // unrolled chunks.
+        let full = x.len() - x.len() % V;
+        for (i, ch) in x[..full].chunks_exact(V).enumerate() {
+            let mut e = [T::ZERO; V];
+            for k in 0..V {
+                e[k] = exp::<T, FMA, FAST>(ch[k] - sh[k]);
+                acc[k] += e[k].wide();
+            }
+            if KEEP {
+                out[i * V..i * V + V].copy_from_slice(&e);
+            }
+        }
+        for (k, v) in x[full..].iter().enumerate() {
+            let e = exp::<T, FMA, FAST>(*v - sh[k]);
+            if KEEP {
+                out[full + k] = e;
+            }
+            acc[k] += e.wide();
+        }
+        return acc;
+    }
+    let mut t = [T::ZERO; C];
+    for (i, ch) in x.chunks(C).enumerate() {
         let t = &mut t[..ch.len()];
-        for (tv, v) in t.iter_mut().zip(ch) {
-            *tv = *v - m;
+        for (tc, xc) in t.chunks_mut(V).zip(ch.chunks(V)) {
+            for ((tv, v), s) in tc.iter_mut().zip(xc).zip(sh) {
+                *tv = *v - *s;
+            }
         }
         exp_all::<T, FMA, FAST>(t);
         if KEEP {
-            out[i * 128..i * 128 + ch.len()].copy_from_slice(t);
+            out[i * C..i * C + ch.len()].copy_from_slice(t);
         }
-        let whole = t.chunks_exact(W);
+        let whole = t.chunks_exact(V);
         let rest = whole.remainder();
         for tw in whole {
-            for k in 0..W {
+            for k in 0..V {
                 acc[k] += tw[k].wide();
             }
         }
@@ -562,5 +708,5 @@ fn row_exp_sum<T: Lane, const W: usize, const FMA: bool, const FAST: bool, const
             *a += v.wide();
         }
     }
-    pairwise(&acc)
+    acc
 }
