@@ -46,6 +46,15 @@ crate::dispatch::dispatched! {
 }
 
 crate::dispatch::dispatched! {
+    /// The packed body of [`gemm_acc_f64`], dispatched on its own: its
+    /// 28 KiB stack frame is probed page by page on every call, which the
+    /// small products (W3 at 8×16×4: eight calls of 512 multiply-adds) do
+    /// not pay.
+    #[inline(never)]
+    pub(crate) fn gemm_packed_f64(rows: usize, inner: usize, cols: usize, a: &[f64], b: &[f64], out: &mut [f64], s: GemmStrides) => packed_f64;
+}
+
+crate::dispatch::dispatched! {
     /// [`gemm_acc_f64`] for `f32`, always by the unpacked 4 × 8 tiles, whose
     /// `f32` partial sums over blocks of 64 steps are added in `f64` (see
     /// the accuracy note in the source).
@@ -62,7 +71,21 @@ fn gemm_f64<const FMA: bool>(
     out: &mut [f64],
     s: GemmStrides,
 ) {
-    packed_f64::<FMA>(rows, inner, cols, a, b, out, s);
+    if packs(rows, inner, cols) {
+        gemm_packed_f64(rows, inner, cols, a, b, out, s);
+    } else {
+        gemm_acc::<f64, FMA>(rows, inner, cols, a, b, out, s);
+    }
+}
+
+/// Whether a product takes the packed kernel. Measured on AMD EPYC
+/// (AVX2/FMA): below about 2¹⁸ multiply-adds the operands stay in L1/L2
+/// and the unpacked tile is as fast or faster (zeroing the buffers and
+/// packing cost what they save), and so it is with fewer than 32 columns
+/// (the packed block of `a` serves too few strips of `b`).
+#[inline(always)]
+fn packs(rows: usize, inner: usize, cols: usize) -> bool {
+    inner >= 32 && rows >= MR && cols >= 32 && rows * inner * cols >= 1 << 18
 }
 
 /// Rows of the `f64` register tile ([`packed_f64`]).
@@ -116,15 +139,6 @@ fn packed_f64<const FMA: bool>(
     out: &mut [f64],
     s: GemmStrides,
 ) {
-    // Measured on AMD EPYC (AVX2/FMA): below about 2¹⁸ multiply-adds the
-    // operands stay in L1/L2 and the unpacked tile is as fast or faster
-    // (zeroing the buffers and packing cost what they save), and so it is
-    // with fewer than 32 columns (the packed block of `a` serves too few
-    // strips of `b`).
-    if inner < 32 || rows < MR || cols < 32 || rows * inner * cols < 1 << 18 {
-        gemm_acc::<f64, FMA>(rows, inner, cols, a, b, out, s);
-        return;
-    }
     let mut ap = [[[0.0f64; MR]; KC]; MC / MR];
     let mut bp = [[0.0f64; NR]; KC];
     for k0 in (0..inner).step_by(KC) {

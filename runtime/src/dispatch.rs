@@ -145,10 +145,10 @@ pub fn with_portable<R>(f: impl FnOnce() -> R) -> R {
 /// `kernel::<true>(args)` compiled for AVX-512 or AVX2/FMA by
 /// [`active_path`], and `kernel::<false>(args)` otherwise.
 macro_rules! dispatched {
-    ($(#[$attr:meta])* pub fn $name:ident($($arg:ident: $ty:ty),* $(,)?) => $kernel:ident;) => {
+    ($(#[$attr:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) => $kernel:ident;) => {
         $(#[$attr])*
         #[allow(unsafe_code)]
-        pub fn $name($($arg: $ty),*) {
+        $vis fn $name($($arg: $ty),*) {
             #[cfg(target_arch = "x86_64")]
             {
                 #[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]

@@ -17,10 +17,11 @@
 //! * [`Vjp`]: the derivatives of the scalar ops, in torch autograd's forms
 //!   and conventions, for the backward passes of `#[param_graph(vjp)]`.
 //! * [`math`], [`rows`], [`contract`]: the heavy kernels — an `exp` within
-//!   1 ulp of libm that loops vectorize, softmax/log-sum-exp (and, for
-//!   `f32`, sums) over a reduced axis, and a register-tiled contraction —
-//!   each run with AVX2/FMA when the CPU has them (checked at run time, once
-//!   per call).
+//!   1 ulp that loops vectorize (`f32` in its own lanes), softmax/log-sum-exp
+//!   (and, for `f32`, sums) over a reduced axis, and a register-tiled
+//!   contraction (large `f64` products packed into stack panels) — each run
+//!   with AVX-512 or AVX2/FMA when the CPU has them ([`dispatch`]: detected
+//!   once, chosen per call).
 //!
 //! Numerics: every fast path is valid on its whole input domain or chosen
 //! by a test that is exact in floating point (see [`rows`]); `f32` sums are
@@ -34,7 +35,8 @@
 //!
 //! Users normally reach this crate through the facade as `param_graph::runtime`.
 // One audited `unsafe` block lives in `dispatch::dispatched!`: calling code
-// compiled for AVX2/FMA after checking the CPU has it. Nothing else may.
+// compiled for AVX-512 or AVX2/FMA after checking the CPU has it. Nothing
+// else may.
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
 
