@@ -27,7 +27,7 @@ import subprocess
 import sys
 import time
 
-from table import ratio, show as fmt
+from table import show as fmt
 
 SIZES = [(4, 8), (16, 16), (64, 64), (256, 256), (1024, 1024)]
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -66,6 +66,10 @@ def time_torch(torch, x, repeat: int, batch_s: float) -> float:
             f()
         samples.append((time.perf_counter() - t) / calls * 1e9)
     return statistics.median(samples)
+
+
+def ratio(a: float | None, b: float | None) -> str:
+    return "–" if a is None or b is None else f"{a / b:.2f}×"
 
 
 def main() -> int:

@@ -2,9 +2,9 @@
 //! beside the exp-throughput limit of the performance issue: the runtime's
 //! own exponential over the same number of elements, from one buffer into
 //! another (`exp_into_f64` / `exp_into_f32`). Both in one run:
-//! `cargo bench --bench workloads -- limit`; `python3 bench/table.py`
-//! prints the ratios, and `bench/cirkit_compare.py --only W1` times torch's
-//! `log_softmax` at the same sizes.
+//! `cargo bench --bench workloads -- limit`; `python3 bench/w1_limit.py`
+//! runs it, times torch's `log_softmax` at the same sizes and prints the
+//! ratios (the README's "Speed at the limit" table).
 
 use criterion::{BenchmarkId, Criterion};
 use param_graph::nalgebra::SMatrix;
