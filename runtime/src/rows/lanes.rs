@@ -174,8 +174,9 @@ pub(super) fn row_kernel<T: Lane, const FMA: bool>(
                 _ => flat::<T, FMA, 16>(block),
             }
         } else if rows.inner <= NARROW {
-            // Narrow blocks: per-lane state of 16 (its initialization
-            // costs as much as a 4×8 softmax at 128).
+            // Other narrow blocks (3, 5, 6, 7, 9–15 lanes): per-lane state
+            // of 16, not 128 (its initialization would cost as much as a
+            // small softmax).
             strip::<T, NARROW, FMA>(&mut block, 0, rows.inner);
         } else {
             for c in (0..rows.inner).step_by(S) {
@@ -367,16 +368,6 @@ fn strip_exp_sum<T: Lane, const S: usize, const FMA: bool, const FAST: bool>(
             .zip(b.ob.chunks_exact_mut(b.inner))
     {
         let oseg = &mut orow[c..c + w];
-        if S == NARROW {
-            // As in `block_exp_sum`.
-            let mut t = [T::ZERO; NARROW];
-            exp_padded::<T, FMA, FAST>(&row[c..c + w], mx, &mut t);
-            oseg.copy_from_slice(&t[..w]);
-            for (a, e) in sum.iter_mut().zip(&t) {
-                *a += e.wide();
-            }
-            continue;
-        }
         for ((o, v), m) in oseg.iter_mut().zip(&row[c..c + w]).zip(mx) {
             *o = *v - *m;
         }
@@ -463,18 +454,6 @@ fn block_exp_sum<T: Lane, const S: usize, const FMA: bool, const FAST: bool>(
     sum: &mut [f64],
 ) {
     let w = sh.len();
-    if S == NARROW {
-        // Fewer lanes than a vector loop's unrolled step: one padded
-        // chunk of 16, its exponentials unrolled and vectorized whole.
-        let mut t = [T::ZERO; NARROW];
-        for row in blk.chunks_exact(inner) {
-            exp_padded::<T, FMA, FAST>(&row[c..c + w], sh, &mut t);
-            for (a, e) in sum.iter_mut().zip(&t) {
-                *a += e.wide();
-            }
-        }
-        return;
-    }
     let mut t = [T::ZERO; S];
     let t = &mut t[..w];
     for row in blk.chunks_exact(inner) {
@@ -495,20 +474,6 @@ fn block_exp_sum<T: Lane, const S: usize, const FMA: bool, const FAST: bool>(
                 *a += e.wide();
             }
         }
-    }
-}
-
-/// `t[k] = exp(x[k] − sh[k])` for `k < x.len() ≤ 16`, the rest of `t`
-/// padding (`exp(0)`): sixteen lanes unrolled, so the exponentials run in
-/// full vectors whatever the width.
-#[inline(always)]
-fn exp_padded<T: Lane, const FMA: bool, const FAST: bool>(x: &[T], sh: &[T], t: &mut [T; NARROW]) {
-    *t = [T::ZERO; NARROW];
-    for ((tv, v), s) in t.iter_mut().zip(x).zip(sh) {
-        *tv = *v - *s;
-    }
-    for tv in t.iter_mut() {
-        *tv = exp::<T, FMA, FAST>(*tv);
     }
 }
 
