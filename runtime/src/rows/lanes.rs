@@ -291,13 +291,16 @@ fn lse_shift<T: Lane>(m: T) -> T {
 /// Maxima and minima of lanes `c..c + w` over `rows` (a whole number of
 /// rows of `inner` elements) into `mx` and `mn` (updated, not reset): 16
 /// lanes at a time held in registers over every row (updated in memory row
-/// after row, they compile to masked stores), the rest one by one.
+/// after row, they compile to masked stores). A last partial group of 16
+/// overlaps the one before it (a maximum taken twice is the same maximum);
+/// fewer than 16 lanes go one by one.
 #[inline(always)]
 fn max_min<T: Lane>(rows: &[T], inner: usize, c: usize, mx: &mut [T], mn: &mut [T]) {
     const R: usize = 16;
     let w = mx.len();
     let mut j = 0;
-    while j + R <= w {
+    while j < w && w >= R {
+        j = j.min(w - R);
         let (mut hi, mut lo) = ([T::NEG_INF; R], [T::INF; R]);
         hi.copy_from_slice(&mx[j..j + R]);
         lo.copy_from_slice(&mn[j..j + R]);

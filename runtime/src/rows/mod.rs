@@ -619,6 +619,24 @@ mod tests {
                 len: 3,
                 inner: 6,
             },
+            // Flat walks (lanes dividing 16), a strip whose last group of
+            // 16 overlaps the one before (37 lanes), and two strips, the
+            // second partial (200 lanes), over more rows than one block.
+            Rows {
+                outer: 2,
+                len: 40,
+                inner: 8,
+            },
+            Rows {
+                outer: 2,
+                len: 9,
+                inner: 37,
+            },
+            Rows {
+                outer: 1,
+                len: 70,
+                inner: 200,
+            },
         ] {
             let n = rows.outer * rows.len * rows.inner;
             let x: Vec<f64> = (0..n).map(|k| ((k * 37) % 11) as f64 * 0.7 - 3.0).collect();
