@@ -1,6 +1,6 @@
 //! Every path of every dispatched kernel the machine can run: AVX-512 (when
 //! the CPU has it), AVX2/FMA, and the portable build a CPU without AVX2/FMA
-//! takes, each forced with `runtime::dispatch::with_path`. Each graph runs
+//! takes, each forced with `runtime::dispatch::with_max_path`. Each graph runs
 //! every way; the vector paths agree bit for bit (the same operations at
 //! another width), and they agree with the portable one within the rounding
 //! of fused multiply-adds (1e-12 for `f64`, 1e-5 for `f32`, relative to
@@ -17,7 +17,7 @@ mod graphs;
 use graphs::*;
 use param_graph::nalgebra::{SMatrix, SVector};
 use param_graph::param_graph;
-use param_graph::runtime::dispatch::{active_path, cpu_path, with_path, Path};
+use param_graph::runtime::dispatch::{active_path, cpu_path, with_max_path, Path};
 use support::close::assert_close_abs;
 
 /// `run` on every path: asserts the widest this CPU has (AVX-512 or AVX2)
@@ -25,7 +25,7 @@ use support::close::assert_close_abs;
 /// results, flattened.
 fn both<T: Into<f64> + Copy>(run: impl Fn() -> Vec<T>) -> (Vec<f64>, Vec<f64>) {
     let on = |path: Path| -> Vec<f64> {
-        with_path(path, || {
+        with_max_path(path, || {
             assert_eq!(active_path(), path.min(cpu_path()));
             run().into_iter().map(Into::into).collect()
         })

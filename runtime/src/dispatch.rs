@@ -12,15 +12,19 @@
 //!
 //! The two vector paths run the same operations in the same order (only
 //! the vector width differs, and Rust never reassociates floating-point
-//! sums), so they give bit-identical results; the portable path differs by
-//! the rounding of the unfused multiply-adds. The `unsafe` block inside the
+//! sums), so they give bit-identical results by construction, which the
+//! tests check on a CPU that has AVX-512 (the machine this was developed on
+//! has none: there the AVX-512 build has never run; [`set_max_path`] keeps
+//! a process off it). The portable path differs by the rounding of the
+//! unfused multiply-adds. The `unsafe` block inside the
 //! macro — calling a target-feature function after checking the features —
 //! is the crate's only `unsafe`.
 //!
-//! [`with_path`] (and [`with_portable`]) runs a closure with every kernel on
+//! [`with_max_path`] (and [`with_portable`]) runs a closure with every kernel on
 //! at most a given path on the calling thread, so tests exercise each path
 //! the machine can run (an AVX-512 machine also runs the AVX2 and portable
-//! ones).
+//! ones); [`set_max_path`] sets a ceiling for the whole process, and
+//! [`active_path`] tells which build a call on this thread takes.
 
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
@@ -42,7 +46,7 @@ impl Path {
 }
 
 thread_local! {
-    /// The widest path this thread may take ([`with_path`]).
+    /// The widest path this thread may take ([`with_max_path`]).
     static CAP: Cell<Path> = const { Cell::new(Path::Avx512) };
 }
 
@@ -51,11 +55,15 @@ thread_local! {
 /// tests, which cost as much as a small contraction.
 static CPU: AtomicU8 = AtomicU8::new(u8::MAX);
 
-/// Whether any thread has ever called [`with_path`]: until then no cap
-/// exists and the thread-local is not read.
+/// The process-wide ceiling of [`set_max_path`], as an index in
+/// [`Path::ALL`].
+static MAX: AtomicU8 = AtomicU8::new(Path::Avx512 as u8);
+
+/// Whether any thread has ever called [`with_max_path`]: until then no
+/// thread has a ceiling of its own and the thread-local is not read.
 static CAPPED: AtomicBool = AtomicBool::new(false);
 
-/// The widest path this CPU runs.
+/// The widest path this CPU runs (detected once).
 pub fn cpu_path() -> Path {
     match CPU.load(Ordering::Relaxed) {
         u8::MAX => {
@@ -85,15 +93,17 @@ fn detect() -> Path {
     }
 }
 
-/// The path the dispatched kernels take on this thread: the CPU's widest,
-/// capped by [`with_path`].
+/// The path the dispatched kernels take on this thread: the narrowest of
+/// the CPU's widest ([`cpu_path`]), the process-wide ceiling
+/// ([`set_max_path`]) and this thread's ([`with_max_path`]).
 #[inline]
 pub fn active_path() -> Path {
-    let cpu = cpu_path();
+    let global = Path::ALL[usize::from(MAX.load(Ordering::Relaxed))];
+    let path = cpu_path().min(global);
     if CAPPED.load(Ordering::Relaxed) {
-        cpu.min(CAP.with(Cell::get))
+        path.min(CAP.with(Cell::get))
     } else {
-        cpu
+        path
     }
 }
 
@@ -104,19 +114,43 @@ pub fn avx2_available() -> bool {
     active_path() >= Path::Avx2
 }
 
-/// Runs `f` with every dispatched kernel on at most `cap` on this thread
-/// (the CPU's widest path if it is narrower): how tests reach the paths
-/// other CPUs take. The inner call decides when nested; other threads are
-/// unaffected.
+/// Sets a process-wide ceiling on the dispatched kernels' path, for every
+/// thread, from the next call on: e.g. `set_max_path(Path::Avx2)` at
+/// start-up to stay off AVX-512 (whose build this project could not run on
+/// its own machines: see the README's "Speed at the limit"), or
+/// `Path::Portable` to rule out fused multiply-adds. `Path::Avx512` (the
+/// default) lifts it. A ceiling above what the CPU has changes nothing.
 ///
 /// ```
-/// use param_graph_runtime::dispatch::{active_path, cpu_path, with_path, Path};
+/// use param_graph_runtime::dispatch::{active_path, set_max_path, Path};
 ///
-/// with_path(Path::Avx2, || assert!(active_path() <= Path::Avx2));
-/// with_path(Path::Portable, || assert_eq!(active_path(), Path::Portable));
+/// set_max_path(Path::Avx2);
+/// assert!(active_path() <= Path::Avx2);
+/// set_max_path(Path::Avx512);
+/// ```
+pub fn set_max_path(max: Path) {
+    MAX.store(max as u8, Ordering::Relaxed);
+}
+
+/// Runs `f` with every dispatched kernel on at most `max` on the calling
+/// thread — a ceiling, not a choice: on a CPU without that path the
+/// kernels take the widest it has ([`active_path`] tells which). Nested
+/// calls keep the narrower ceiling, so a closure under
+/// [`with_portable`] stays portable whatever it calls; other threads
+/// (a thread pool's included) are unaffected. How tests reach the paths
+/// other CPUs take.
+///
+/// ```
+/// use param_graph_runtime::dispatch::{active_path, cpu_path, with_max_path, Path};
+///
+/// with_max_path(Path::Avx2, || assert!(active_path() <= Path::Avx2));
+/// with_max_path(Path::Portable, || {
+///     // The inner ceiling is wider: the outer one stands.
+///     with_max_path(Path::Avx512, || assert_eq!(active_path(), Path::Portable));
+/// });
 /// assert_eq!(active_path(), cpu_path());
 /// ```
-pub fn with_path<R>(cap: Path, f: impl FnOnce() -> R) -> R {
+pub fn with_max_path<R>(max: Path, f: impl FnOnce() -> R) -> R {
     struct Restore(Path);
     impl Drop for Restore {
         fn drop(&mut self) {
@@ -124,11 +158,12 @@ pub fn with_path<R>(cap: Path, f: impl FnOnce() -> R) -> R {
         }
     }
     CAPPED.store(true, Ordering::Relaxed);
-    let _restore = Restore(CAP.with(|c| c.replace(cap)));
+    let outer = CAP.with(Cell::get);
+    let _restore = Restore(CAP.with(|c| c.replace(outer.min(max))));
     f()
 }
 
-/// [`with_path`]`(Path::Portable, f)`: every dispatched kernel on its
+/// [`with_max_path`]`(Path::Portable, f)`: every dispatched kernel on its
 /// portable (`FMA = false`) build, whatever the CPU has.
 ///
 /// ```
@@ -137,7 +172,7 @@ pub fn with_path<R>(cap: Path, f: impl FnOnce() -> R) -> R {
 /// with_portable(|| assert!(!avx2_available()));
 /// ```
 pub fn with_portable<R>(f: impl FnOnce() -> R) -> R {
-    with_path(Path::Portable, f)
+    with_max_path(Path::Portable, f)
 }
 
 /// `dispatched! { /// docs
@@ -198,7 +233,7 @@ mod tests {
     ) {
         let run = |path| {
             let mut v = x.to_vec();
-            with_path(path, || map(&mut v));
+            with_max_path(path, || map(&mut v));
             v
         };
         let portable = run(Path::Portable);
@@ -230,11 +265,23 @@ mod tests {
     }
 
     #[test]
+    fn a_nested_ceiling_never_widens_the_outer_one() {
+        with_portable(|| {
+            with_max_path(Path::Avx512, || assert_eq!(active_path(), Path::Portable));
+            with_max_path(Path::Avx2, || assert!(!avx2_available()));
+        });
+        with_max_path(Path::Avx2, || {
+            with_max_path(Path::Portable, || assert_eq!(active_path(), Path::Portable));
+            assert_eq!(active_path(), Path::Avx2.min(cpu_path()), "restored");
+        });
+    }
+
+    #[test]
     fn a_cap_never_widens_past_the_cpu() {
         for cap in Path::ALL {
-            with_path(cap, || {
+            with_max_path(cap, || {
                 assert_eq!(active_path(), cap.min(cpu_path()));
-                with_path(Path::Portable, || assert_eq!(active_path(), Path::Portable));
+                with_max_path(Path::Portable, || assert_eq!(active_path(), Path::Portable));
                 assert_eq!(active_path(), cap.min(cpu_path()), "restored");
             });
         }
