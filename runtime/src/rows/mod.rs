@@ -428,6 +428,16 @@ mod tests {
                 -5.0,
                 5.0,
             ),
+            // Page-wide strips: 1024 lanes and a partial one of 76.
+            (
+                Rows {
+                    outer: 1,
+                    len: 1_000,
+                    inner: 1_100,
+                },
+                -20.0,
+                20.0,
+            ),
         ] {
             let n = rows.outer * rows.len * rows.inner;
             let k = rows.outer * rows.inner;
