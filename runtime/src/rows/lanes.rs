@@ -3,9 +3,11 @@
 //! per AVX2 vector), their sums in `f64`, and strips of columns so that each
 //! pass reads contiguous runs.
 //!
-//! A block of rows along a strided axis (`inner > 1`) is walked in strips
-//! of up to [`S`] = 128 contiguous lanes, the per-lane state in stack
-//! arrays (a few KiB, in L1):
+//! A block of rows along a strided axis (`inner > 1`) whose lane count
+//! does not divide 16 is walked in strips: one of up to [`S`] = 128 lanes,
+//! or, past that, strips a 4 KiB page wide ([`PAGE`]: 512 `f64` or 1024
+//! `f32` lanes, in a function of their own), the per-lane state in stack
+//! arrays:
 //!
 //! - log-softmax and log-sum-exp make **one pass for the statistics**
 //!   ([`online_stats`]: the maxima and the sums of exponentials together,

@@ -8,7 +8,7 @@
 //! contiguous elements (the axes stored inside it). Element `(o, k, i)` sits
 //! at `(o·len + k)·inner + i`, and its row statistic at `o·inner + i`. The
 //! code generator computes the three sizes from the layout; these kernels
-//! then walk memory in contiguous runs: strips of up to 128 lanes, one pass
+//! then walk memory in contiguous runs: strips of up to a 4 KiB page, one pass
 //! over a strip for log-softmax's and log-sum-exp's statistics (an online
 //! maximum and rescaled sum, Milakov & Gimelshein 2018) and one for the
 //! outputs.
