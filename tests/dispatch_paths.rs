@@ -41,6 +41,11 @@ fn both<T: Into<f64> + Copy>(run: impl Fn() -> Vec<T>) -> (Vec<f64>, Vec<f64>) {
     (avx2, portable)
 }
 
+/// The folds of a W2/W3 result, one after the other.
+fn flat_folds<const N: usize, const F: usize>(v: &[SVector<f64, N>; F]) -> Vec<f64> {
+    v.iter().flat_map(|f| f.iter().copied()).collect()
+}
+
 fn flat<const R: usize, const C: usize, T: Copy>(m: &SMatrix<T, R, C>) -> Vec<T> {
     m.as_slice().to_vec()
 }
@@ -84,13 +89,7 @@ fn contractions_agree_on_both_paths() {
         macro_rules! w23 {
             ($f:literal, $j:literal, $k:literal, $g:ident, $vjp:ident) => {{
                 let (a, b) = (folds::<$f, $j, $k>(1), folds::<$f, $j, $k>(2));
-                let run = || {
-                    $g(&a, &b)
-                        .iter()
-                        .flat_map(|v| v.iter().copied())
-                        .collect::<Vec<f64>>()
-                };
-                check(stringify!($g), both(run), 1e-12);
+                check(stringify!($g), both(|| flat_folds(&$g(&a, &b))), 1e-12);
                 let y = $g(&a, &b);
                 let grads = || {
                     let (da, db) = $vjp(&a, &b, &y);
@@ -110,13 +109,7 @@ fn contractions_agree_on_both_paths() {
         macro_rules! w3_packed {
             ($f:literal, $j:literal, $k:literal, $g:ident) => {{
                 let (a, b) = (folds::<$f, $j, $k>(1), folds::<$f, $j, $k>(2));
-                let run = || {
-                    $g(&a, &b)
-                        .iter()
-                        .flat_map(|v| v.iter().copied())
-                        .collect::<Vec<f64>>()
-                };
-                let (native, portable) = both(run);
+                let (native, portable) = both(|| flat_folds(&$g(&a, &b)));
                 let mut hand = Box::new([SMatrix::<f64, $j, $j>::zeros(); $f]);
                 w3_hand(&a, &b, &mut hand);
                 // `hand[f][(i, j)]` is `out[f][i·J + j]`: the row-major J×J.
