@@ -11,7 +11,8 @@
 //! then walk memory in contiguous runs: strips of up to a 4 KiB page, one pass
 //! over a strip for log-softmax's and log-sum-exp's statistics (an online
 //! maximum and rescaled sum, Milakov & Gimelshein 2018) and one for the
-//! outputs.
+//! outputs (over blocks wider than a page, one sweep of the whole block in
+//! storage order once every strip's statistics are taken).
 //!
 //! Fast path: a block takes a cheaper exponential (valid on `[-708, 0]`,
 //! `f32`: `[-87, 0]`) only when `fl(min − shift)` is in that range for each
@@ -670,6 +671,71 @@ mod tests {
                 for i in 0..rows.inner {
                     let at = (o * rows.len) * rows.inner + i;
                     assert!((lse[o * rows.inner + i] - (x[at] - ls[at])).abs() < 1e-12);
+                }
+            }
+        }
+    }
+
+    /// Log-softmax over blocks wider than a page strip writes its outputs
+    /// in one sweep after every strip's statistics, with `log s` kept in
+    /// the output's first row meanwhile: every lane of every outer block,
+    /// the first row included, against each lane taken alone (a contiguous
+    /// row, another code path), at several strips, one row, no rows, and
+    /// with ±inf and NaN in the first and later rows.
+    #[test]
+    fn wide_blocks_sweep_their_outputs_after_every_strip() {
+        let shapes = [(2, 5, 1_100), (2, 1, 600), (3, 0, 300), (1, 40, 2_100)];
+        for (outer, len, inner) in shapes {
+            let rows = Rows { outer, len, inner };
+            let n = outer * len * inner;
+            let mut x: Vec<f64> = (0..n).map(|k| ((k * 37) % 23) as f64 * 0.9 - 9.0).collect();
+            let at = |o: usize, k: usize, i: usize| (o * len + k) * inner + i;
+            if len >= 2 {
+                for (o, k, i, v) in [
+                    (0, 0, 3, f64::NAN),
+                    (0, 1, 700, f64::INFINITY),
+                    (outer - 1, 0, 513, f64::NEG_INFINITY),
+                    (outer - 1, len - 1, inner - 1, f64::INFINITY),
+                    (outer - 1, 0, inner - 1, f64::INFINITY),
+                ] {
+                    x[at(o, k, i)] = v;
+                }
+            }
+            let x32: Vec<f32> = x.iter().map(|v| *v as f32).collect();
+            let (mut out, mut out32) = (vec![0.0; n], vec![0.0f32; n]);
+            let k = outer * inner;
+            let (mut m, mut s) = (vec![0.0; k], vec![0.0; k]);
+            let (mut m32, mut s32) = (vec![0.0f32; k], vec![0.0f32; k]);
+            softmax_f64(&x, &mut out, &mut m, &mut s, rows, true);
+            softmax_f32(&x32, &mut out32, &mut m32, &mut s32, rows, true);
+            let lane = Rows {
+                outer: 1,
+                len,
+                inner: 1,
+            };
+            for o in 0..outer {
+                for i in 0..inner {
+                    let r: Vec<f64> = (0..len).map(|k| x[at(o, k, i)]).collect();
+                    let r32: Vec<f32> = r.iter().map(|v| *v as f32).collect();
+                    let (mut want, mut want32) = (vec![0.0; len], vec![0.0f32; len]);
+                    let (mut m1, mut s1) = ([0.0], [0.0]);
+                    let (mut m1_32, mut s1_32) = ([0.0f32], [0.0f32]);
+                    softmax_f64(&r, &mut want, &mut m1, &mut s1, lane, true);
+                    softmax_f32(&r32, &mut want32, &mut m1_32, &mut s1_32, lane, true);
+                    let same = |g: f64, w: f64, tol: f64| {
+                        (g.is_nan() && w.is_nan())
+                            || g == w
+                            || (g - w).abs() <= tol * w.abs().max(1.0)
+                    };
+                    for k in 0..len {
+                        let (g, w) = (out[at(o, k, i)], want[k]);
+                        assert!(same(g, w, 1e-14), "f64 {g} vs {w} at {o},{k},{i} {rows:?}");
+                        let (g, w) = (out32[at(o, k, i)], want32[k]);
+                        let (g, w) = (f64::from(g), f64::from(w));
+                        assert!(same(g, w, 2e-6), "f32 {g} vs {w} at {o},{k},{i} {rows:?}");
+                    }
+                    let (g, w) = (m[o * inner + i], m1[0]);
+                    assert!(same(g, w, 0.0), "max {g} vs {w}");
                 }
             }
         }
