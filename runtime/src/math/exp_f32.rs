@@ -39,6 +39,11 @@ const C: [f32; 5] = [
 /// scale factor.
 pub(crate) const NORMAL_MIN_F32: f32 = -87.0;
 
+/// The largest argument the one-scale form takes in the slice kernels:
+/// `n = round(x·log₂e) ≤ 127` (`88·log₂e ≈ 126.96`), so `2ⁿ` is a normal
+/// power of two and `eʳ·2ⁿ < 2¹²⁸` is finite.
+pub(crate) const ONE_SCALE_MAX_F32: f32 = 88.0;
+
 /// `eʳ` for `|r| ≤ ln2/2`, Estrin's scheme (a chain of three multiply-adds).
 #[inline(always)]
 fn exp_reduced<const FMA: bool>(r: f32) -> f32 {
@@ -84,8 +89,9 @@ pub(crate) fn exp_f32_impl<const FMA: bool>(x: f32) -> f32 {
     exp_reduced::<FMA>(r) * pow2(n1) * pow2(n - n1)
 }
 
-/// [`exp_f32_impl`] for arguments in `[NORMAL_MIN_F32, 0]` (`n ∈ [−126,
-/// 0]`): no clamp and one scale factor; bit for bit the same result there
+/// [`exp_f32_impl`] for arguments in `[NORMAL_MIN_F32, ONE_SCALE_MAX_F32]`
+/// (`n ∈ [−126, 127]`; the row kernels pass it `[NORMAL_MIN_F32, 0]`): no
+/// clamp and one scale factor; bit for bit the same result there
 /// (`eʳ·2^(n/2)` is exact, so both forms round `eʳ·2ⁿ` once). Outside that
 /// range the result is garbage: callers test the very values they pass (see
 /// [`crate::rows`]).
@@ -168,9 +174,20 @@ mod tests {
         }
     }
 
+    /// Over the whole range the slice kernels give it, `[−87, 88]`, both
+    /// signs of every 997th bit pattern and the ends.
     #[test]
-    fn the_normal_range_shortcut_is_bit_identical() {
-        sweep(NORMAL_MIN_F32, 0.0, 997, |x| {
+    fn the_one_scale_form_is_bit_identical() {
+        let ends = [
+            NORMAL_MIN_F32,
+            ONE_SCALE_MAX_F32,
+            87.999_99,
+            -86.999_99,
+            0.0,
+            -0.0,
+        ];
+        let stride = if cfg!(debug_assertions) { 9973 } else { 997 };
+        sweep(NORMAL_MIN_F32, ONE_SCALE_MAX_F32, stride, |x| {
             assert_eq!(
                 exp_normal_nonpositive_f32::<false>(x).to_bits(),
                 exp_f32_impl::<false>(x).to_bits(),
@@ -182,6 +199,20 @@ mod tests {
                 "{x}"
             );
         });
+        for x in ends {
+            for (fast, full) in [
+                (
+                    exp_normal_nonpositive_f32::<false>(x),
+                    exp_f32_impl::<false>(x),
+                ),
+                (
+                    exp_normal_nonpositive_f32::<true>(x),
+                    exp_f32_impl::<true>(x),
+                ),
+            ] {
+                assert_eq!(fast.to_bits(), full.to_bits(), "{x}");
+            }
+        }
     }
 
     /// Every `f32`, both builds (6 minutes in release on a 2-core VM; it
