@@ -207,7 +207,7 @@ pub(super) fn row_kernel<T: Lane, const FMA: bool>(
 /// not written strip by strip but in one sweep of the whole block in
 /// storage order afterwards ([`log_softmax_sweep`]): the second read of a
 /// matrix too large for L2 then streams contiguous memory, where the rows
-/// of a strip at a power-of-two stride start a new page each (W1 `f64`
+/// of a strip at a power-of-two stride start a new run each (W1 `f64`
 /// 1024×1024: the outputs took 0.68 ns per element strip by strip, 0.47
 /// swept; written while the next strip's statistics are taken, 0.8).
 #[inline(always)]
@@ -297,15 +297,16 @@ pub(super) struct Block<'a, T> {
 /// few arrays of `S`, is initialized per call: sized for the block).
 const S: usize = 128;
 
-/// Bytes of a row of a strip across a wider block: a 4 KiB page (512 `f64`
-/// or 1024 `f32` lanes). At a power-of-two stride the rows of a strip map
-/// onto a few cache sets, so a strip of a large matrix never stays in L2
-/// between its passes whatever its width; what a wide strip buys is rows
-/// read as whole pages, which the hardware prefetcher streams (a 128-lane
-/// row is a fresh page every 512 or 1024 bytes, a demand miss each):
-/// W1 1024×1024 took 1.57× the exp limit in `f64` and 2.4× in `f32` with
-/// 128 lanes, 1.32–1.42× and 2.0× with a page. The per-lane state is then
-/// about 30 KiB of stack.
+/// Bytes of a row of a strip across a wider block: 4 KiB, a page's worth
+/// (512 `f64` or 1024 `f32` lanes). At a power-of-two stride the rows of a
+/// strip map onto a few cache sets, so a strip of a large matrix never
+/// stays in L2 between its passes whatever its width; what a wide strip
+/// buys is rows read as 4 KiB runs, which the hardware prefetcher streams
+/// (a 128-lane row is a fresh run every 512 or 1024 bytes, a demand miss
+/// each): W1 `f64` 1024×1024 took 1.57× the exp limit with 128 lanes,
+/// 1.32–1.55× (over runs) with 4 KiB, and `f32` 2.4× and 2.0× (against
+/// the general `f32` exponential, the limit then). The per-lane state is
+/// then about 30 KiB of stack.
 const PAGE: usize = 4096;
 
 /// The strip width of blocks of at most 16 lanes.
